@@ -1,0 +1,179 @@
+/**
+ * The api-server end of the agent WebSocket (see @kubemu/api wire.ts): serves
+ * watches and requests against the registry, pings every agent and drops the
+ * ones that stop answering or stop reading.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, WebSocket } from 'ws';
+import {
+  AGENT_PATH,
+  RESOURCES,
+  decodeMsg,
+  encodeMsg,
+  errors,
+  isApiError,
+  resourceKey,
+  WIRE_VERSION,
+  type ClientMsg,
+  type KubeObject,
+  type RequestMsg,
+  type ResourceInfo,
+  type ServerMsg,
+  type WatchRequestMsg,
+} from '@kubemu/api';
+import type { Registry } from '../registry/registry.js';
+import { applyPatch } from '../patch/index.js';
+
+const byKey = new Map(RESOURCES.map((r) => [resourceKey(r), r]));
+const MAX_BUFFERED = 64 * 1024 * 1024;
+
+export interface AgentSocketOptions {
+  isAuthorized: (token: string) => boolean;
+  pingIntervalMs?: number;
+}
+
+export class AgentSocket {
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  readonly #reg: Registry;
+  readonly #log: Logger;
+  readonly #opts: AgentSocketOptions;
+  readonly #alive = new WeakMap<WebSocket, boolean>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(reg: Registry, log: Logger, opts: AgentSocketOptions) {
+    this.#reg = reg;
+    this.#log = log;
+    this.#opts = opts;
+    this.#timer = setInterval(() => this.#pingAll(), opts.pingIntervalMs ?? 10_000);
+    this.#timer.unref();
+  }
+
+  /** Whether `req` is an upgrade for us; if so, takes over the socket. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== AGENT_PATH) return false;
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    if (!this.#opts.isAuthorized(token)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nUnauthorized\n');
+      return true;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws, String(req.headers['x-kubemu-agent'] ?? 'unknown')));
+    return true;
+  }
+
+  get connections(): number {
+    return this.#wss.clients.size;
+  }
+
+  #pingAll(): void {
+    for (const ws of this.#wss.clients) {
+      if (this.#alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      this.#alive.set(ws, false);
+      ws.ping();
+    }
+  }
+
+  #serve(ws: WebSocket, agent: string): void {
+    const log = this.#log.child({ agent });
+    log.info('agent connected');
+    this.#alive.set(ws, true);
+    ws.on('pong', () => this.#alive.set(ws, true));
+    const watches = new Map<number, () => void>();
+    const send = (msg: ServerMsg) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (ws.bufferedAmount > MAX_BUFFERED) {
+        log.warn('agent is not reading; dropping its connection (it will resume)');
+        ws.terminate();
+        return;
+      }
+      ws.send(encodeMsg(msg));
+    };
+    send({ t: 'hello', version: WIRE_VERSION, resourceVersion: this.#reg.resourceVersion });
+    ws.on('message', (data) => {
+      const msg = decodeMsg(data as Buffer) as ClientMsg | undefined;
+      if (!msg) return;
+      try {
+        if (msg.t === 'watch') this.#watch(msg, watches, send);
+        else if (msg.t === 'unwatch') {
+          watches.get(msg.id)?.();
+          watches.delete(msg.id);
+        } else if (msg.t === 'request') send(this.#request(msg));
+      } catch (e) {
+        const status = isApiError(e) ? e.status : errors.internal((e as Error).message).status;
+        send(msg.t === 'watch' ? { t: 'watch-error', id: msg.id, status } : { t: 'error', id: (msg as { id: number }).id, status });
+      }
+    });
+    ws.on('close', () => {
+      for (const stop of watches.values()) stop();
+      watches.clear();
+      log.info('agent disconnected');
+    });
+    ws.on('error', (err) => log.warn({ err }, 'agent socket error'));
+  }
+
+  #resource(key: string): ResourceInfo {
+    const r = byKey.get(key);
+    if (!r) throw errors.notFound({ group: '', resource: key });
+    return r;
+  }
+
+  #watch(msg: WatchRequestMsg, watches: Map<number, () => void>, send: (m: ServerMsg) => void): void {
+    const r = this.#resource(msg.resource);
+    watches.get(msg.id)?.();
+    const sel = { namespace: msg.namespace, labelSelector: msg.labelSelector, fieldSelector: msg.fieldSelector };
+    const forward = (ev: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject }) => send({ t: 'event', id: msg.id, type: ev.type, object: ev.object });
+    if (msg.resourceVersion) {
+      watches.set(msg.id, this.#reg.watchSync(r, { ...sel, resourceVersion: msg.resourceVersion }, forward));
+      return;
+    }
+    const { items, resourceVersion } = this.#reg.list(r, sel);
+    for (const object of items) forward({ type: 'ADDED', object });
+    send({ t: 'event', id: msg.id, type: 'BOOKMARK', object: { apiVersion: '', kind: r.kind, metadata: { resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+    watches.set(msg.id, this.#reg.watchSync(r, { ...sel, resourceVersion }, forward));
+  }
+
+  #request(msg: RequestMsg): ServerMsg {
+    const r = this.#resource(msg.resource);
+    const reg = this.#reg;
+    switch (msg.verb) {
+      case 'get':
+        return { t: 'response', id: msg.id, object: reg.mustGet(r, msg.namespace, msg.name ?? '') };
+      case 'list': {
+        const { items, resourceVersion } = reg.list(r, { namespace: msg.namespace, labelSelector: msg.labelSelector, fieldSelector: msg.fieldSelector });
+        return { t: 'response', id: msg.id, items, resourceVersion };
+      }
+      case 'create':
+        return { t: 'response', id: msg.id, object: reg.create(r, this.#object(msg)) };
+      case 'update':
+        return { t: 'response', id: msg.id, object: reg.update(r, this.#object(msg)) };
+      case 'updateStatus':
+        return { t: 'response', id: msg.id, object: reg.updateStatus(r, this.#object(msg)) };
+      case 'patch': {
+        const current = reg.mustGet(r, msg.namespace, msg.name ?? '');
+        const next = applyPatch(msg.patchType ?? 'application/merge-patch+json', current, msg.patch, r.kind);
+        next.metadata = { ...next.metadata, name: current.metadata.name, namespace: current.metadata.namespace, resourceVersion: current.metadata.resourceVersion };
+        return { t: 'response', id: msg.id, object: reg.update(r, next) };
+      }
+      case 'delete':
+        return { t: 'response', id: msg.id, object: reg.delete(r, msg.namespace, msg.name ?? '', { gracePeriodSeconds: msg.gracePeriodSeconds }) };
+      default:
+        throw errors.badRequest(`unknown verb ${(msg as { verb: string }).verb}`);
+    }
+  }
+
+  #object(msg: RequestMsg): KubeObject {
+    if (!msg.object || typeof msg.object !== 'object') throw errors.badRequest('request has no object');
+    return msg.object;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    for (const ws of this.#wss.clients) ws.terminate();
+    this.#wss.close();
+  }
+}

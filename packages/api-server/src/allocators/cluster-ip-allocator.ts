@@ -1,0 +1,155 @@
+/**
+ * Cluster IP allocation for Services, as Kubernetes' ipallocator (IPv4).
+ *
+ * Model: the usable addresses of the service CIDR are the CIDR minus its
+ * network and broadcast addresses; the first usable one (10.96.0.1 for
+ * 10.96.0.0/12) is what the `kubernetes` Service gets. KEP-3070 bands: the
+ * lowest min(max(16, cidrSize/16), 256) usable addresses are kept for IPs users
+ * request explicitly; allocate() takes a random free address from the upper
+ * band and falls back to the lower band only when the upper one is full
+ * (a /28 or smaller has no lower band). State is in memory only: the registry
+ * rebuilds it from stored Services at start with reserve().
+ *
+ * The registry turns the results into Kubernetes' field errors; the exact
+ * detail strings are exported below so every caller words them the same way.
+ */
+import { RangeBitmap, RangeFullError } from './range-bitmap.js';
+
+export { RangeFullError };
+
+/** Kubernetes' ipallocator.ErrAllocated text. */
+export const IP_ALREADY_ALLOCATED = 'provided IP is already allocated';
+
+/** Kubernetes' ipallocator.ErrNotInRange text (1.29+ wording). */
+export function ipNotInRangeMessage(ip: string, cidr: string): string {
+  return `the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${cidr}`;
+}
+
+/**
+ * The detail of the `spec.clusterIPs: Invalid value: []string{"<ip>"}: <detail>` field error
+ * Kubernetes returns when a requested cluster IP cannot be had (storage/alloc.go allocIPs).
+ */
+export function clusterIPAllocationDetail(ip: string, result: 'taken' | 'out-of-range', cidr: string): string {
+  return `failed to allocate IP ${ip}: ${result === 'taken' ? IP_ALREADY_ALLOCATED : ipNotInRangeMessage(ip, cidr)}`;
+}
+
+/** The InternalError detail when the range is exhausted (`Internal error occurred: failed to allocate a serviceIP: range is full`). */
+export const CLUSTER_IP_RANGE_FULL_DETAIL = 'failed to allocate a serviceIP: range is full';
+
+function parseIPv4(s: string): number | undefined {
+  if (typeof s !== 'string') return undefined;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
+  if (!m) return undefined;
+  let n = 0;
+  for (let i = 1; i <= 4; i++) {
+    const part = m[i]!;
+    if (part.length > 1 && part.startsWith('0')) return undefined; // Go's netip rejects leading zeros
+    const v = Number(part);
+    if (v > 255) return undefined;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+function formatIPv4(n: number): string {
+  return `${Math.floor(n / 16777216) % 256}.${Math.floor(n / 65536) % 256}.${Math.floor(n / 256) % 256}.${n % 256}`;
+}
+
+/** KEP-3070 calculateRangeOffset: min(max(16, cidrSize/16), 256), 0 when the CIDR has ≤ 16 addresses. */
+export function clusterIPStaticBandSize(cidrSize: number): number {
+  if (cidrSize <= 16) return 0;
+  return Math.min(Math.max(16, Math.floor(cidrSize / 16)), 256);
+}
+
+export interface ClusterIPAllocatorOptions {
+  /** Random source in [0, 1) for the start of the scan; Math.random by default. */
+  random?: () => number;
+}
+
+export class ClusterIPAllocator {
+  /** Canonical CIDR (network address / prefix), e.g. "10.96.0.0/12". */
+  readonly cidr: string;
+  readonly #first: number;
+  readonly #bits: RangeBitmap;
+
+  constructor(cidr: string, opts: ClusterIPAllocatorOptions = {}) {
+    const m = /^\s*([^/\s]+)\/(\d{1,2})\s*$/.exec(cidr ?? '');
+    const base = m ? parseIPv4(m[1]!) : undefined;
+    const prefix = m ? Number(m[2]) : NaN;
+    if (base === undefined || !(prefix >= 0 && prefix <= 32)) throw new Error(`invalid service CIDR ${JSON.stringify(cidr)}: want an IPv4 CIDR like 10.96.0.0/12`);
+    if (prefix > 30) throw new Error(`service CIDR ${cidr} is too small: it needs at least 2 usable addresses (/30 or larger)`);
+    const total = 2 ** (32 - prefix);
+    const network = base - (base % total);
+    this.cidr = `${formatIPv4(network)}/${prefix}`;
+    this.#first = network + 1;
+    const usable = total - 2;
+    this.#bits = new RangeBitmap(usable, clusterIPStaticBandSize(total), opts.random);
+  }
+
+  #offset(ip: string): number | undefined {
+    const n = parseIPv4(ip);
+    if (n === undefined) return undefined;
+    const o = n - this.#first;
+    return o >= 0 && o < this.#bits.size ? o : undefined;
+  }
+
+  /** True when `ip` is a usable address of the range (network and broadcast are not). */
+  contains(ip: string): boolean {
+    return this.#offset(ip) !== undefined;
+  }
+
+  /** Marks `ip` used whatever band it is in (startup rebuild); out-of-range IPs are ignored. */
+  reserve(ip: string): void {
+    const o = this.#offset(ip);
+    if (o !== undefined) this.#bits.set(o);
+  }
+
+  /** A free IP, upper band first. Throws RangeFullError ("range is full") when none is left. */
+  allocate(): string {
+    return formatIPv4(this.#first + this.#bits.allocate());
+  }
+
+  /** Takes a specific IP (a user's `clusterIP`). */
+  allocateSpecific(ip: string): 'ok' | 'taken' | 'out-of-range' {
+    const o = this.#offset(ip);
+    if (o === undefined) return 'out-of-range';
+    return this.#bits.set(o) ? 'ok' : 'taken';
+  }
+
+  /** Gives `ip` back; releasing a free or out-of-range IP is a no-op (as Kubernetes). */
+  release(ip: string): void {
+    const o = this.#offset(ip);
+    if (o !== undefined) this.#bits.clear(o);
+  }
+
+  /** True when `ip` is currently allocated. */
+  has(ip: string): boolean {
+    const o = this.#offset(ip);
+    return o !== undefined && this.#bits.has(o);
+  }
+
+  used(): number {
+    return this.#bits.used;
+  }
+
+  /** Usable addresses (network and broadcast excluded). */
+  size(): number {
+    return this.#bits.size;
+  }
+
+  /** Addresses kept for static requests (the lower band). */
+  staticBandSize(): number {
+    return this.#bits.staticBand;
+  }
+
+  /** The first usable address: the `kubernetes` Service's cluster IP. */
+  firstIP(): string {
+    return formatIPv4(this.#first);
+  }
+
+  /** The address `n` usable addresses after the first (n=9 ⇒ 10.96.0.10, the conventional DNS IP). */
+  nthIP(n: number): string {
+    if (!Number.isInteger(n) || n < 0 || n >= this.#bits.size) throw new Error(`index ${n} is outside ${this.cidr}`);
+    return formatIPv4(this.#first + n);
+  }
+}

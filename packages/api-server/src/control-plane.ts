@@ -1,0 +1,101 @@
+/**
+ * The control plane process as a class: store, registry, bootstrap objects,
+ * controllers, the HTTPS API and the agent socket — started and stopped as one.
+ * `main.ts` (the kubemu CLI's `control-plane` command) is a thin wrapper.
+ */
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { SqliteStore } from './store/sqlite-store.js';
+import { Registry } from './registry/registry.js';
+import { bootstrap } from './system/bootstrap.js';
+import { NamespaceController } from './system/namespace-controller.js';
+import { startControllers } from './controllers/index.js';
+import { ApiServer } from './http/api-server.js';
+import { AgentSocket } from './agent/agent-socket.js';
+import { kubeconfigYaml, loadOrCreateCredentials, type Credentials } from './security/pki.js';
+
+export interface ControlPlaneOptions {
+  /** Where the store, PKI and kubeconfig live. */
+  dataDir: string;
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Listen port (default 6443; 0 picks a free one). */
+  port?: number;
+  /** Address the `kubernetes` Endpoints and kubeconfig advertise (default: host, or 127.0.0.1 for 0.0.0.0). */
+  advertiseAddress?: string;
+  serviceCIDR?: string;
+  nodePortRange?: string;
+  /** Seconds without a heartbeat before a node goes NotReady (default 40). */
+  nodeGracePeriodSeconds?: number;
+  log?: Logger;
+  /** fsync each write (default true). */
+  durable?: boolean;
+}
+
+export class ControlPlane {
+  readonly opts: ControlPlaneOptions;
+  readonly log: Logger;
+  store?: SqliteStore;
+  registry?: Registry;
+  credentials?: Credentials;
+  #api?: ApiServer;
+  #agents?: AgentSocket;
+  #controllers?: { stop(): void };
+  #namespaces?: NamespaceController;
+  /** https://host:port once started. */
+  url = '';
+  kubeconfigPath = '';
+
+  constructor(opts: ControlPlaneOptions) {
+    this.opts = opts;
+    this.log = opts.log ?? pino({ name: 'kubemu' });
+  }
+
+  async start(): Promise<void> {
+    const { dataDir } = this.opts;
+    mkdirSync(dataDir, { recursive: true });
+    const host = this.opts.host ?? '127.0.0.1';
+    const advertise = this.opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+    this.credentials = await loadOrCreateCredentials(dataDir, [host, advertise]);
+    this.store = new SqliteStore(join(dataDir, 'store.db'), { durable: this.opts.durable });
+    this.registry = new Registry(this.store, {
+      serviceCIDR: this.opts.serviceCIDR,
+      nodePortRange: this.opts.nodePortRange,
+      log: this.log.child({ component: 'registry' }),
+    });
+    const creds = this.credentials;
+    this.#agents = new AgentSocket(this.registry, this.log.child({ component: 'agent-socket' }), {
+      isAuthorized: (t) => t === creds.agentToken || t === creds.adminToken,
+    });
+    this.#api = new ApiServer(this.registry, {
+      cert: creds.serverCert,
+      key: creds.serverKey,
+      tokens: [creds.adminToken, creds.agentToken],
+      log: this.log.child({ component: 'api-server' }),
+      agents: this.#agents,
+    });
+    const addr = await this.#api.listen(host, this.opts.port ?? 6443);
+    bootstrap(this.registry, { ip: advertise, port: addr.port });
+    this.#namespaces = new NamespaceController(this.registry, this.log.child({ component: 'namespace-controller' }));
+    this.#namespaces.start();
+    this.#controllers = startControllers(this.registry, this.log.child({ component: 'controllers' }), {
+      nodeGracePeriodMs: (this.opts.nodeGracePeriodSeconds ?? 40) * 1000,
+    });
+    this.url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${addr.port}`;
+    this.kubeconfigPath = join(dataDir, 'kubeconfig');
+    const tmp = `${this.kubeconfigPath}.tmp`;
+    writeFileSync(tmp, kubeconfigYaml(this.url, creds), { mode: 0o600 });
+    renameSync(tmp, this.kubeconfigPath);
+    this.log.info({ url: this.url, kubeconfig: this.kubeconfigPath, resourceVersion: this.registry.resourceVersion }, 'control plane ready');
+  }
+
+  async stop(): Promise<void> {
+    this.#controllers?.stop();
+    this.#namespaces?.stop();
+    this.#agents?.close();
+    await this.#api?.close();
+    this.store?.close();
+    this.log.info('control plane stopped');
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The HTTPS front door: bearer-token auth, routing to discovery, OpenAPI and
+ * the resource handler, and a Status body for every error. The agent
+ * WebSocket shares the port (upgrade on /agent/v1).
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { ApiError, errors, isApiError } from '@kubemu/api';
+import type { Registry } from '../registry/registry.js';
+import type { AgentSocket } from '../agent/agent-socket.js';
+import { discoveryDocument, versionInfo } from './discovery.js';
+import { openapiV3Document, openapiV3Root } from './openapi.js';
+import { ResourceHandler, sendJSON } from './resource-handler.js';
+import { parseRoute } from './route.js';
+
+export interface ApiServerOptions {
+  cert: string;
+  key: string;
+  /** Tokens that may use the REST API. */
+  tokens: string[];
+  log: Logger;
+  agents?: AgentSocket;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+export class ApiServer {
+  readonly #server: Server;
+  readonly #handler: ResourceHandler;
+  readonly #opts: ApiServerOptions;
+  readonly #log: Logger;
+
+  constructor(reg: Registry, opts: ApiServerOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#handler = new ResourceHandler(reg);
+    this.#server = createServer({ cert: opts.cert, key: opts.key, keepAliveTimeout: 60_000 }, (req, res) => {
+      this.#handle(req, res).catch((e) => this.#fail(res, e, req));
+    });
+    this.#server.requestTimeout = 0; // watches are long
+    this.#server.headersTimeout = 30_000;
+    this.#server.on('upgrade', (req, socket, head) => {
+      if (!opts.agents?.handleUpgrade(req, socket, head)) socket.destroy();
+    });
+    this.#server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  #authorized(req: IncomingMessage): boolean {
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    return !!m && this.#opts.tokens.includes(m[1].trim());
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://kubemu');
+    const path = url.pathname;
+    if (!PUBLIC_PATHS.has(path) && !this.#authorized(req)) throw errors.unauthorized();
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    if (path === '/version') return sendJSON(res, 200, versionInfo());
+    if (path === '/openapi/v3') return sendJSON(res, 200, openapiV3Root());
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openapiV3Document(path.slice('/openapi/v3/'.length));
+      if (doc) return sendJSON(res, 200, doc);
+      throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
+    }
+    const route = parseRoute(path);
+    switch (route.type) {
+      case 'discovery': {
+        const doc = discoveryDocument(path, req.headers.host ?? '');
+        if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+        return sendJSON(res, 200, doc);
+      }
+      case 'unknown-resource':
+        throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${route.plural}${route.group ? `.${route.group}` : ''})`);
+      case 'not-found':
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      case 'resource':
+        return this.#handler.handle({ req, res, query: url.searchParams, resource: route.resource, namespace: route.namespace, name: route.name, subresource: route.subresource, legacyWatch: route.legacyWatch });
+    }
+  }
+
+  #fail(res: ServerResponse, e: unknown, req: IncomingMessage): void {
+    const err = isApiError(e) ? e : errors.internal((e as Error)?.message ?? String(e));
+    if (!isApiError(e)) this.#log.error({ err: e, method: req.method, url: req.url }, 'request failed');
+    else this.#log.debug({ code: err.code, method: req.method, url: req.url, message: err.message }, 'request rejected');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // Drain what the client is still sending (e.g. an over-limit body) before answering.
+    if (err.code === 413) res.setHeader('Connection', 'close');
+    sendJSON(res, err.code, err.status);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * REST verbs on resources: get, list, watch, create, update, patch, delete,
+ * deletecollection, and the status and scale subresources.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errors, type KubeObject, type ResourceInfo, type LabelSelector, groupVersion } from '@kubemu/api';
+import type { Registry } from '../registry/registry.js';
+import type { DeleteOptions } from '../registry/object-client.js';
+import { applyPatch } from '../patch/index.js';
+import { toTable } from '../tables/index.js';
+import { decodeBody, readBody } from './body.js';
+import { negotiate } from './negotiate.js';
+import { serveWatch } from './watch-stream.js';
+
+export interface ResourceRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  query: URLSearchParams;
+  resource: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  legacyWatch: boolean;
+}
+
+export function sendJSON(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.end(text);
+}
+
+function isWatch(q: URLSearchParams, legacy: boolean): boolean {
+  const w = q.get('watch');
+  return legacy || w === 'true' || w === '1';
+}
+
+function dryRun(q: URLSearchParams): boolean {
+  return q.getAll('dryRun').includes('All');
+}
+
+export class ResourceHandler {
+  readonly #reg: Registry;
+  readonly #now: () => Date;
+
+  constructor(reg: Registry, now: () => Date = () => new Date()) {
+    this.#reg = reg;
+    this.#now = now;
+  }
+
+  async handle(rr: ResourceRequest): Promise<void> {
+    const { req, resource: r, name, subresource } = rr;
+    const method = req.method ?? 'GET';
+    if (subresource && !(r.subresources as string[]).includes(subresource)) {
+      throw errors.notFound({ group: r.group, resource: `${r.plural}/${subresource}`, name });
+    }
+    if (!name) {
+      switch (method) {
+        case 'GET':
+          return isWatch(rr.query, rr.legacyWatch) ? this.#watch(rr) : this.#list(rr);
+        case 'POST':
+          return this.#create(rr);
+        case 'DELETE':
+          return this.#deleteCollection(rr);
+        default:
+          throw errors.methodNotAllowed(method);
+      }
+    }
+    if (subresource === 'scale') return this.#scale(rr, method);
+    switch (method) {
+      case 'GET':
+        return isWatch(rr.query, rr.legacyWatch) ? this.#watch(rr) : this.#get(rr);
+      case 'PUT':
+        return this.#put(rr);
+      case 'PATCH':
+        return this.#patch(rr);
+      case 'DELETE':
+        return this.#delete(rr);
+      default:
+        throw errors.methodNotAllowed(method);
+    }
+  }
+
+  #send(rr: ResourceRequest, code: number, obj: KubeObject): void {
+    const wants = negotiate(rr.req.headers.accept, rr.query);
+    if (wants.table) {
+      sendJSON(rr.res, code, toTable(rr.resource, [obj], { includeObject: wants.includeObject, now: this.#now(), resourceVersion: obj.metadata.resourceVersion ?? '' }));
+    } else sendJSON(rr.res, code, obj);
+  }
+
+  #get(rr: ResourceRequest): void {
+    const obj = this.#reg.mustGet(rr.resource, rr.namespace, rr.name!);
+    this.#send(rr, 200, obj);
+  }
+
+  #list(rr: ResourceRequest): void {
+    const { items, resourceVersion } = this.#reg.list(rr.resource, {
+      namespace: rr.namespace,
+      labelSelector: rr.query.get('labelSelector') ?? undefined,
+      fieldSelector: rr.query.get('fieldSelector') ?? undefined,
+    });
+    const wants = negotiate(rr.req.headers.accept, rr.query);
+    if (wants.table) {
+      sendJSON(rr.res, 200, toTable(rr.resource, items, { includeObject: wants.includeObject, now: this.#now(), resourceVersion }));
+      return;
+    }
+    const r = rr.resource;
+    sendJSON(rr.res, 200, {
+      kind: r.listKind,
+      apiVersion: groupVersion(r),
+      metadata: { resourceVersion },
+      items: items.map(stripTypeMeta),
+    });
+  }
+
+  #watch(rr: ResourceRequest): void {
+    const q = rr.query;
+    const fieldSelector = [q.get('fieldSelector'), rr.name ? `metadata.name=${rr.name}` : undefined].filter(Boolean).join(',');
+    serveWatch(this.#reg, rr.req, rr.res, {
+      resource: rr.resource,
+      namespace: rr.namespace,
+      labelSelector: q.get('labelSelector') ?? undefined,
+      fieldSelector: fieldSelector || undefined,
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
+      bookmarks: q.get('allowWatchBookmarks') === 'true',
+      sendInitialEvents: q.get('sendInitialEvents') === 'true',
+      wants: negotiate(rr.req.headers.accept, q),
+      now: this.#now,
+    });
+  }
+
+  async #bodyObject(rr: ResourceRequest): Promise<KubeObject> {
+    const body = decodeBody(await readBody(rr.req), rr.req.headers['content-type']);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest('the body of the request must be a JSON or YAML object');
+    const obj = body as KubeObject;
+    if (obj.metadata !== undefined && (obj.metadata === null || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata))) {
+      throw errors.badRequest('json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta');
+    }
+    return obj;
+  }
+
+  #checkNamespace(rr: ResourceRequest, obj: KubeObject): void {
+    if (!rr.resource.namespaced) return;
+    const ns = obj.metadata?.namespace;
+    if (ns && rr.namespace && ns !== rr.namespace) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    obj.metadata = { ...(obj.metadata ?? {}), namespace: rr.namespace ?? ns ?? 'default' };
+  }
+
+  async #create(rr: ResourceRequest): Promise<void> {
+    const obj = await this.#bodyObject(rr);
+    if (rr.resource.namespaced && !rr.namespace) throw errors.methodNotAllowed('POST');
+    this.#checkNamespace(rr, obj);
+    const created = this.#reg.create(rr.resource, obj, { dryRun: dryRun(rr.query) });
+    this.#send(rr, 201, created);
+  }
+
+  async #put(rr: ResourceRequest): Promise<void> {
+    const obj = await this.#bodyObject(rr);
+    this.#checkNamespace(rr, obj);
+    if (obj.metadata?.name && obj.metadata.name !== rr.name) {
+      throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${rr.name})`);
+    }
+    obj.metadata = { ...(obj.metadata ?? {}), name: rr.name };
+    const opts = { dryRun: dryRun(rr.query) };
+    const out = rr.subresource === 'status' ? this.#reg.updateStatus(rr.resource, obj, opts) : this.#reg.update(rr.resource, obj, opts);
+    this.#send(rr, 200, out);
+  }
+
+  async #patch(rr: ResourceRequest): Promise<void> {
+    const body = decodeBody(await readBody(rr.req), rr.req.headers['content-type']);
+    const type = (rr.req.headers['content-type'] ?? '').split(';')[0].trim();
+    // Patches apply to the latest version; a concurrent write between read and
+    // write is retried, as kube-apiserver does.
+    for (let attempt = 0; ; attempt++) {
+      const current = this.#reg.mustGet(rr.resource, rr.namespace, rr.name!);
+      const patched = applyPatch(type, current, body, rr.resource.kind);
+      if (patched.metadata?.name !== undefined && patched.metadata.name !== rr.name) throw errors.badRequest('metadata.name may not be changed by a patch');
+      patched.metadata = { ...(patched.metadata ?? {}), name: rr.name };
+      if (rr.resource.namespaced) patched.metadata.namespace = rr.namespace ?? current.metadata.namespace;
+      const userRV = (body as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+      if (!userRV) patched.metadata.resourceVersion = current.metadata.resourceVersion;
+      try {
+        const opts = { dryRun: dryRun(rr.query) };
+        const out = rr.subresource === 'status' ? this.#reg.updateStatus(rr.resource, patched, opts) : this.#reg.update(rr.resource, patched, opts);
+        return this.#send(rr, 200, out);
+      } catch (e) {
+        if (!userRV && attempt < 5 && (e as { code?: number }).code === 409 && (e as { reason?: string }).reason === 'Conflict') continue;
+        throw e;
+      }
+    }
+  }
+
+  async #deleteOptions(rr: ResourceRequest): Promise<DeleteOptions> {
+    const opts: DeleteOptions = {};
+    const buf = await readBody(rr.req);
+    if (buf.length && buf.toString('utf8').trim()) {
+      const body = decodeBody(buf, rr.req.headers['content-type']) as Record<string, unknown> | null;
+      if (body && typeof body === 'object') {
+        if (typeof body.gracePeriodSeconds === 'number') opts.gracePeriodSeconds = body.gracePeriodSeconds;
+        if (typeof body.propagationPolicy === 'string') opts.propagationPolicy = body.propagationPolicy as DeleteOptions['propagationPolicy'];
+        if (body.orphanDependents === true) opts.propagationPolicy = 'Orphan';
+        if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions as DeleteOptions['preconditions'];
+      }
+    }
+    const q = rr.query;
+    if (q.has('gracePeriodSeconds')) opts.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
+    if (q.has('propagationPolicy')) opts.propagationPolicy = q.get('propagationPolicy') as DeleteOptions['propagationPolicy'];
+    if (opts.gracePeriodSeconds !== undefined && (!Number.isInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0)) {
+      throw errors.badRequest('gracePeriodSeconds must be a non-negative integer');
+    }
+    return opts;
+  }
+
+  async #delete(rr: ResourceRequest): Promise<void> {
+    const opts = await this.#deleteOptions(rr);
+    this.#reg.mustGet(rr.resource, rr.namespace, rr.name!);
+    if (dryRun(rr.query)) return this.#send(rr, 200, this.#reg.mustGet(rr.resource, rr.namespace, rr.name!));
+    const out = this.#reg.delete(rr.resource, rr.namespace, rr.name!, opts);
+    if (!out) throw errors.notFound({ group: rr.resource.group, resource: rr.resource.plural, name: rr.name });
+    // 202 while the object lingers (graceful delete / finalizers), 200 when gone.
+    const lingering = !!this.#reg.get(rr.resource, rr.namespace, rr.name!);
+    this.#send(rr, lingering ? 202 : 200, out);
+  }
+
+  async #deleteCollection(rr: ResourceRequest): Promise<void> {
+    const opts = await this.#deleteOptions(rr);
+    const { items } = this.#reg.list(rr.resource, {
+      namespace: rr.namespace,
+      labelSelector: rr.query.get('labelSelector') ?? undefined,
+      fieldSelector: rr.query.get('fieldSelector') ?? undefined,
+    });
+    const out: KubeObject[] = [];
+    for (const o of items) {
+      const d = this.#reg.delete(rr.resource, o.metadata.namespace, o.metadata.name ?? '', opts);
+      if (d) out.push(d);
+    }
+    sendJSON(rr.res, 200, { kind: rr.resource.listKind, apiVersion: groupVersion(rr.resource), metadata: { resourceVersion: this.#reg.resourceVersion }, items: out });
+  }
+
+  // ---- scale ------------------------------------------------------------------
+
+  async #scale(rr: ResourceRequest, method: string): Promise<void> {
+    const r = rr.resource;
+    const obj = this.#reg.mustGet(r, rr.namespace, rr.name!);
+    const scale = toScale(obj);
+    if (method === 'GET') return sendJSON(rr.res, 200, scale);
+    let next: Record<string, any>;
+    if (method === 'PUT') next = (await this.#bodyObject(rr)) as Record<string, any>;
+    else if (method === 'PATCH') {
+      const body = decodeBody(await readBody(rr.req), rr.req.headers['content-type']);
+      next = applyPatch((rr.req.headers['content-type'] ?? '').split(';')[0].trim(), scale as unknown as KubeObject, body, 'Scale');
+    } else throw errors.methodNotAllowed(method);
+    const replicas = next?.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw errors.invalid('Scale', 'autoscaling', rr.name!, [{ type: 'FieldValueInvalid', field: 'spec.replicas', badValue: replicas, detail: 'must be greater than or equal to 0' }]);
+    }
+    const rv = next?.metadata?.resourceVersion;
+    const updated = this.#reg.update(r, { ...obj, metadata: { ...obj.metadata, resourceVersion: rv || obj.metadata.resourceVersion }, spec: { ...obj.spec, replicas } });
+    sendJSON(rr.res, 200, toScale(updated));
+  }
+}
+
+function stripTypeMeta(o: KubeObject): KubeObject {
+  delete (o as Partial<KubeObject>).apiVersion;
+  delete (o as Partial<KubeObject>).kind;
+  return o;
+}
+
+function selectorString(sel: Record<string, string> | LabelSelector | undefined): string {
+  if (!sel) return '';
+  const ls = sel as LabelSelector;
+  if (ls.matchLabels !== undefined || ls.matchExpressions !== undefined) {
+    const parts = Object.entries(ls.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+    for (const e of ls.matchExpressions ?? []) {
+      if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
+      else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
+      else if (e.operator === 'Exists') parts.push(e.key);
+      else parts.push(`!${e.key}`);
+    }
+    return parts.join(',');
+  }
+  return Object.entries(sel as Record<string, string>)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export function toScale(obj: KubeObject): object {
+  const m = obj.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: obj.spec?.replicas ?? 0 },
+    status: { replicas: obj.status?.replicas ?? 0, selector: selectorString(obj.spec?.selector) },
+  };
+}

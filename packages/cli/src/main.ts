@@ -1,0 +1,151 @@
+/**
+ * kubemu: the command line. `control-plane` runs the api-server process;
+ * `apply`, `get` and `delete` cover the basics for people without kubectl.
+ */
+import { Command, Option } from 'commander';
+import { stringify } from 'yaml';
+import pino from 'pino';
+import { ControlPlane } from '@kubemu/api-server';
+import { resolveResourceName, resourceForKind, type KubeObject } from '@kubemu/api';
+import { loadKubeconfig } from './kubeconfig.js';
+import { RestClient, RestError } from './rest-client.js';
+import { readManifests } from './manifests.js';
+import { formatTable, type Table } from './table-printer.js';
+
+class CliError extends Error {}
+
+function client(opts: { kubeconfig?: string }): RestClient {
+  return new RestClient(loadKubeconfig(opts.kubeconfig));
+}
+
+function resourceOrFail(name: string) {
+  const r = resolveResourceName(name);
+  if (!r) throw new CliError(`the server doesn't have a resource type "${name}"`);
+  return r;
+}
+
+function parseListen(s: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(s);
+  if (!m) throw new CliError(`--listen wants ADDR:PORT, got "${s}"`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new CliError(`--listen port ${port} is out of range`);
+  return { host: m[1].replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+}
+
+const program = new Command('kubemu').description('A Kubernetes Services lab that runs for real on one machine').showHelpAfterError();
+const kubeconfigOpt = () => new Option('--kubeconfig <path>', 'kubeconfig to use (default $KUBECONFIG or ~/.kube/config)');
+
+program
+  .command('control-plane')
+  .description('run the control plane (api-server, store, controllers) in the foreground')
+  .requiredOption('--data-dir <dir>', 'where the store, PKI and kubeconfig live')
+  .option('--listen <addr:port>', 'address to serve HTTPS on', '127.0.0.1:6443')
+  .option('--advertise-address <ip>', 'address written into the kubeconfig and the kubernetes Endpoints')
+  .option('--service-cidr <cidr>', 'service cluster IP range', '10.96.0.0/12')
+  .option('--node-port-range <range>', 'node port range', '30000-32767')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (o) => {
+    const { host, port } = parseListen(o.listen);
+    const log = pino({ name: 'kubemu', level: o.logLevel });
+    const cp = new ControlPlane({ dataDir: o.dataDir, host, port, advertiseAddress: o.advertiseAddress, serviceCIDR: o.serviceCidr, nodePortRange: o.nodePortRange, log });
+    await cp.start();
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, 'stopping');
+      cp.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('apply')
+  .description('create or update objects from manifests')
+  .requiredOption('-f, --filename <path...>', 'files, directories or - for stdin')
+  .option('-n, --namespace <ns>', 'namespace for objects that name none')
+  .addOption(kubeconfigOpt())
+  .action(async (o) => {
+    const c = client(o);
+    for (const obj of readManifests(o.filename)) {
+      const r = resourceForKind(obj.apiVersion, obj.kind);
+      if (!r) throw new CliError(`no matches for kind "${obj.kind}" in version "${obj.apiVersion}"`);
+      const ns = r.namespaced ? obj.metadata?.namespace ?? o.namespace ?? c.access.namespace : undefined;
+      const name = obj.metadata?.name;
+      if (!name) throw new CliError(`a ${obj.kind} in the manifest has no metadata.name`);
+      const label = `${r.singular}${r.group ? `.${r.group}` : ''}/${name}`;
+      try {
+        await c.get(r, ns, name);
+        await c.call('PATCH', c.path(r, ns, name), obj, { 'Content-Type': 'application/merge-patch+json' });
+        console.log(`${label} configured`);
+      } catch (e) {
+        if (!(e instanceof RestError) || e.code !== 404) throw e;
+        await c.call('POST', c.path(r, ns), obj);
+        console.log(`${label} created`);
+      }
+    }
+  });
+
+program
+  .command('get')
+  .description('list objects (kubectl-style table, or -o yaml|json)')
+  .argument('<resource>', 'e.g. pods, svc, endpoints')
+  .argument('[name]')
+  .option('-n, --namespace <ns>')
+  .option('-A, --all-namespaces', 'every namespace')
+  .option('-l, --selector <selector>', 'label selector')
+  .option('-o, --output <format>', 'wide|yaml|json')
+  .addOption(kubeconfigOpt())
+  .action(async (resource: string, name: string | undefined, o) => {
+    const c = client(o);
+    const r = resourceOrFail(resource);
+    const ns = o.allNamespaces ? undefined : o.namespace ?? c.access.namespace;
+    const q = o.selector ? `?labelSelector=${encodeURIComponent(o.selector)}` : '';
+    if (o.output === 'yaml' || o.output === 'json') {
+      const out = await c.call<KubeObject>('GET', c.path(r, ns, name, q));
+      console.log(o.output === 'json' ? JSON.stringify(out, null, 4) : stringify(out).trimEnd());
+      return;
+    }
+    if (o.output && o.output !== 'wide') throw new CliError(`unable to match a printer suitable for the output format "${o.output}", allowed formats are: json,wide,yaml`);
+    const table = await c.call<Table>('GET', c.path(r, ns, name, q), undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+    if (!table.rows.length) {
+      console.error(ns && r.namespaced ? `No resources found in ${ns} namespace.` : 'No resources found');
+      return;
+    }
+    console.log(formatTable(table, { wide: o.output === 'wide' }));
+  });
+
+program
+  .command('delete')
+  .description('delete objects by name or from manifests')
+  .argument('[resource]')
+  .argument('[names...]')
+  .option('-f, --filename <path...>')
+  .option('-n, --namespace <ns>')
+  .addOption(kubeconfigOpt())
+  .action(async (resource: string | undefined, names: string[], o) => {
+    const c = client(o);
+    const targets: { r: ReturnType<typeof resourceOrFail>; ns?: string; name: string }[] = [];
+    if (o.filename) {
+      for (const obj of readManifests(o.filename)) {
+        const r = resourceForKind(obj.apiVersion, obj.kind);
+        if (!r) throw new CliError(`no matches for kind "${obj.kind}" in version "${obj.apiVersion}"`);
+        targets.push({ r, ns: r.namespaced ? obj.metadata?.namespace ?? o.namespace ?? c.access.namespace : undefined, name: obj.metadata?.name ?? '' });
+      }
+    } else {
+      if (!resource || !names.length) throw new CliError('give a resource and name(s), or -f FILE');
+      const r = resourceOrFail(resource);
+      for (const name of names) targets.push({ r, ns: o.namespace ?? c.access.namespace, name });
+    }
+    for (const t of targets) {
+      await c.call('DELETE', c.path(t.r, t.ns, t.name));
+      console.log(`${t.r.singular}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" deleted`);
+    }
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const msg = e instanceof RestError ? `Error from server${e.status?.reason ? ` (${e.status.reason})` : ''}: ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;
+  console.error(msg);
+  process.exit(1);
+});

@@ -1,0 +1,5 @@
+export { runWorkload } from './main.js';
+export { kubia } from './kubia.js';
+export { nginx } from './nginx.js';
+export { echo } from './echo.js';
+export { agnhost } from './agnhost.js';
