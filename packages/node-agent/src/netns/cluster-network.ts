@@ -283,7 +283,9 @@ export class ClusterNetwork {
       }
       left.forEach((l) => links.add(l));
       // veths first, the bridge last (deleting a veth end deletes its peer too)
-      for (const l of left.sort((a, b) => b.length - a.length)) await ip(null, ['link', 'del', l], { allowFail: true });
+      const bridge = bridgeName(cluster);
+      await Promise.all(left.filter((l) => l !== bridge).map((l) => ip(null, ['link', 'del', l], { allowFail: true })));
+      if (left.includes(bridge)) await ip(null, ['link', 'del', bridge], { allowFail: true });
       await Promise.all(leftNs.map(deleteNetns));
     }
     return { namespaces, links: [...links], killedPids };

@@ -9,6 +9,7 @@
  * Everything is idempotent: ensure on a live namespace and delete on a missing
  * one succeed and do nothing.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { NETNS_DIR, netnsPath, run } from './run.js';
 
@@ -38,7 +39,7 @@ export async function netnsIsLive(ns: string): Promise<boolean> {
 export async function ensureNetns(ns: string): Promise<boolean> {
   if (await netnsIsLive(ns)) return false;
   // A leftover file (or a half-made namespace) blocks `ip netns add`: remove it first.
-  await run('ip', ['netns', 'del', ns], { allowFail: true });
+  if (existsSync(netnsPath(ns))) await run('ip', ['netns', 'del', ns], { allowFail: true });
   const added = await run('ip', ['netns', 'add', ns], { allowFail: true });
   if (added.code !== 0) {
     // Someone else may have created it in between; that is fine.

@@ -424,7 +424,8 @@ export class PodSandbox {
   }
 
   async #wire(): Promise<void> {
-    if (!(await ensureNetns(this.netns))) {
+    const created = await ensureNetns(this.netns);
+    if (!created) {
       // Existing namespace: only ever repair our own pod's (12 hex of a UUID can, in theory, collide).
       const owner = parseMarker(await PodSandbox.#alias(this.netns));
       if (owner?.uid !== undefined && owner.uid !== this.podUid) {
@@ -432,10 +433,10 @@ export class PodSandbox {
       }
     }
     const marker = formatMarker(this.nodeNs, this.podUid, this.podIP, this.podName);
-    // Mark first: from here on list()/teardown can attribute a half-made sandbox.
-    await ip(this.netns, ['link', 'set', 'dev', 'lo', 'alias', marker]);
-    const [podLinks, vethRes] = await Promise.all([
-      ip(this.netns, ['-j', 'addr', 'show']).then((r) => parseIpJson<IpAddrLink>(r.stdout)),
+    // Mark first thing: from here on list() can attribute a half-made sandbox.
+    const [, podLinks, vethRes] = await Promise.all([
+      ip(this.netns, ['link', 'set', 'dev', 'lo', 'alias', marker]),
+      created ? [] : ip(this.netns, ['-j', 'addr', 'show']).then((r) => parseIpJson<IpAddrLink>(r.stdout)),
       ip(this.nodeNs, ['link', 'show', 'dev', this.vethName], { allowFail: true }),
     ]);
     let eth = podLinks.find((l) => l.ifname === NS_ETH);
