@@ -5,7 +5,6 @@
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import pino from 'pino';
-import { ControlPlane } from '@kubemu/api-server';
 import { resolveResourceName, resourceForKind, type KubeObject } from '@kubemu/api';
 import { loadKubeconfig } from './kubeconfig.js';
 import { RestClient, RestError } from './rest-client.js';
@@ -47,6 +46,7 @@ program
   .action(async (o) => {
     const { host, port } = parseListen(o.listen);
     const log = pino({ name: 'kubemu', level: o.logLevel });
+    const { ControlPlane } = await import('@kubemu/api-server');
     const cp = new ControlPlane({ dataDir: o.dataDir, host, port, advertiseAddress: o.advertiseAddress, serviceCIDR: o.serviceCidr, nodePortRange: o.nodePortRange, log });
     await cp.start();
     const stop = (sig: string) => {
@@ -58,6 +58,112 @@ program
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('node-agent')
+  .description('run a node agent (normally started by `kubemu up` inside a node namespace)')
+  .requiredOption('--cluster <name>')
+  .requiredOption('--node <name>')
+  .requiredOption('--node-ip <ip>')
+  .requiredOption('--pod-cidr <cidr>')
+  .requiredOption('--server <url>')
+  .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
+  .requiredOption('--state-dir <dir>')
+  .requiredOption('--workloads <path>', 'the built-in workloads entry (packages/workloads/dist/main.js)')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (o) => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { NodeAgent } = await import('@kubemu/node-agent');
+    const log = pino({ name: 'kubemu', level: o.logLevel }).child({ node: o.node, component: 'node-agent' });
+    const agent = new NodeAgent({
+      cluster: o.cluster,
+      nodeName: o.node,
+      nodeNs: `km-${o.cluster}-${o.node}`,
+      nodeIP: o.nodeIp,
+      podCIDR: o.podCidr,
+      server: o.server,
+      token: readFileSync(join(o.pkiDir, 'agent.token'), 'utf8').trim(),
+      ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
+      stateRoot: o.stateDir,
+      workloadsEntry: o.workloads,
+      log,
+    });
+    await agent.start();
+    const stop = () => void agent.stop(false).then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+program
+  .command('up')
+  .description('start a cluster on this machine: a bridge, a network namespace per node, the control plane and node agents (root)')
+  .option('--nodes <n>', 'number of nodes', '3')
+  .option('--name <name>', 'cluster name (lowercase, up to 8 characters)', 'kubemu')
+  .option('--subnet <cidr>', 'node network (default 172.30.0.0/24, or the next free 172.30.N.0/24)')
+  .action(async (o) => {
+    const n = Number(o.nodes);
+    if (!Number.isInteger(n) || n < 1 || n > 50) throw new CliError(`--nodes wants a number from 1 to 50, got "${o.nodes}"`);
+    const rt = await import('./runtime/netns-runtime.js');
+    const t0 = Date.now();
+    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, progress: (m) => console.log(`• ${m}`) });
+    const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));
+    console.log(`• waiting for ${n} node(s) to be Ready…`);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const list = await c.call<{ items: KubeObject[] }>('GET', '/api/v1/nodes').catch(() => ({ items: [] }));
+      const ready = list.items.filter((x) => x.status?.conditions?.some((k: { type: string; status: string }) => k.type === 'Ready' && k.status === 'True')).length;
+      if (ready >= n) break;
+      if (Date.now() > deadline) throw new CliError(`only ${ready}/${n} nodes Ready after 60 s; see ${rt.clusterDir(o.name)}/logs`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(`\ncluster "${rec.name}" is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`  api server:  https://${rec.controlPlane.ip}:6443`);
+    console.log(`  kubeconfig:  ${rt.kubeconfigPath(o.name)}`);
+    for (const node of rec.nodes) console.log(`  ${node.name}:      ${node.ip}  (pods ${node.podCIDR})`);
+    console.log(`\n  kubectl --kubeconfig "$(npx kubemu kubeconfig${o.name === 'kubemu' ? '' : ` --name ${o.name}`})" get nodes`);
+  });
+
+program
+  .command('down')
+  .description('stop a cluster and remove everything it created (also after a crash)')
+  .option('--name <name>', 'cluster name', 'kubemu')
+  .action(async (o) => {
+    const rt = await import('./runtime/netns-runtime.js');
+    await rt.down(o.name, (m) => console.log(`• ${m}`));
+    console.log(`cluster "${o.name}" is down`);
+  });
+
+program
+  .command('kubeconfig')
+  .description("print the path of a cluster's kubeconfig")
+  .option('--name <name>', 'cluster name', 'kubemu')
+  .action(async (o) => {
+    const rt = await import('./runtime/netns-runtime.js');
+    const { existsSync } = await import('node:fs');
+    const p = rt.kubeconfigPath(o.name);
+    if (!existsSync(p)) throw new CliError(`cluster "${o.name}" has no kubeconfig at ${p}; start it with \`sudo npx kubemu up --name ${o.name}\``);
+    console.log(p);
+  });
+
+program
+  .command('status')
+  .description("show a cluster's nodes, their health and processes")
+  .option('--name <name>', 'cluster name', 'kubemu')
+  .action(async (o) => {
+    const rt = await import('./runtime/netns-runtime.js');
+    const rec = rt.readRecord(o.name);
+    if (!rec) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\``);
+    console.log(`cluster ${rec.name}  subnet ${rec.subnet}  api https://${rec.controlPlane.ip}:6443`);
+    for (const [what, pid] of Object.entries(rec.pids)) console.log(`  ${what.padEnd(22)} pid ${String(pid).padEnd(8)} ${rt.alive(pid) ? 'running' : 'NOT RUNNING'}`);
+    try {
+      const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));
+      const table = await c.call<Table>('GET', '/api/v1/nodes', undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+      console.log(`\n${formatTable(table)}`);
+    } catch (e) {
+      console.log(`\n  api-server not answering: ${(e as Error).message}`);
+    }
   });
 
 program

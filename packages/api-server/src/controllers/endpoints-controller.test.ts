@@ -160,7 +160,7 @@ describe('EndpointsController', () => {
       apiVersion: 'v1',
       kind: 'Endpoints',
       metadata: { name: 'external-service', namespace: 'default' },
-      subsets: [{ addresses: [{ ip: '11.11.11.11' }, { ip: '22.22.22.22' }], ports: [{ port: 80 }] }],
+      subsets: [{ addresses: [{ ip: '11.11.11.11' }, { ip: '22.22.22.22' }], ports: [{ port: 80, protocol: 'TCP' }] }],
     };
     client.create(R.endpoints, user);
     ctrl.start();

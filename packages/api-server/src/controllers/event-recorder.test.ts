@@ -14,7 +14,7 @@ describe('EventRecorder', () => {
       apiVersion: 'v1',
       kind: 'ReplicationController',
       metadata: { name: 'kubia', namespace: 'default' },
-      spec: { replicas: 1, selector: { app: 'kubia' } },
+      spec: { replicas: 1, selector: { app: 'kubia' }, template: { metadata: { labels: { app: 'kubia' } }, spec: { containers: [{ name: 'c', image: 'luksa/kubia' }] } } },
     });
     rec.event(rc, 'Normal', 'SuccessfulCreate', 'Created pod: kubia-abcde');
     let evs = client.list<KubeObject>(R.events, { namespace: 'default' }).items;

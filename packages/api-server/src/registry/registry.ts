@@ -253,7 +253,9 @@ export class Registry implements ObjectClient {
         next.metadata.generation = (old.metadata.generation ?? 0) + 1;
       }
     }
-    this.#validate(r, next, old);
+    // Binding: setting spec.nodeName once on an unbound pod (what the binding subresource does).
+    const bindsPod = r.plural === 'pods' && part === 'main' && !old.spec?.nodeName && !!next.spec?.nodeName;
+    this.#validate(r, next, bindsPod ? { ...old, spec: { ...old.spec, nodeName: next.spec.nodeName } } : old);
     let taken: Taken | undefined;
     if (r.plural === 'services' && part === 'main') taken = this.#allocate(next as Service, old as Service);
     // No-op writes keep their resourceVersion, as in Kubernetes.

@@ -219,7 +219,10 @@ export class ClusterNetwork {
    */
   async bindServiceIP(ns: string, ipAddr: string): Promise<void> {
     const netns = this.netnsName(ns);
-    this.#checkBindable(ipAddr);
+    const machineIndex = this.#checkBindable(ipAddr);
+    if (machineIndex !== null && (await ip(null, ['link', 'show', 'dev', hostVethName(this.cluster, machineIndex)], { allowFail: true })).code === 0) {
+      throw new NetnsError('ERR_INVALID_ADDRESS', `${ipAddr} is a machine's own address in ${this.nodeSubnet}`);
+    }
     const args = ['addr', 'replace', `${ipAddr}/32`, 'dev', SERVICE_DUMMY];
     if ((await ip(netns, args, { allowFail: true })).code === 0) return;
     if (!(await netnsIsLive(netns))) throw new NetnsError('ERR_NETNS_NOT_FOUND', `namespace ${netns} does not exist`);
@@ -279,7 +282,7 @@ export class ClusterNetwork {
       const leftNs = (await listNetns()).filter((n) => isOurs(n, cluster));
       if (left.length === 0 && leftNs.length === 0) break;
       if (attempt >= 50) {
-        throw new NetnsError('ERR_COMMAND', `teardown of ${cluster}: still present after retries: ${[...leftNs, ...left].join(', ')}`);
+        throw new NetnsError('ERR_TEARDOWN_INCOMPLETE', `teardown of ${cluster}: still present after retries: ${[...leftNs, ...left].join(', ')}`);
       }
       left.forEach((l) => links.add(l));
       // veths first, the bridge last (deleting a veth end deletes its peer too)
@@ -355,13 +358,14 @@ export class ClusterNetwork {
     return n - this.#subnet.network;
   }
 
-  #checkBindable(ipAddr: string): void {
+  /** Service CIDR → null; node subnet (an LB address) → its offset there; anything else throws. */
+  #checkBindable(ipAddr: string): number | null {
     const n = parseIPv4(ipAddr);
-    const inServices = cidrContains(this.#services, n);
-    const inSubnet = cidrContains(this.#subnet, n) && n !== hostAt(this.#subnet, 1) && n !== this.#subnet.network && n !== broadcastOf(this.#subnet);
-    if (!inServices && !inSubnet) {
-      throw new NetnsError('ERR_INVALID_ADDRESS', `${ipAddr} is in neither the service CIDR ${this.serviceCIDR} nor the node subnet ${this.nodeSubnet}`);
+    if (cidrContains(this.#services, n)) return null;
+    if (cidrContains(this.#subnet, n) && n !== hostAt(this.#subnet, 1) && n !== this.#subnet.network && n !== broadcastOf(this.#subnet)) {
+      return n - this.#subnet.network;
     }
+    throw new NetnsError('ERR_INVALID_ADDRESS', `${ipAddr} is in neither the service CIDR ${this.serviceCIDR} nor the node subnet ${this.nodeSubnet}`);
   }
 
   async #addNamespace(name: string, ipAddr: string, opts: AddNamespaceOptions): Promise<NamespaceInfo> {

@@ -18,6 +18,7 @@
  *   ERR_SANDBOX_NOT_FOUND  adopt() found no pod namespace
  *   ERR_SANDBOX_BROKEN     the pod namespace exists but is not wired to its node
  *   ERR_NOT_IN_SANDBOX     a pid that is not (or no longer) inside the pod
+ *   ERR_TEARDOWN_INCOMPLETE  names of the cluster still present after teardown's retries
  */
 
 export type NetnsErrorCode =
@@ -30,7 +31,8 @@ export type NetnsErrorCode =
   | 'ERR_NO_POD_NETWORK'
   | 'ERR_SANDBOX_NOT_FOUND'
   | 'ERR_SANDBOX_BROKEN'
-  | 'ERR_NOT_IN_SANDBOX';
+  | 'ERR_NOT_IN_SANDBOX'
+  | 'ERR_TEARDOWN_INCOMPLETE';
 
 export class NetnsError extends Error {
   readonly code: NetnsErrorCode;

@@ -141,14 +141,18 @@ export function clusterOf(name: string): string | null {
   return m[1];
 }
 
+/** A pod name: a DNS-1123 subdomain (lower-case letters, digits, '-', '.'), at most 253 characters. */
+export function validatePodName(podName: string): string {
+  if (podName.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(podName)) {
+    throw invalidName('pod name', podName, 'must be a DNS-1123 subdomain');
+  }
+  return podName;
+}
+
 /**
  * A pod's hostname, as Kubernetes makes it: the pod name cut to 63
  * characters, without trailing '-' or '.'.
  */
 export function podHostname(podName: string): string {
-  const cut = podName.slice(0, HOSTNAME_MAX).replace(/[-.]+$/, '');
-  if (cut === '' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(cut)) {
-    throw invalidName('pod name', podName, 'must be a DNS-1123 subdomain');
-  }
-  return cut;
+  return validatePodName(podName).slice(0, HOSTNAME_MAX).replace(/[-.]+$/, '');
 }

@@ -16,7 +16,7 @@ import { NetnsError } from './errors.js';
 import { isOurs } from './names.js';
 import { listNetns } from './netns.js';
 import { PodSandbox } from './pod-sandbox.js';
-import { netnsPath, run } from './run.js';
+import { inNetns, netnsPath, run } from './run.js';
 
 const hasTool = (t: string): boolean => spawnSync(t, ['--version'], { stdio: 'ignore' }).error === undefined;
 const CAN_RUN = process.platform === 'linux' && process.getuid?.() === 0 && ['ip', 'nsenter', 'unshare'].every(hasTool);
@@ -78,6 +78,7 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
   let podA: PodSandbox;
   let podB: PodSandbox;
   let serverA: ChildProcess | undefined;
+  let hostForward = '';
   const started: ChildProcess[] = [];
   const ipOf = (host: number): string => `${prefix}.${host}`;
 
@@ -90,6 +91,7 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
 
   beforeAll(async () => {
     stateRoot = await mkdtemp(join(tmpdir(), 'kubemu-netns-test-'));
+    hostForward = (await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
     // A random test-only /24; retry when the host (or a concurrent run) already uses it.
     for (let attempt = 0; ; attempt++) {
       prefix = `172.31.${Math.floor(Math.random() * 254) + 1}`;
@@ -101,6 +103,7 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
         if (!(err instanceof NetnsError && err.code === 'ERR_SUBNET_CONFLICT') || attempt > 5) throw err;
       }
     }
+    await net.addNamespace('control-plane', ipOf(2));
     await net.addNamespace('node-1', ipOf(11));
     await net.addNamespace('node-2', ipOf(12));
     const n1 = await net.addNodePodNetwork('node-1', '10.245.1.0/24');
@@ -137,6 +140,19 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
     expect(await connectFrom(podB, '10.245.1.5', 8080)).toBe('hello from pod-a');
   });
 
+  it('a pod reaches the control plane, which routes back to every pod CIDR and forwards nothing', async () => {
+    const cp = net.netnsName('control-plane');
+    const api = spawn('nsenter', [`--net=${netnsPath(cp)}`, '--', process.execPath, '-e', SERVER, ipOf(2), '6443'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(api);
+    await waitForLine(api, 'listening');
+    expect(await connectFrom(podA, ipOf(2), 6443)).toMatch(/^hello from /);
+    expect(await connectFrom(podB, ipOf(2), 6443)).toMatch(/^hello from /);
+    api.kill('SIGKILL');
+    expect((await inNetns(cp, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
+    expect((await inNetns(net.netnsName('node-1'), 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('1');
+    expect((await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe(hostForward);
+  });
+
   it('creating an existing namespace or sandbox again changes nothing and still works', async () => {
     await net.addNamespace('node-1', ipOf(11));
     const again = await PodSandbox.create({
@@ -152,6 +168,10 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
     const viaExec = await collect(podA.exec(serverA!.pid!, ['cat', '/proc/sys/kernel/hostname']));
     expect(viaExec.stdout.trim()).toBe('pod-a');
     expect((await runIn(podB, ['hostname'])).stdout.trim()).toBe('pod-b');
+    const tty = podA.exec(serverA!.pid!, ['sh', '-c', 'test -t 0 && test -t 1 && echo "tty on $(hostname)"'], { tty: true, stdin: true });
+    const ttyDone = collect(tty);
+    tty.stdin!.end();
+    expect((await ttyDone).stdout).toContain('tty on pod-a');
   });
 
   it('/var and /tmp are per pod: invisible on the host and in the other pod', async () => {
@@ -208,6 +228,15 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
     expect(await net.unbindServiceIP('node-1', '10.96.0.10')).toBe(true);
     expect(await net.unbindServiceIP('node-1', '10.96.0.10')).toBe(false);
     await expect(net.bindServiceIP('node-1', '8.8.8.8')).rejects.toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+    await expect(net.bindServiceIP('control-plane', ipOf(12))).rejects.toMatchObject({ code: 'ERR_INVALID_ADDRESS' }); // node-2's
+    // An LB address from the node subnet, bound in another namespace, answers ARP on the bridge.
+    await net.bindServiceIP('control-plane', ipOf(200));
+    const lb = spawn('nsenter', [`--net=${netnsPath(net.netnsName('control-plane'))}`, '--', process.execPath, '-e', SERVER, ipOf(200), '80'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(lb);
+    await waitForLine(lb, 'listening');
+    expect(await connectFrom(podB, ipOf(200), 80)).toMatch(/^hello from /);
+    lb.kill('SIGKILL');
+    expect(await net.unbindServiceIP('control-plane', ipOf(200))).toBe(true);
   });
 
   it('the ChildProcess pid is the program: SIGTERM reaches it, exec enters it, the pid is recorded', async () => {
@@ -285,7 +314,7 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
 
   it('teardown of the full cluster kills its pods and leaves no namespace or link, twice', async () => {
     const res = await net.teardown();
-    expect(res.namespaces.length).toBe(4);
+    expect(res.namespaces.length).toBe(5); // control plane, 2 nodes, 2 pods
     expect(res.killedPids).toContain(serverA!.pid);
     expect(await leftovers(cluster)).toEqual([]);
     await net.teardown();

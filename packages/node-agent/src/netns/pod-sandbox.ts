@@ -28,14 +28,14 @@
  * the pid of each program started with a name.
  */
 import { spawn as spawnChild, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { delimiter, isAbsolute, join, normalize } from 'node:path';
+import { isAbsolute, join, normalize } from 'node:path';
 import { NetnsError } from './errors.js';
 import { cidrContains, formatCidr, isIPv4, mask, parseIPv4 } from './ip4.js';
-import { NS_ETH, POD_BRIDGE, isPodNetns, podHostname, podNetnsName, podVethName, resolveNetns, validateClusterName } from './names.js';
+import { NS_ETH, POD_BRIDGE, isPodNetns, podHostname, podNetnsName, podVethName, resolveNetns, validateClusterName, validatePodName } from './names.js';
 import { deleteNetns, ensureNetns, killNetnsProcesses, listNetns, netnsIsLive, netnsPids, nsInode, processAlive } from './netns.js';
-import { ip, ipBatch, netnsPath, parseIpJson, shellQuote } from './run.js';
+import { DEFAULT_PATH, ip, ipBatch, netnsPath, parseIpJson, shellQuote, tool } from './run.js';
 
 export interface PodSandboxOptions {
   cluster: string;
@@ -89,7 +89,7 @@ export interface ExecOptions {
 }
 
 /** PATH for programs whose env has none (the usual image default). */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export { DEFAULT_PATH };
 /** Exit code of a launch that failed before the program ran. */
 export const SANDBOX_SETUP_EXIT_CODE = 125;
 
@@ -119,27 +119,6 @@ function formatMarker(node: string, uid: string, podIP: string, podName: string)
   const base = `${MARKER};node=${node};uid=${uid};ip=${podIP}`;
   const full = `${base};name=${podName}`;
   return full.length <= IFALIAS_MAX ? full : base;
-}
-
-const toolCache = new Map<string, string>();
-/** Absolute path of a host tool, so a pod's PATH cannot change what sets the sandbox up. */
-function tool(name: string): string {
-  let found = toolCache.get(name);
-  if (found === undefined) {
-    found = name;
-    for (const dir of (process.env.PATH ?? DEFAULT_PATH).split(delimiter).concat(DEFAULT_PATH.split(':'))) {
-      const p = join(dir, name);
-      try {
-        accessSync(p, constants.X_OK);
-        found = p;
-        break;
-      } catch {
-        // keep looking
-      }
-    }
-    toolCache.set(name, found);
-  }
-  return found;
 }
 
 function checkStateDir(stateDir: string): string {
@@ -192,16 +171,17 @@ export class PodSandbox {
   static async create(opts: PodSandboxOptions): Promise<PodSandbox> {
     validateClusterName(opts.cluster);
     if (!UID_RE.test(opts.podUid)) throw new NetnsError('ERR_INVALID_NAME', `invalid pod UID ${JSON.stringify(opts.podUid)}`);
-    podHostname(opts.podName);
+    validatePodName(opts.podName);
     const nodeNs = resolveNetns(opts.cluster, opts.nodeNs);
     const stateDir = checkStateDir(opts.stateDir);
     const sb = new PodSandbox({ ...opts, nodeNs, stateDir });
     await sb.#checkAddresses();
-    await sb.#wire();
+    // Directories first: a left-over empty directory is cheaper than a left-over namespace.
     await mkdir(join(stateDir, 'tmp'), { recursive: true });
     await chmod(join(stateDir, 'tmp'), 0o1777);
     await mkdir(join(stateDir, 'var'), { recursive: true });
     await mkdir(join(stateDir, 'pids'), { recursive: true });
+    await sb.#wire();
     const meta = { cluster: sb.cluster, nodeNs, podUid: sb.podUid, podName: sb.podName, podIP: sb.podIP, gatewayIP: sb.gatewayIP, prefixLen: sb.prefixLen };
     await writeFile(join(stateDir, 'sandbox.json'), JSON.stringify(meta, null, 2) + '\n');
     return sb;

@@ -16,7 +16,9 @@
  * --net switches the network namespace only and keeps the host's mounts.
  */
 import { execFile } from 'node:child_process';
-import { CommandError } from './errors.js';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { CommandError, NetnsError } from './errors.js';
 
 export { CommandError } from './errors.js';
 
@@ -37,6 +39,36 @@ export interface RunResult {
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
+
+/** Where the tools are looked for besides $PATH (ip lives in /usr/sbin, often missing from a service's PATH). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const toolCache = new Map<string, string>();
+
+/**
+ * Absolute path of a host tool ($PATH, then DEFAULT_PATH), so neither the
+ * caller's nor a pod's PATH changes what runs; the bare name if not found
+ * (the error then says ENOENT).
+ */
+export function tool(name: string): string {
+  if (name.includes('/')) return name;
+  let found = toolCache.get(name);
+  if (found === undefined) {
+    found = name;
+    for (const dir of [...(process.env.PATH ?? '').split(delimiter), ...DEFAULT_PATH.split(':')]) {
+      if (!dir.startsWith('/')) continue;
+      try {
+        accessSync(join(dir, name), constants.X_OK);
+        found = join(dir, name);
+        break;
+      } catch {
+        // keep looking
+      }
+    }
+    if (found !== name) toolCache.set(name, found);
+  }
+  return found;
+}
 
 /** Where iproute2 keeps named network namespaces. */
 export const NETNS_DIR = '/run/netns';
@@ -80,7 +112,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = execFile(
-      cmd,
+      tool(cmd),
       args,
       { encoding: 'utf8', timeout, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, windowsHide: true },
       (error, stdout, stderr) => {
@@ -106,7 +138,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
           stdout,
           stderr,
           timedOut: e.killed === true && e.signal === 'SIGKILL',
-          reason: typeof e.code === 'string' ? e.code === 'ENOENT' ? `${cmd} is not installed (ENOENT)` : e.code : undefined,
+          reason: e.code === 'ENOENT' ? `${cmd} is not installed (ENOENT)` : typeof e.code === 'string' ? e.code : undefined,
           cause: error,
         });
         if (opts.allowFail) resolve({ code: -1, stdout, stderr: stderr || failure.message });
@@ -121,7 +153,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
 
 /** Runs `cmd` inside the named network namespace (host mount namespace kept). */
 export function inNetns(ns: string, cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult> {
-  return run('nsenter', [`--net=${netnsPath(ns)}`, '--', cmd, ...args], opts);
+  return run('nsenter', [`--net=${netnsPath(ns)}`, '--', tool(cmd), ...args], opts);
 }
 
 /** `ip -n <ns> …`, or plain `ip …` in the caller's namespace when ns is null. */
@@ -144,7 +176,12 @@ export function ipBatch(ns: string | null, lines: readonly string[], opts?: Omit
 export function parseIpJson<T>(stdout: string): T[] {
   const text = stdout.trim();
   if (text === '') return [];
-  const parsed: unknown = JSON.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new NetnsError('ERR_COMMAND', `unreadable JSON from ip: ${text.slice(0, 200)}`, { cause: err });
+  }
   return Array.isArray(parsed) ? (parsed as T[]) : [];
 }
 

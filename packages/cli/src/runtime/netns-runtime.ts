@@ -1,0 +1,216 @@
+/**
+ * The netns runtime: `kubemu up` builds a cluster from Linux network
+ * namespaces on this machine and starts its processes inside them;
+ * `kubemu down` removes everything it made, also after a crash.
+ *
+ *   host ── bridge km-<name> 172.30.0.1 ──┬── km-<name>-control-plane .2  (control plane)
+ *                                          ├── km-<name>-node-1 .11       (node-agent; pods 10.244.1.0/24)
+ *                                          └── km-<name>-node-N .1N       (…)
+ *
+ * State: /var/lib/kubemu/<name>/ (cluster.json, control-plane data, logs);
+ * pod state under /run/kubemu/<name>/.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterNetwork } from '@kubemu/node-agent';
+
+export const STATE_ROOT = process.env.KUBEMU_STATE_ROOT ?? '/var/lib/kubemu';
+export const RUN_ROOT = process.env.KUBEMU_RUN_ROOT ?? '/run/kubemu';
+
+export interface NodeRecord {
+  name: string;
+  ip: string;
+  podCIDR: string;
+  netns: string;
+}
+
+export interface ClusterRecord {
+  name: string;
+  subnet: string;
+  controlPlane: { ip: string; netns: string; port: number };
+  nodes: NodeRecord[];
+  pids: Record<string, number>;
+  createdAt: string;
+}
+
+export class RuntimeError extends Error {
+  readonly code = 'ERR_RUNTIME';
+}
+
+const CLI_BIN = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'kubemu.js');
+const WORKLOADS = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'workloads', 'dist', 'main.js');
+
+export function clusterDir(name: string): string {
+  return join(STATE_ROOT, name);
+}
+
+export function kubeconfigPath(name: string): string {
+  return join(clusterDir(name), 'control-plane', 'kubeconfig');
+}
+
+export function readRecord(name: string): ClusterRecord | undefined {
+  const f = join(clusterDir(name), 'cluster.json');
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as ClusterRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new RuntimeError('kubemu up needs root to create network namespaces: run it with sudo, or use `docker compose up`');
+  }
+}
+
+/** Starts `args` of the kubemu CLI inside `netns`, detached, logging to `logFile`. */
+function startIn(netns: string, args: string[], logFile: string): number {
+  const fd = openSync(logFile, 'a');
+  const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, CLI_BIN, ...args], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  closeSync(fd);
+  child.unref();
+  if (!child.pid) throw new RuntimeError(`could not start ${args[0]} in ${netns}; see ${logFile}`);
+  return child.pid;
+}
+
+function ipAt(subnet: string, host: number): string {
+  const [base] = subnet.split('/');
+  const o = base.split('.').map(Number);
+  return `${o[0]}.${o[1]}.${o[2]}.${o[3] + host}`;
+}
+
+async function pickSubnet(name: string, requested?: string): Promise<string> {
+  if (requested) return requested;
+  const taken = new Set<string>();
+  for (const other of await ClusterNetwork.listClusters()) {
+    if (other === name) continue;
+    const rec = readRecord(other);
+    if (rec) taken.add(rec.subnet);
+  }
+  for (let n = 0; n < 256; n++) {
+    const s = `172.30.${n}.0/24`;
+    if (!taken.has(s)) return s;
+  }
+  throw new RuntimeError('no free 172.30.N.0/24 subnet left for another cluster');
+}
+
+export interface UpOptions {
+  name: string;
+  nodes: number;
+  subnet?: string;
+  progress: (msg: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export async function up(opts: UpOptions): Promise<ClusterRecord> {
+  requireRoot();
+  const { name, progress } = opts;
+  const existing = readRecord(name);
+  if (existing && Object.values(existing.pids).some(alive)) {
+    throw new RuntimeError(`cluster "${name}" is already up; run \`kubemu down --name ${name}\` first`);
+  }
+  if (existing || (await ClusterNetwork.listClusters()).includes(name)) {
+    progress(`cleaning up what an earlier "${name}" left behind…`);
+    await down(name, () => {});
+  }
+  const subnet = await pickSubnet(name, opts.subnet);
+  const dir = clusterDir(name);
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const net = new ClusterNetwork({ cluster: name, nodeSubnet: subnet });
+  const rec: ClusterRecord = {
+    name,
+    subnet,
+    controlPlane: { ip: ipAt(subnet, 2), netns: net.netnsName('control-plane'), port: 6443 },
+    nodes: [],
+    pids: {},
+    createdAt: new Date().toISOString(),
+  };
+  const save = () => writeFileSync(join(dir, 'cluster.json'), JSON.stringify(rec, null, 2));
+  save();
+  progress(`network: bridge on ${subnet}`);
+  await net.setupHost();
+  await net.addNamespace('control-plane', rec.controlPlane.ip, { role: 'control-plane' });
+  for (let i = 1; i <= opts.nodes; i++) {
+    const node: NodeRecord = { name: `node-${i}`, ip: ipAt(subnet, 10 + i), podCIDR: `10.244.${i}.0/24`, netns: net.netnsName(`node-${i}`) };
+    await net.addNamespace(node.name, node.ip, { role: 'node' });
+    await net.addNodePodNetwork(node.name, node.podCIDR);
+    rec.nodes.push(node);
+  }
+  await net.syncPodRoutes();
+  save();
+
+  progress(`control plane: starting on ${rec.controlPlane.ip}:6443`);
+  const cpDir = join(dir, 'control-plane');
+  rmSync(join(cpDir, 'kubeconfig'), { force: true });
+  rec.pids['control-plane'] = startIn(rec.controlPlane.netns, ['control-plane', '--data-dir', cpDir, '--listen', `${rec.controlPlane.ip}:6443`], join(dir, 'logs', 'control-plane.log'));
+  save();
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(join(cpDir, 'kubeconfig'))) {
+    if (!alive(rec.pids['control-plane'])) throw new RuntimeError(`the control plane exited; see ${join(dir, 'logs', 'control-plane.log')}`);
+    if (Date.now() > deadline) throw new RuntimeError(`the control plane did not start in 30 s; see ${join(dir, 'logs', 'control-plane.log')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  for (const node of rec.nodes) {
+    progress(`${node.name}: node-agent on ${node.ip}, pods ${node.podCIDR}`);
+    rec.pids[`${node.name}/node-agent`] = startIn(
+      node.netns,
+      [
+        'node-agent',
+        '--cluster', name,
+        '--node', node.name,
+        '--node-ip', node.ip,
+        '--pod-cidr', node.podCIDR,
+        '--server', `https://${rec.controlPlane.ip}:6443`,
+        '--pki-dir', join(cpDir, 'pki'),
+        '--state-dir', join(RUN_ROOT, name, node.name),
+        '--workloads', WORKLOADS,
+      ],
+      join(dir, 'logs', `${node.name}-node-agent.log`),
+    );
+  }
+  save();
+  return rec;
+}
+
+/** Stops every process and removes every namespace, link, route and file of cluster `name`. */
+export async function down(name: string, progress: (msg: string) => void): Promise<void> {
+  requireRoot();
+  const rec = readRecord(name);
+  if (rec) {
+    for (const [what, pid] of Object.entries(rec.pids)) {
+      if (alive(pid)) {
+        progress(`stopping ${what} (pid ${pid})`);
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    const deadline = Date.now() + 5000;
+    while (Object.values(rec.pids).some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const pid of Object.values(rec.pids)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  progress('removing namespaces, links and routes');
+  await ClusterNetwork.teardownCluster(name);
+  rmSync(join(RUN_ROOT, name), { recursive: true, force: true });
+  rmSync(clusterDir(name), { recursive: true, force: true });
+}

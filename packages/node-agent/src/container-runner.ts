@@ -1,0 +1,242 @@
+/**
+ * One container of a pod: starts its program in the pod sandbox, writes its
+ * output to a log file per run, restarts it per restartPolicy with kubelet's
+ * back-off, and runs its probes (readiness flips `ready`; liveness and startup
+ * failures kill and restart it).
+ */
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Container, ContainerState, Probe } from '@kubemu/api';
+import type { PodSandbox } from './netns/pod-sandbox.js';
+import { containerProgram } from './container-command.js';
+import { RestartBackoff } from './backoff.js';
+import { ProbeWorker, type ProbeKind } from './probes/probe-worker.js';
+import { runProbe } from './probes/probe.js';
+
+export interface ContainerDeps {
+  sandbox: PodSandbox;
+  podName: string;
+  podIP: string;
+  logDir: string;
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  terminationGraceSeconds: number;
+  workloadsEntry: string;
+  kubeMinor: string;
+  /** The container's environment, computed at each start (service env vars are per start). */
+  env(): Promise<Record<string, string>>;
+  onChange(): void;
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class ContainerRunner {
+  readonly spec: Container;
+  readonly #d: ContainerDeps;
+  state: ContainerState = { waiting: { reason: 'ContainerCreating' } };
+  lastState: ContainerState = {};
+  restartCount = 0;
+  #proc?: ChildProcess;
+  #pid?: number;
+  #startedAtMs = 0;
+  #probes: ProbeWorker[] = [];
+  #backoff = new RestartBackoff();
+  #restartTimer?: NodeJS.Timeout;
+  #stopping = false;
+  #killReason?: string;
+  #everStarted = false;
+
+  constructor(spec: Container, deps: ContainerDeps) {
+    this.spec = spec;
+    this.#d = deps;
+  }
+
+  get ready(): boolean {
+    if (!this.state.running) return false;
+    const r = this.#probes.find((p) => p.kind === 'Readiness');
+    const s = this.#probes.find((p) => p.kind === 'Startup');
+    return (s ? s.result : true) && (r ? r.result : true);
+  }
+
+  get started(): boolean {
+    if (!this.state.running) return false;
+    const s = this.#probes.find((p) => p.kind === 'Startup');
+    return s ? s.result : true;
+  }
+
+  get pid(): number | undefined {
+    return this.state.running ? this.#pid : undefined;
+  }
+
+  /** The log file of run `n` (default: the current one). */
+  logFile(run = this.restartCount): string {
+    return join(this.#d.logDir, `${this.spec.name}-${run}.log`);
+  }
+
+  async start(): Promise<void> {
+    if (this.#stopping) return;
+    const prog = containerProgram(this.spec, this.#d.workloadsEntry);
+    if (!prog.ok) {
+      const first = !this.state.waiting || this.state.waiting.reason === 'ContainerCreating';
+      this.state = { waiting: { reason: first ? prog.reason : 'ImagePullBackOff', message: first ? prog.message : `Back-off pulling image "${this.spec.image ?? ''}"` } };
+      this.#d.event('Warning', 'Failed', prog.message);
+      this.#d.onChange();
+      // Kubelet keeps retrying the pull; so do we, slowly, so the status alternates like Kubernetes'.
+      this.#restartTimer = setTimeout(() => void this.start(), first ? 5000 : 20_000);
+      return;
+    }
+    if (this.restartCount === 0 && !this.#everStarted) this.#d.event('Normal', 'Pulled', `Container image "${this.spec.image ?? ''}" already present on machine`);
+    mkdirSync(this.#d.logDir, { recursive: true });
+    const fd = openSync(this.logFile(), 'a');
+    let env: Record<string, string>;
+    try {
+      env = await this.#d.env();
+    } catch (e) {
+      closeSync(fd);
+      this.state = { waiting: { reason: 'CreateContainerConfigError', message: (e as Error).message } };
+      this.#d.event('Warning', 'Failed', `Error: ${(e as Error).message}`);
+      this.#d.onChange();
+      this.#restartTimer = setTimeout(() => void this.start(), 10_000);
+      return;
+    }
+    if (this.#stopping) {
+      closeSync(fd);
+      return;
+    }
+    const proc = this.#d.sandbox.spawn({ command: prog.argv, env, cwd: this.spec.workingDir, stdout: fd, stderr: fd, name: this.spec.name });
+    closeSync(fd);
+    this.#proc = proc;
+    this.#pid = proc.pid;
+    this.#startedAtMs = Date.now();
+    this.#everStarted = true;
+    this.state = { running: { startedAt: now() } };
+    this.#d.event('Normal', 'Created', `Created container ${this.spec.name}`);
+    this.#d.event('Normal', 'Started', `Started container ${this.spec.name}`);
+    proc.once('exit', (code, signal) => this.#exited(code, signal));
+    proc.once('error', (err) => {
+      this.#d.event('Warning', 'Failed', `Error: failed to start container "${this.spec.name}": ${err.message}`);
+    });
+    this.#startProbes();
+    this.#d.onChange();
+  }
+
+  #startProbes(): void {
+    this.#stopProbes();
+    const add = (kind: ProbeKind, probe: Probe | undefined) => {
+      if (!probe) return;
+      const w = new ProbeWorker(kind, probe, () => this.#probeOnce(probe), {
+        onChange: (ok) => this.#probeChanged(kind, ok, probe),
+        onFailure: (r) => this.#d.event('Warning', 'Unhealthy', `${kind} probe failed: ${r.message}`),
+      });
+      this.#probes.push(w);
+    };
+    add('Startup', this.spec.startupProbe);
+    add('Readiness', this.spec.readinessProbe);
+    add('Liveness', this.spec.livenessProbe);
+    const startup = this.#probes.find((p) => p.kind === 'Startup');
+    for (const p of this.#probes) if (!startup || p === startup) p.start();
+  }
+
+  #probeOnce(probe: Probe) {
+    return runProbe(probe, {
+      podIP: this.#d.podIP,
+      container: this.spec,
+      kubeMinor: this.#d.kubeMinor,
+      exec: (command, timeoutMs) => this.execCapture(command, timeoutMs),
+    });
+  }
+
+  #probeChanged(kind: ProbeKind, ok: boolean, probe: Probe): void {
+    if (kind === 'Startup' && ok) {
+      for (const p of this.#probes) if (p.kind !== 'Startup') p.start();
+    }
+    if ((kind === 'Liveness' || kind === 'Startup') && !ok) {
+      this.#d.event('Normal', 'Killing', `Container ${this.spec.name} failed ${kind.toLowerCase()} probe, will be restarted`);
+      this.#killReason = 'Error';
+      const grace = probe.terminationGracePeriodSeconds ?? this.#d.terminationGraceSeconds;
+      void this.#kill(grace, false);
+      return;
+    }
+    this.#d.onChange();
+  }
+
+  /** Runs a command inside the container (exec probes). */
+  execCapture(command: string[], timeoutMs: number): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+    const pid = this.pid;
+    if (!pid) return Promise.resolve({ code: null, output: 'container is not running', timedOut: false });
+    return new Promise((resolve) => {
+      const child = this.#d.sandbox.exec(pid, command);
+      let output = '';
+      let timedOut = false;
+      child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4096)));
+      child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4096)));
+      const t = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.once('error', (e) => {
+        clearTimeout(t);
+        resolve({ code: null, output: e.message, timedOut: false });
+      });
+      child.once('close', (code) => {
+        clearTimeout(t);
+        resolve({ code, output, timedOut });
+      });
+    });
+  }
+
+  #exited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#stopProbes();
+    const exitCode = code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1) : 1);
+    const reason = this.#killReason ?? (exitCode === 0 ? 'Completed' : 'Error');
+    this.#killReason = undefined;
+    const terminated: ContainerState = {
+      terminated: { exitCode, reason, startedAt: this.state.running?.startedAt, finishedAt: now(), ...(signal ? { signal: exitCode - 128 } : {}) },
+    };
+    this.#proc = undefined;
+    const ranMs = Date.now() - this.#startedAtMs;
+    const restart = !this.#stopping && (this.#d.restartPolicy === 'Always' || (this.#d.restartPolicy === 'OnFailure' && exitCode !== 0));
+    if (!restart) {
+      this.state = terminated;
+      this.#d.onChange();
+      return;
+    }
+    this.lastState = terminated;
+    const delay = this.#backoff.next(ranMs);
+    this.restartCount++;
+    if (delay > 0) {
+      this.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${this.spec.name} pod=${this.#d.podName}` } };
+      this.#d.event('Warning', 'BackOff', 'Back-off restarting failed container');
+    } else this.state = { waiting: { reason: 'ContainerCreating' } };
+    this.#d.onChange();
+    this.#restartTimer = setTimeout(() => void this.start(), delay);
+  }
+
+  #stopProbes(): void {
+    for (const p of this.#probes) p.stop();
+    this.#probes = [];
+  }
+
+  async #kill(graceSeconds: number, final: boolean): Promise<void> {
+    const proc = this.#proc;
+    if (final) this.#stopping = true;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), Math.max(0, graceSeconds) * 1000);
+    await exited;
+    clearTimeout(t);
+  }
+
+  /** Stops for good: SIGTERM, SIGKILL after the grace period. */
+  async stop(graceSeconds: number): Promise<void> {
+    this.#stopping = true;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#stopProbes();
+    if (this.state.running) this.#d.event('Normal', 'Killing', `Stopping container ${this.spec.name}`);
+    await this.#kill(graceSeconds, true);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Everything kubelet does for one pod on this node: a sandbox with the pod's
+ * IP, its containers (started in order), status reports, and graceful
+ * termination (SIGTERM, SIGKILL after the grace period, sandbox removed, then
+ * the pod object is finally deleted).
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Pod, PodStatus } from '@kubemu/api';
+import { PodSandbox } from './netns/pod-sandbox.js';
+import { ContainerRunner } from './container-runner.js';
+import { containerEnv, type EnvSources } from './container-env.js';
+import { podStatus } from './pod-status.js';
+
+export interface PodWorkerDeps {
+  cluster: string;
+  nodeNs: string;
+  nodeIP: string;
+  stateRoot: string;
+  workloadsEntry: string;
+  kubeMinor: string;
+  gateway: string;
+  prefixLen: number;
+  allocateIP(): string;
+  releaseIP(ip: string): void;
+  envSources(pod: Pod): EnvSources;
+  reportStatus(pod: Pod, status: PodStatus): void;
+  event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /** Final removal of the pod object once everything is stopped. */
+  finalize(pod: Pod): Promise<void>;
+  log: Logger;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class PodWorker {
+  pod: Pod;
+  readonly #d: PodWorkerDeps;
+  #sandbox?: PodSandbox;
+  #containers: ContainerRunner[] = [];
+  #podIP?: string;
+  readonly #startTime = timestamp();
+  #terminating?: Promise<void>;
+  #lastReported = '';
+  #reportTimer?: NodeJS.Timeout;
+
+  constructor(pod: Pod, deps: PodWorkerDeps) {
+    this.pod = pod;
+    this.#d = deps;
+  }
+
+  get uid(): string {
+    return this.pod.metadata.uid ?? '';
+  }
+
+  get podIP(): string | undefined {
+    return this.#podIP;
+  }
+
+  get stateDir(): string {
+    return join(this.#d.stateRoot, 'pods', this.uid);
+  }
+
+  container(name?: string): ContainerRunner | undefined {
+    return name ? this.#containers.find((c) => c.spec.name === name) : this.#containers[0];
+  }
+
+  get sandbox(): PodSandbox | undefined {
+    return this.#sandbox;
+  }
+
+  async start(existing?: { podIP: string }): Promise<void> {
+    const pod = this.pod;
+    const log = this.#d.log.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
+    try {
+      if (pod.spec.hostNetwork) {
+        this.#podIP = this.#d.nodeIP;
+      } else if (existing) {
+        this.#podIP = existing.podIP;
+        this.#sandbox = await PodSandbox.adopt({ cluster: this.#d.cluster, nodeNs: this.#d.nodeNs, podUid: this.uid, stateDir: this.stateDir });
+        // Containers of an adopted sandbox are restarted fresh: kubemu cannot learn the exit code of a program it did not start.
+        for (const pid of await this.#sandbox.pids()) process.kill(pid, 'SIGKILL');
+      } else {
+        this.#podIP = this.#d.allocateIP();
+        this.#sandbox = await PodSandbox.create({
+          cluster: this.#d.cluster,
+          nodeNs: this.#d.nodeNs,
+          podUid: this.uid,
+          podName: pod.metadata.name ?? '',
+          podIP: this.#podIP,
+          gatewayIP: this.#d.gateway,
+          prefixLen: this.#d.prefixLen,
+          stateDir: this.stateDir,
+        });
+      }
+    } catch (err) {
+      log.error({ err }, 'creating the pod sandbox failed');
+      this.#d.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+      if (this.#podIP && !existing) this.#d.releaseIP(this.#podIP);
+      this.#podIP = undefined;
+      throw err;
+    }
+    if (pod.spec.hostNetwork) {
+      log.warn('hostNetwork pods are not supported yet; the pod stays Pending');
+      return;
+    }
+    const sandbox = this.#sandbox!;
+    this.#containers = pod.spec.containers.map(
+      (c) =>
+        new ContainerRunner(c, {
+          sandbox,
+          podName: pod.metadata.name ?? '',
+          podIP: this.#podIP!,
+          logDir: join(this.stateDir, 'logs'),
+          restartPolicy: pod.spec.restartPolicy ?? 'Always',
+          terminationGraceSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
+          workloadsEntry: this.#d.workloadsEntry,
+          kubeMinor: this.#d.kubeMinor,
+          env: () => containerEnv({ ...this.pod, status: { ...this.pod.status, podIP: this.#podIP, hostIP: this.#d.nodeIP } }, c, this.#d.envSources(this.pod)),
+          onChange: () => this.#scheduleReport(),
+          event: (type, reason, message) => this.#d.event(this.pod, type, reason, message),
+        }),
+    );
+    this.#report();
+    for (const c of this.#containers) await c.start();
+  }
+
+  /** A newer version of the pod object arrived. */
+  update(pod: Pod): void {
+    this.pod = pod;
+    if (pod.metadata.deletionTimestamp) void this.terminate();
+  }
+
+  #scheduleReport(): void {
+    if (this.#reportTimer) return;
+    this.#reportTimer = setTimeout(() => {
+      this.#reportTimer = undefined;
+      this.#report();
+    }, 10);
+  }
+
+  #report(): void {
+    const status = podStatus({
+      pod: this.pod,
+      containers: this.#containers,
+      hostIP: this.#d.nodeIP,
+      podIP: this.#podIP,
+      startTime: this.pod.status?.startTime ?? this.#startTime,
+      sandboxReady: !!this.#sandbox,
+    });
+    const key = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });
+    if (key === this.#lastReported) return;
+    this.#lastReported = key;
+    this.#d.reportStatus(this.pod, status);
+  }
+
+  /** Stops containers (SIGTERM, then SIGKILL after the grace period), removes the sandbox, deletes the pod. */
+  terminate(): Promise<void> {
+    this.#terminating ??= (async () => {
+      const grace = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+      await Promise.all(this.#containers.map((c) => c.stop(grace)));
+      await this.destroySandbox();
+      await this.#d.finalize(this.pod);
+    })();
+    return this.#terminating;
+  }
+
+  /** Removes the sandbox and frees the IP (also used for pods that vanished from the API). */
+  async destroySandbox(): Promise<void> {
+    if (this.#reportTimer) clearTimeout(this.#reportTimer);
+    try {
+      await this.#sandbox?.destroy();
+    } catch (err) {
+      this.#d.log.warn({ err, uid: this.uid }, 'removing a pod sandbox failed');
+    }
+    if (this.#podIP && !this.pod.spec.hostNetwork) this.#d.releaseIP(this.#podIP);
+    this.#sandbox = undefined;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.#containers.map((c) => c.stop(0)));
+    await this.destroySandbox();
+  }
+}
