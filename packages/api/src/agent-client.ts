@@ -3,12 +3,36 @@
  * reconnects with jittered, capped backoff and resumes every watch from the
  * last resourceVersion it saw — or re-lists (and reports what vanished) when the
  * server answers 410 Gone. Requests are promise-returning RPCs.
+ *
+ * A node agent also serves the exec and logs streams the api-server relays to
+ * it (wire.ts, "Streams"): register `onExec` / `onLogs`; each request gets an
+ * ExecStream / LogStream (agent-streams.ts). A handler accepts the request by
+ * returning (or resolving) and refuses it by throwing or calling
+ * `stream.fail(status)` first. Streams live on one connection: when it drops,
+ * every open stream is cancelled (its `signal` aborts).
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { ApiError } from './errors.js';
 import type { KubeObject } from './types.js';
-import { AGENT_PATH, decodeMsg, encodeMsg, type RequestMsg, type ServerMsg } from './wire.js';
+import { AGENT_PATH, decodeMsg, encodeMsg, type ExecStartMsg, type LogsStartMsg, type RequestMsg, type ServerMsg } from './wire.js';
+import { AgentStream, ExecStream, LogStream, failureStatus, type ExecRequest, type LogsRequest, type StreamSend } from './agent-streams.js';
+
+/**
+ * Serves one `kubectl exec`: run `req.command`, wire the process to `stream`,
+ * then `stream.exit(code)`. kubectl is already connected when the handler
+ * runs, so a refusal (throw, or `stream.fail`) reaches the user as
+ * `error: <message>`; kubelet's wording for a container that does not run is
+ * `unable to upgrade connection: container not found ("<name>")`.
+ */
+export type ExecHandler = (req: ExecRequest, stream: ExecStream) => void | Promise<void>;
+/**
+ * Serves one `kubectl logs`: write the log to `stream` (and keep writing while
+ * `req.follow`, until `stream.signal` aborts), then `stream.end()`. A refusal
+ * before the first byte is the HTTP answer, e.g. `errors.badRequest('container
+ * "x" in pod "y" is waiting to start: ContainerCreating')`.
+ */
+export type LogsHandler = (req: LogsRequest, stream: LogStream) => void | Promise<void>;
 
 export interface AgentClientOptions {
   /** https://host:port of the api-server. */
@@ -65,6 +89,10 @@ export class AgentClient extends EventEmitter {
   #liveness?: NodeJS.Timeout;
   #reconnectTimer?: NodeJS.Timeout;
   #connected = false;
+  #execHandler?: ExecHandler;
+  #logsHandler?: LogsHandler;
+  /** Open streams of the current connection, by sid. */
+  readonly #streams = new Map<number, AgentStream>();
 
   constructor(opts: AgentClientOptions) {
     super();
@@ -113,7 +141,7 @@ export class AgentClient extends EventEmitter {
       this.emit('connected');
     });
     ws.on('ping', () => this.#touch());
-    ws.on('message', (data) => this.#onMessage(data as Buffer));
+    ws.on('message', (data) => this.#onMessage(data as Buffer, ws));
     ws.on('error', (err) => this.emit('socket-error', err));
     ws.on('unexpected-response', (_req, res) => {
       this.emit('socket-error', new Error(`api-server refused the agent connection: HTTP ${res.statusCode}`));
@@ -124,6 +152,7 @@ export class AgentClient extends EventEmitter {
       const was = this.#connected;
       this.#connected = false;
       if (this.#liveness) clearTimeout(this.#liveness);
+      this.#cancelStreams('the connection to the api-server closed');
       for (const [id, p] of this.#pending) {
         clearTimeout(p.timer);
         p.reject(new AgentDisconnectedError('connection to the api-server closed'));
@@ -159,11 +188,23 @@ export class AgentClient extends EventEmitter {
     this.#send({ t: 'watch', id: w.id, resource: w.resource, namespace: w.opts.namespace, labelSelector: w.opts.labelSelector, fieldSelector: w.opts.fieldSelector, resourceVersion: w.lastRV });
   }
 
-  #onMessage(data: Buffer): void {
+  #onMessage(data: Buffer, ws: WebSocket): void {
     this.#touch();
     const msg = decodeMsg(data) as ServerMsg | undefined;
     if (!msg) return;
     switch (msg.t) {
+      case 'exec-start':
+      case 'logs-start':
+        return this.#openStream(msg, ws);
+      case 'stream-data':
+        this.#streams.get(msg.sid)?._onData(msg.channel, Buffer.isBuffer(msg.data) ? msg.data : Buffer.from(msg.data));
+        return;
+      case 'stream-ack':
+        this.#streams.get(msg.sid)?._ack(msg.bytes);
+        return;
+      case 'stream-close':
+        this.#streams.get(msg.sid)?._onClose(msg.channel);
+        return;
       case 'event':
         return this.#onEvent(msg.id, msg.type, msg.object);
       case 'watch-error': {
@@ -223,6 +264,59 @@ export class AgentClient extends EventEmitter {
     }
   }
 
+  /** Serves `kubectl exec` for this node (replaces any earlier handler). */
+  onExec(handler: ExecHandler): void {
+    this.#execHandler = handler;
+  }
+
+  /** Serves `kubectl logs` for this node (replaces any earlier handler). */
+  onLogs(handler: LogsHandler): void {
+    this.#logsHandler = handler;
+  }
+
+  /** Exec and logs streams open right now. */
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  #openStream(msg: ExecStartMsg | LogsStartMsg, ws: WebSocket): void {
+    const { t, sid, ...req } = msg;
+    if (this.#streams.has(sid)) return; // a repeated start: protocol error, ignore
+    const send: StreamSend = (m) => {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(encodeMsg(m));
+      return true;
+    };
+    const stream = t === 'exec-start' ? new ExecStream(sid, send, req as ExecRequest) : new LogStream(sid, send, req as LogsRequest);
+    this.#streams.set(sid, stream);
+    stream.once('close', () => {
+      if (this.#streams.get(sid) === stream) this.#streams.delete(sid);
+    });
+    const what = t === 'exec-start' ? 'exec' : 'logs';
+    const handler = (t === 'exec-start' ? this.#execHandler : this.#logsHandler) as ((r: unknown, s: AgentStream) => void | Promise<void>) | undefined;
+    if (!handler) {
+      stream.fail(`${this.#opts.agentName} does not serve ${what}`, 501);
+      return;
+    }
+    const refuse = (err: unknown) => {
+      this.emit('handler-error', err);
+      stream.fail(failureStatus(err));
+    };
+    try {
+      const r = handler(req, stream);
+      if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(() => stream._accept(), refuse);
+      else stream._accept();
+    } catch (err) {
+      refuse(err);
+    }
+  }
+
+  #cancelStreams(reason: string): void {
+    const all = [...this.#streams.values()];
+    this.#streams.clear();
+    for (const s of all) s._cancel(reason);
+  }
+
   /**
    * Watches `resource` (store key, e.g. "pods"): current objects arrive as
    * ADDED, then changes; across reconnects nothing is missed or repeated as new.
@@ -262,6 +356,7 @@ export class AgentClient extends EventEmitter {
 
   close(): void {
     this.#closed = true;
+    this.#cancelStreams('the agent is shutting down');
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     if (this.#liveness) clearTimeout(this.#liveness);
     this.#ws?.close();

@@ -22,11 +22,12 @@ export class EventSink {
     this.#node = node;
   }
 
+  /** Queues an event; events are written in order, best effort (as in Kubernetes). */
   emit(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    void this.#emit(involved, type, reason, message).catch(() => {
-      // events are best effort, as in Kubernetes
-    });
+    this.#chain = this.#chain.then(() => this.#emit(involved, type, reason, message)).catch(() => {});
   }
+
+  #chain: Promise<void> = Promise.resolve();
 
   async #emit(involved: KubeObject, type: string, reason: string, message: string): Promise<void> {
     const ns = involved.metadata.namespace ?? 'default';

@@ -12,6 +12,7 @@ import { PodIPAllocator } from './ipam.js';
 import { PodWorker } from './pod-worker.js';
 import { EventSink } from './event-sink.js';
 import { serviceEnv } from './service-env.js';
+import { serveExec, serveLogs, type FindWorker } from './pod-streams.js';
 
 export interface NodeAgentOptions {
   cluster: string;
@@ -45,6 +46,8 @@ export class NodeAgent {
   #stops: (() => void)[] = [];
   #sandboxesChecked = false;
   #existing = new Map<string, { podIP: string }>();
+  readonly #desired = new Map<string, PodStatus>();
+  readonly #sending = new Set<string>();
 
   constructor(opts: NodeAgentOptions) {
     this.opts = opts;
@@ -72,6 +75,12 @@ export class NodeAgent {
       this.#log.info('connected to the api-server');
       void this.#register();
     });
+    const find: FindWorker = (ns, name, uid) => {
+      const w = this.worker(ns, name);
+      return w && (!uid || w.uid === uid) ? w : undefined;
+    };
+    this.client.onExec((req, stream) => serveExec(find, req, stream));
+    this.client.onLogs((req, stream) => serveLogs(find, req, stream));
     this.client.start();
     await this.client.waitConnected(60_000);
     this.#stops.push(
@@ -210,7 +219,7 @@ export class NodeAgent {
           }
         },
       }),
-      reportStatus: (p, status) => void this.#reportStatus(p, status),
+      reportStatus: (p, status) => this.#reportStatus(p, status),
       event: (p, t, reason, message) => this.#events.emit(p, t, reason, message),
       finalize: (p) => this.#finalize(p),
       log: this.#log,
@@ -229,23 +238,40 @@ export class NodeAgent {
     }
   }
 
-  async #reportStatus(pod: Pod, status: PodStatus): Promise<void> {
+  /**
+   * Status reports are per pod, one in flight at a time, latest wins: a retry
+   * after a conflict always sends the newest status, never an older one.
+   */
+  #reportStatus(pod: Pod, status: PodStatus): void {
     const uid = pod.metadata.uid ?? '';
-    for (let attempt = 0; attempt < 5; attempt++) {
+    this.#desired.set(uid, status);
+    if (this.#sending.has(uid)) return;
+    this.#sending.add(uid);
+    void this.#sendStatus(uid, pod).finally(() => this.#sending.delete(uid));
+  }
+
+  async #sendStatus(uid: string, pod: Pod): Promise<void> {
+    for (let attempt = 0; attempt < 20; ) {
+      const status = this.#desired.get(uid);
+      if (!status) return;
       const latest = this.#pods.get(uid) ?? pod;
       try {
         const r = await this.client.request({ verb: 'updateStatus', resource: 'pods', namespace: latest.metadata.namespace, object: { ...latest, status } as KubeObject });
         if (r.object && this.#pods.has(uid)) this.#pods.set(uid, r.object as Pod);
-        return;
+        if (this.#desired.get(uid) === status) {
+          this.#desired.delete(uid);
+          return;
+        }
       } catch (e) {
-        if (isApiError(e) && e.code === 404) return;
+        attempt++;
+        if (isApiError(e) && e.code === 404) return void this.#desired.delete(uid);
         if (isApiError(e) && e.code === 409) {
           const got = await this.client.request({ verb: 'get', resource: 'pods', namespace: latest.metadata.namespace, name: latest.metadata.name }).catch(() => undefined);
           if (got?.object) this.#pods.set(uid, got.object as Pod);
           continue;
         }
         this.#log.warn({ err: (e as Error).message, pod: latest.metadata.name }, 'status update failed; retrying');
-        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+        await new Promise((r) => setTimeout(r, 500 * attempt));
       }
     }
   }

@@ -1,7 +1,10 @@
 /**
  * The api-server end of the agent WebSocket (see @kubemu/api wire.ts): serves
  * watches and requests against the registry, pings every agent and drops the
- * ones that stop answering or stop reading.
+ * ones that stop answering or stop reading. Node agents (`X-Kubemu-Agent:
+ * node-agent/<node>`) are indexed by node, so exec and logs can be relayed to
+ * the agent of a pod's node (streams/agent-streams.ts); the newest connection
+ * of a node wins.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,6 +17,7 @@ import {
   encodeMsg,
   errors,
   isApiError,
+  nodeOfAgent,
   resourceKey,
   WIRE_VERSION,
   type ClientMsg,
@@ -25,6 +29,7 @@ import {
 } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
 import { applyPatch } from '../patch/index.js';
+import { AgentStreams } from '../streams/agent-streams.js';
 
 const byKey = new Map(RESOURCES.map((r) => [resourceKey(r), r]));
 const MAX_BUFFERED = 64 * 1024 * 1024;
@@ -41,6 +46,8 @@ export class AgentSocket {
   readonly #opts: AgentSocketOptions;
   readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #timer: NodeJS.Timeout;
+  /** Node name → the streams of its node agent's connection. */
+  readonly #nodes = new Map<string, AgentStreams>();
 
   constructor(reg: Registry, log: Logger, opts: AgentSocketOptions) {
     this.#reg = reg;
@@ -67,6 +74,11 @@ export class AgentSocket {
     return this.#wss.clients.size;
   }
 
+  /** The connected node agent of `node`, to open exec / logs streams on; undefined if none is connected. */
+  agentForNode(node: string): AgentStreams | undefined {
+    return this.#nodes.get(node);
+  }
+
   #pingAll(): void {
     for (const ws of this.#wss.clients) {
       if (this.#alive.get(ws) === false) {
@@ -84,19 +96,24 @@ export class AgentSocket {
     this.#alive.set(ws, true);
     ws.on('pong', () => this.#alive.set(ws, true));
     const watches = new Map<number, () => void>();
-    const send = (msg: ServerMsg) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
+    const send = (msg: ServerMsg): boolean => {
+      if (ws.readyState !== WebSocket.OPEN) return false;
       if (ws.bufferedAmount > MAX_BUFFERED) {
         log.warn('agent is not reading; dropping its connection (it will resume)');
         ws.terminate();
-        return;
+        return false;
       }
       ws.send(encodeMsg(msg));
+      return true;
     };
+    const node = nodeOfAgent(agent);
+    const streams = new AgentStreams(send, { node: node ?? agent });
+    if (node) this.#nodes.set(node, streams);
     send({ t: 'hello', version: WIRE_VERSION, resourceVersion: this.#reg.resourceVersion });
     ws.on('message', (data) => {
       const msg = decodeMsg(data as Buffer) as ClientMsg | undefined;
       if (!msg) return;
+      if (streams.handle(msg)) return;
       try {
         if (msg.t === 'watch') this.#watch(msg, watches, send);
         else if (msg.t === 'unwatch') {
@@ -111,6 +128,8 @@ export class AgentSocket {
     ws.on('close', () => {
       for (const stop of watches.values()) stop();
       watches.clear();
+      if (node && this.#nodes.get(node) === streams) this.#nodes.delete(node);
+      streams.closeAll(`the node agent of node "${node ?? agent}" disconnected`);
       log.info('agent disconnected');
     });
     ws.on('error', (err) => log.warn({ err }, 'agent socket error'));

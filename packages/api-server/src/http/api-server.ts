@@ -1,11 +1,13 @@
 /**
  * The HTTPS front door: bearer-token auth, routing to discovery, OpenAPI and
  * the resource handler, and a Status body for every error. The agent
- * WebSocket shares the port (upgrade on /agent/v1).
+ * WebSocket shares the port (upgrade on /agent/v1); other upgrades (kubectl
+ * exec) pass the same token check and go to the pod streams, as do pods/log.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError, errors, isApiError } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
@@ -14,6 +16,8 @@ import { discoveryDocument, versionInfo } from './discovery.js';
 import { openapiV3Document, openapiV3Root } from './openapi.js';
 import { ResourceHandler, sendJSON } from './resource-handler.js';
 import { parseRoute } from './route.js';
+import { PodStreams, type ResourceRoute } from '../streams/pod-streams.js';
+import { writeStatus } from '../streams/pod-target.js';
 
 export interface ApiServerOptions {
   cert: string;
@@ -29,6 +33,7 @@ const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 export class ApiServer {
   readonly #server: Server;
   readonly #handler: ResourceHandler;
+  readonly #streams: PodStreams;
   readonly #opts: ApiServerOptions;
   readonly #log: Logger;
 
@@ -36,13 +41,16 @@ export class ApiServer {
     this.#opts = opts;
     this.#log = opts.log;
     this.#handler = new ResourceHandler(reg);
+    this.#streams = new PodStreams(reg, opts.agents, opts.log.child({ component: 'pod-streams' }));
     this.#server = createServer({ cert: opts.cert, key: opts.key, keepAliveTimeout: 60_000 }, (req, res) => {
       this.#handle(req, res).catch((e) => this.#fail(res, e, req));
     });
     this.#server.requestTimeout = 0; // watches are long
     this.#server.headersTimeout = 30_000;
     this.#server.on('upgrade', (req, socket, head) => {
-      if (!opts.agents?.handleUpgrade(req, socket, head)) socket.destroy();
+      socket.on('error', () => socket.destroy());
+      if (opts.agents?.handleUpgrade(req, socket, head)) return;
+      this.#upgrade(req, socket, head);
     });
     this.#server.on('clientError', (_err, socket) => socket.destroy());
   }
@@ -58,6 +66,7 @@ export class ApiServer {
   }
 
   close(): Promise<void> {
+    this.#streams.close();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -67,6 +76,20 @@ export class ApiServer {
   #authorized(req: IncomingMessage): boolean {
     const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     return !!m && this.#opts.tokens.includes(m[1].trim());
+  }
+
+  /** Upgrade requests other than the agent socket's: kubectl exec (WebSocket, or SPDY to refuse). */
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    try {
+      const url = new URL(req.url ?? '/', 'https://kubemu');
+      if (!this.#authorized(req)) throw errors.unauthorized();
+      const route = parseRoute(url.pathname);
+      if (this.#streams.handles(route)) return this.#streams.handleUpgrade(req, socket, head, route as ResourceRoute, url.searchParams);
+      throw new ApiError(400, 'BadRequest', `the server does not allow upgrading ${url.pathname}`);
+    } catch (e) {
+      const err = isApiError(e) ? e : errors.internal((e as Error)?.message ?? String(e));
+      writeStatus(socket, err.status);
+    }
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -97,6 +120,7 @@ export class ApiServer {
       case 'not-found':
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       case 'resource':
+        if (this.#streams.handles(route)) return this.#streams.handleRequest(req, res, route, url.searchParams);
         return this.#handler.handle({ req, res, query: url.searchParams, resource: route.resource, namespace: route.namespace, name: route.name, subresource: route.subresource, legacyWatch: route.legacyWatch });
     }
   }

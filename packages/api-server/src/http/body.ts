@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { errors } from '@kubemu/api';
+import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf/index.js';
 
 /** Kubernetes' limit on a request body. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -41,6 +42,8 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 /** Decodes a body per its media type; errors are 400 Statuses with the parser's reason. */
 export function decodeBody(buf: Buffer, contentType: string | undefined): unknown {
   const type = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
+  // kubectl >= 1.32's typed clients (kubectl create deployment|configmap|...) send protobuf.
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeProtobuf(buf);
   const text = buf.toString('utf8');
   if (text.trim() === '') throw errors.badRequest('the request body is empty; send a JSON or YAML object');
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml') {

@@ -38,6 +38,20 @@ function apiGroup(name: string, versions: string[]): object {
   return { name, versions: vs, preferredVersion: vs[0] };
 }
 
+/**
+ * Connect subresources, listed as kube-apiserver lists them: pods/exec and
+ * pods/log are served (streams/), pods/attach and pods/portforward answer
+ * that kubemu does not support them.
+ */
+const CONNECT_SUBRESOURCES: Record<string, { name: string; kind: string; verbs: string[] }[]> = {
+  'v1/pods': [
+    { name: 'pods/attach', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+    { name: 'pods/exec', kind: 'PodExecOptions', verbs: ['create', 'get'] },
+    { name: 'pods/log', kind: 'Pod', verbs: ['get'] },
+    { name: 'pods/portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
+  ],
+};
+
 function resourceEntries(r: ResourceInfo): object[] {
   const main = {
     name: r.plural,
@@ -54,7 +68,9 @@ function resourceEntries(r: ResourceInfo): object[] {
       ? { name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }
       : { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] },
   );
-  return [main, ...subs];
+  const connect = (CONNECT_SUBRESOURCES[`${groupVersion(r)}/${r.plural}`] ?? []).map((c) => ({ name: c.name, singularName: '', namespaced: r.namespaced, kind: c.kind, verbs: c.verbs }));
+  const all = [...subs, ...connect].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [main, ...all];
 }
 
 /** The discovery document at `path`, or undefined if there is none. */

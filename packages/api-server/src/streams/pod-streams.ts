@@ -1,0 +1,95 @@
+/**
+ * The pods' connect subresources, in front of the generic resource handler:
+ *   pods/exec         WebSocket upgrade → exec-relay.ts
+ *   pods/log          streaming GET     → logs-relay.ts
+ *   pods/attach,
+ *   pods/portforward  answered with a Status: not supported by kubemu
+ * Both plain requests and upgrade requests come through here; the caller has
+ * already checked the bearer token.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { ApiError, errors, isApiError } from '@kubemu/api';
+import type { Registry } from '../registry/registry.js';
+import type { Route } from '../http/route.js';
+import { ExecRelay } from './exec-relay.js';
+import { LogsRelay } from './logs-relay.js';
+import { getPod, writeStatus, type AgentLookup } from './pod-target.js';
+
+export type ResourceRoute = Extract<Route, { type: 'resource' }>;
+
+export const POD_STREAM_SUBRESOURCES = new Set(['exec', 'log', 'attach', 'portforward']);
+
+const UNSUPPORTED: Record<string, string> = {
+  attach: 'kubemu does not support pods/attach: use kubectl exec to run a command in the container, or kubectl logs -f to follow its output',
+  portforward: 'kubemu does not support pods/portforward: reach the pod through a Service (a NodePort on any node, or its cluster IP from a pod)',
+};
+
+export class PodStreams {
+  readonly #reg: Registry;
+  readonly #exec: ExecRelay;
+  readonly #logs: LogsRelay;
+  readonly #log: Logger;
+
+  constructor(reg: Registry, agents: AgentLookup | undefined, log: Logger) {
+    this.#reg = reg;
+    this.#log = log;
+    this.#exec = new ExecRelay(reg, agents, log);
+    this.#logs = new LogsRelay(reg, agents, log);
+  }
+
+  /** Whether `route` is one of ours. */
+  handles(route: Route): boolean {
+    return (
+      route.type === 'resource' &&
+      route.resource.group === '' &&
+      route.resource.plural === 'pods' &&
+      !!route.name &&
+      !!route.subresource &&
+      POD_STREAM_SUBRESOURCES.has(route.subresource)
+    );
+  }
+
+  #check(route: ResourceRoute, method: string, allowed: string[]): { namespace: string; name: string; sub: string } {
+    if (!route.namespace) throw errors.notFound({ group: '', resource: 'pods', name: route.name });
+    if (!allowed.includes(method)) throw errors.methodNotAllowed(method);
+    const sub = route.subresource!;
+    if (UNSUPPORTED[sub]) {
+      getPod(this.#reg, route.namespace, route.name!); // 404 first, as for any other pod request
+      throw new ApiError(400, 'BadRequest', UNSUPPORTED[sub]);
+    }
+    return { namespace: route.namespace, name: route.name!, sub };
+  }
+
+  /** A plain (non-upgrade) request. */
+  async handleRequest(req: IncomingMessage, res: ServerResponse, route: ResourceRoute, query: URLSearchParams): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (route.subresource === 'log') {
+      const { namespace, name } = this.#check(route, method, ['GET']);
+      return this.#logs.handle(req, res, namespace, name, query);
+    }
+    const { namespace, name } = this.#check(route, method, ['GET', 'POST']);
+    getPod(this.#reg, namespace, name);
+    throw errors.badRequest('Upgrade request required');
+  }
+
+  /** An upgrade request (WebSocket or SPDY); answers refusals on the raw socket. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: ResourceRoute, query: URLSearchParams): void {
+    try {
+      const method = req.method ?? 'GET';
+      if (route.subresource === 'log') throw errors.badRequest('pods/log is a plain GET, not an upgrade');
+      const { namespace, name } = this.#check(route, method, ['GET', 'POST']);
+      this.#exec.handleUpgrade(req, socket, head, namespace, name, query);
+    } catch (e) {
+      const err = isApiError(e) ? e : errors.internal((e as Error)?.message ?? String(e));
+      if (!isApiError(e)) this.#log.error({ err: e, url: req.url }, 'exec upgrade failed');
+      else this.#log.debug({ code: err.code, url: req.url, message: err.message }, 'exec upgrade refused');
+      writeStatus(socket, err.status);
+    }
+  }
+
+  close(): void {
+    this.#exec.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `kubectl exec` and `kubectl logs` on this node: exec enters the running
+ * container's namespaces (nsenter) and relays stdin/stdout/stderr and the exit
+ * code; logs read the container's log file (the current run, or the previous
+ * one with --previous), with --tail and -f.
+ */
+import { createReadStream, existsSync, statSync, watch } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { ExecRequest, ExecStream, LogsRequest, LogStream } from '@kubemu/api';
+import type { PodWorker } from './pod-worker.js';
+
+export type FindWorker = (namespace: string, name: string, uid: string) => PodWorker | undefined;
+
+export function serveExec(find: FindWorker, req: ExecRequest, stream: ExecStream): void {
+  const w = find(req.namespace, req.pod, req.uid);
+  const c = w?.container(req.container);
+  if (!w || !c) return stream.fail(`unable to upgrade connection: container not found ("${req.container}")`, 404);
+  const pid = c.pid;
+  if (!pid || !w.sandbox) return stream.fail(`unable to upgrade connection: container ${req.container} is not running`, 400);
+  let child;
+  try {
+    child = w.sandbox.exec(pid, req.command, { stdin: req.stdin, tty: req.tty });
+  } catch (e) {
+    return stream.fail((e as Error).message, 500);
+  }
+  if (req.stdin && stream.stdin && child.stdin) stream.stdin.pipe(child.stdin);
+  else child.stdin?.end();
+  child.stdin?.on('error', () => {});
+  child.stdout?.pipe(stream.stdout, { end: false });
+  child.stderr?.pipe(req.tty ? stream.stdout : stream.stderr, { end: false });
+  stream.signal.addEventListener('abort', () => child.kill('SIGKILL'));
+  child.once('error', (e) => stream.fail(`exec failed: ${e.message}`));
+  child.once('close', (code, signal) => stream.exit(code, signal));
+}
+
+/** The last `n` lines of `text`. */
+function tail(text: string, n: number): string {
+  if (n <= 0) return '';
+  const lines = text.split('\n');
+  const trailing = lines[lines.length - 1] === '' ? lines.pop() : undefined;
+  return lines.slice(-n).join('\n') + (trailing !== undefined ? '\n' : '');
+}
+
+export async function serveLogs(find: FindWorker, req: LogsRequest, stream: LogStream): Promise<void> {
+  const w = find(req.namespace, req.pod, req.uid);
+  const c = w?.container(req.container);
+  if (!w || !c) return stream.fail(`container "${req.container}" in pod "${req.pod}" is not available`, 400);
+  if (req.previous && c.restartCount === 0) return stream.fail(`previous terminated container "${req.container}" in pod "${req.pod}" not found`, 400);
+  const file = c.logFile(req.previous ? c.restartCount - 1 : c.restartCount);
+  if (!existsSync(file)) {
+    if (c.state.waiting) return stream.fail(`container "${req.container}" in pod "${req.pod}" is waiting to start: ${c.state.waiting.reason ?? 'ContainerCreating'}`, 400);
+    stream.end();
+    return;
+  }
+  const fh = await open(file, 'r');
+  let offset: number;
+  try {
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(size);
+    await fh.read(buf, 0, size, 0);
+    const text = buf.toString('utf8');
+    stream.write(req.tailLines !== undefined ? tail(text, req.tailLines) : text);
+    offset = size;
+  } finally {
+    await fh.close();
+  }
+  if (!req.follow || req.previous) return stream.end();
+  // Follow: stream what the program appends until the client goes away or the run ends.
+  const run = c.restartCount;
+  let reading = false;
+  const pump = () => {
+    if (reading || stream.signal.aborted) return;
+    const size = existsSync(file) ? statSync(file).size : offset;
+    if (size <= offset) {
+      if (c.restartCount !== run || c.state.terminated) finish();
+      return;
+    }
+    reading = true;
+    const rs = createReadStream(file, { start: offset, end: size - 1 });
+    rs.on('data', (d) => stream.write(d as Buffer));
+    rs.on('close', () => {
+      offset = size;
+      reading = false;
+    });
+  };
+  const watcher = watch(file, () => pump());
+  const timer = setInterval(pump, 500);
+  const finish = () => {
+    watcher.close();
+    clearInterval(timer);
+    stream.end();
+  };
+  stream.signal.addEventListener('abort', () => {
+    watcher.close();
+    clearInterval(timer);
+  });
+}

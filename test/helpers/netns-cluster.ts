@@ -1,0 +1,58 @@
+/**
+ * A real netns cluster for e2e tests: `kubemu up --name <random> --nodes N`
+ * before, `kubemu down` after (also when a test fails). Needs root.
+ */
+import { spawnSync } from 'node:child_process';
+import { KUBEMU } from './control-plane-process.js';
+
+export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
+
+export class NetnsCluster {
+  readonly name = `e${Math.random().toString(36).slice(2, 8)}`;
+  kubeconfig = '';
+
+  constructor(readonly nodes = 3) {}
+
+  up(): void {
+    const r = spawnSync(process.execPath, [KUBEMU, 'up', '--name', this.name, '--nodes', String(this.nodes)], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`kubemu up failed: ${r.stdout}\n${r.stderr}`);
+    this.kubeconfig = spawnSync(process.execPath, [KUBEMU, 'kubeconfig', '--name', this.name], { encoding: 'utf8' }).stdout.trim();
+  }
+
+  down(): void {
+    spawnSync(process.execPath, [KUBEMU, 'down', '--name', this.name], { encoding: 'utf8', timeout: 60_000 });
+  }
+
+  kubectl(args: string[], input?: string, timeoutMs = 60_000): { status: number; stdout: string; stderr: string } {
+    const r = spawnSync('kubectl', ['--kubeconfig', this.kubeconfig, ...args], { input, encoding: 'utf8', timeout: timeoutMs });
+    return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  /** Parsed `kubectl get -o json`. */
+  json<T = any>(args: string[]): T {
+    const r = this.kubectl([...args, '-o', 'json']);
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /** The ready addresses of a Service's Endpoints. */
+  readyIPs(svc: string): string[] {
+    const ep = this.json<{ subsets?: { addresses?: { ip: string }[] }[] }>(['get', 'endpoints', svc]);
+    return (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort();
+  }
+}
+
+export async function until<T>(what: string, fn: () => T | undefined | false | null, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
