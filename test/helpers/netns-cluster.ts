@@ -11,10 +11,13 @@ export class NetnsCluster {
   readonly name = `e${Math.random().toString(36).slice(2, 8)}`;
   kubeconfig = '';
 
-  constructor(readonly nodes = 3) {}
+  constructor(
+    readonly nodes = 3,
+    readonly extraArgs: string[] = [],
+  ) {}
 
   up(): void {
-    const r = spawnSync(process.execPath, [KUBEMU, 'up', '--name', this.name, '--nodes', String(this.nodes)], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [KUBEMU, 'up', '--name', this.name, '--nodes', String(this.nodes), ...this.extraArgs], { encoding: 'utf8', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`kubemu up failed: ${r.stdout}\n${r.stderr}`);
     this.kubeconfig = spawnSync(process.execPath, [KUBEMU, 'kubeconfig', '--name', this.name], { encoding: 'utf8' }).stdout.trim();
   }

@@ -42,12 +42,13 @@ program
   .option('--advertise-address <ip>', 'address written into the kubeconfig and the kubernetes Endpoints')
   .option('--service-cidr <cidr>', 'service cluster IP range', '10.96.0.0/12')
   .option('--node-port-range <range>', 'node port range', '30000-32767')
+  .option('--node-monitor-grace-period <seconds>', 'seconds without a heartbeat before a node is NotReady', '40')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {
     const { host, port } = parseListen(o.listen);
     const log = pino({ name: 'kubemu', level: o.logLevel });
     const { ControlPlane } = await import('@kubemu/api-server');
-    const cp = new ControlPlane({ dataDir: o.dataDir, host, port, advertiseAddress: o.advertiseAddress, serviceCIDR: o.serviceCidr, nodePortRange: o.nodePortRange, log });
+    const cp = new ControlPlane({ dataDir: o.dataDir, host, port, advertiseAddress: o.advertiseAddress, serviceCIDR: o.serviceCidr, nodePortRange: o.nodePortRange, nodeGracePeriodSeconds: Number(o.nodeMonitorGracePeriod), log });
     await cp.start();
     const stop = (sig: string) => {
       log.info({ signal: sig }, 'stopping');
@@ -71,6 +72,7 @@ program
   .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
   .requiredOption('--state-dir <dir>')
   .requiredOption('--workloads <path>', 'the built-in workloads entry (packages/workloads/dist/main.js)')
+  .option('--heartbeat-seconds <s>', 'how often the Node status is posted (kubelet: 10)', '10')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {
     const { readFileSync } = await import('node:fs');
@@ -88,6 +90,7 @@ program
       ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
       stateRoot: o.stateDir,
       workloadsEntry: o.workloads,
+      heartbeatMs: Number(o.heartbeatSeconds) * 1000,
       log,
     });
     await agent.start();
@@ -102,12 +105,13 @@ program
   .option('--nodes <n>', 'number of nodes', '3')
   .option('--name <name>', 'cluster name (lowercase, up to 8 characters)', 'kubemu')
   .option('--subnet <cidr>', 'node network (default 172.30.0.0/24, or the next free 172.30.N.0/24)')
+  .option('--node-monitor-grace-period <seconds>', 'seconds without a heartbeat before a node is NotReady', '40')
   .action(async (o) => {
     const n = Number(o.nodes);
     if (!Number.isInteger(n) || n < 1 || n > 50) throw new CliError(`--nodes wants a number from 1 to 50, got "${o.nodes}"`);
     const rt = await import('./runtime/netns-runtime.js');
     const t0 = Date.now();
-    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, progress: (m) => console.log(`• ${m}`) });
+    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), progress: (m) => console.log(`• ${m}`) });
     const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));
     console.log(`• waiting for ${n} node(s) to be Ready…`);
     const deadline = Date.now() + 60_000;

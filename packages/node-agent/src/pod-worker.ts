@@ -31,6 +31,16 @@ export interface PodWorkerDeps {
   log: Logger;
 }
 
+/** A status without its timestamps, for comparing what matters. */
+function statusKey(s: PodStatus): string {
+  return JSON.stringify({
+    phase: s.phase,
+    podIP: s.podIP,
+    conditions: s.conditions?.map((c) => [c.type, c.status]),
+    containers: s.containerStatuses?.map((c) => [c.name, c.ready, c.restartCount, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason]),
+  });
+}
+
 function timestamp(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -130,7 +140,10 @@ export class PodWorker {
   /** A newer version of the pod object arrived. */
   update(pod: Pod): void {
     this.pod = pod;
-    if (pod.metadata.deletionTimestamp) void this.terminate();
+    if (pod.metadata.deletionTimestamp) return void this.terminate();
+    // Someone else changed the status (e.g. the node lifecycle controller while
+    // this node was unreachable): report ours again.
+    if (this.#containers.length && statusKey(pod.status ?? {}) !== this.#lastReported) this.#scheduleReport();
   }
 
   #scheduleReport(): void {
@@ -150,8 +163,8 @@ export class PodWorker {
       startTime: this.pod.status?.startTime ?? this.#startTime,
       sandboxReady: !!this.#sandbox,
     });
-    const key = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });
-    if (key === this.#lastReported) return;
+    const key = statusKey(status);
+    if (key === this.#lastReported && key === statusKey(this.pod.status ?? {})) return;
     this.#lastReported = key;
     this.#d.reportStatus(this.pod, status);
   }

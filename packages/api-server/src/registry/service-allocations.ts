@@ -141,7 +141,7 @@ export class ServiceAllocations {
         const why =
           r === 'taken'
             ? `failed to allocate IP ${want}: provided IP is already allocated`
-            : `failed to allocate IP ${want}: the provided IP (${want}) is not in the valid range. The IPs valid range is ${this.#cidr}`;
+            : `failed to allocate IP ${want}: the provided IP (${want}) is not in the valid range. The range of valid IPs is ${this.#cidr}`;
         errors.push({ type: 'FieldValueInvalid', field: 'spec.clusterIPs', badValue: [want], detail: why });
         return;
       }

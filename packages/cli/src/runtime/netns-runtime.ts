@@ -117,6 +117,7 @@ export interface UpOptions {
   subnet?: string;
   progress: (msg: string) => void;
   readyTimeoutMs?: number;
+  nodeGraceSeconds?: number;
 }
 
 export async function up(opts: UpOptions): Promise<ClusterRecord> {
@@ -159,7 +160,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
   progress(`control plane: starting on ${rec.controlPlane.ip}:6443`);
   const cpDir = join(dir, 'control-plane');
   rmSync(join(cpDir, 'kubeconfig'), { force: true });
-  rec.pids['control-plane'] = startIn(rec.controlPlane.netns, ['control-plane', '--data-dir', cpDir, '--listen', `${rec.controlPlane.ip}:6443`], join(dir, 'logs', 'control-plane.log'));
+  rec.pids['control-plane'] = startIn(rec.controlPlane.netns, ['control-plane', '--data-dir', cpDir, '--listen', `${rec.controlPlane.ip}:6443`, '--node-monitor-grace-period', String(opts.nodeGraceSeconds ?? 40)], join(dir, 'logs', 'control-plane.log'));
   save();
   const deadline = Date.now() + 30_000;
   while (!existsSync(join(cpDir, 'kubeconfig'))) {
@@ -182,6 +183,8 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
         '--pki-dir', join(cpDir, 'pki'),
         '--state-dir', join(RUN_ROOT, name, node.name),
         '--workloads', WORKLOADS,
+        // Post status well inside the grace period (kubelet: every 10 s against 40 s).
+        '--heartbeat-seconds', String(Math.max(1, Math.min(10, Math.floor((opts.nodeGraceSeconds ?? 40) / 4)))),
       ],
       join(dir, 'logs', `${node.name}-node-agent.log`),
     );

@@ -4,21 +4,11 @@
  * namespace created), wrapped to add what tests need — a one-shot injected
  * failure, and helpers for what node agents would do (pod status, finishing a
  * graceful pod deletion).
- *
- * Until the registry announces itself ready (registry/READY exists) the small
- * FakeClient stands in; KUBEMU_CONTROLLER_TEST_CLIENT=fake|registry forces one.
  */
-import { existsSync } from 'node:fs';
 import type { KubeObject, Pod, ResourceInfo } from '@kubemu/api';
 import type { DeleteOptions, ListOptions, ObjectClient, ObjectEvent, WatchOptions } from '../../registry/object-client.js';
 import { R } from '../resources.js';
-import { FakeClient } from './fake-client.js';
-
-const choice = process.env.KUBEMU_CONTROLLER_TEST_CLIENT ?? (existsSync(new URL('../../registry/READY', import.meta.url)) ? 'registry' : 'fake');
-const registryModule = choice === 'registry' ? await import('../../registry/registry.js') : undefined;
-
-/** Which backend the controller tests run on. */
-export const TEST_BACKEND: 'fake' | 'registry' = registryModule ? 'registry' : 'fake';
+import { Registry } from '../../registry/registry.js';
 
 export interface TestClientOptions {
   /** Clock (ms) for the timestamps the store writes. */
@@ -31,14 +21,10 @@ export class TestClient implements ObjectClient {
   failNext: { verb: 'create' | 'update' | 'updateStatus' | 'delete'; resource: string; error: Error } | undefined;
 
   constructor(opts: TestClientOptions = {}) {
-    if (!registryModule) {
-      this.inner = new FakeClient({ now: opts.now });
-    } else {
-      const now = opts.now;
-      const reg = registryModule.Registry.inMemory(now ? { now: () => new Date(now()) } : {});
-      for (const name of ['default', 'kube-system']) reg.create(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-      this.inner = reg;
-    }
+    const now = opts.now;
+    const reg = Registry.inMemory(now ? { now: () => new Date(now()) } : {});
+    for (const name of ['default', 'kube-system']) reg.create(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    this.inner = reg;
   }
 
   #maybeFail(verb: string, r: ResourceInfo): void {
