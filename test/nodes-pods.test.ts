@@ -166,4 +166,23 @@ spec:
     expect(env).toMatch(/^KUBERNETES_SERVICE_HOST=10\.96\.0\.1$/m);
     expect(env).toMatch(/^KUBIA_SERVICE_HOST=|^READY_LATER_SERVICE_HOST=/m);
   });
+
+  it('runs a hostNetwork pod in the network of its node, reachable on the node IP', async () => {
+    apply(`apiVersion: v1
+kind: Pod
+metadata: {name: on-host}
+spec:
+  hostNetwork: true
+  nodeName: node-2
+  containers: [{name: kubia, image: luksa/kubia}]
+`);
+    const p = await until('on-host running', () => {
+      const x = c.json<PodJ>(['get', 'pod', 'on-host']);
+      return x.status.phase === 'Running' && x;
+    });
+    const nodeIP = c.json<{ status: { addresses: { type: string; address: string }[] } }>(['get', 'node', 'node-2']).status.addresses.find((a) => a.type === 'InternalIP')!.address;
+    expect(p.status.podIP).toBe(nodeIP);
+    const from = pods('app=kubia').find((x) => x.spec.nodeName !== 'node-2')!.metadata.name;
+    await until('the node IP answering', () => c.kubectl(['exec', from, '--', 'curl', '-s', '--max-time', '2', `http://${nodeIP}:8080`]).stdout.trim() === "You've hit node-2", 15_000);
+  });
 });

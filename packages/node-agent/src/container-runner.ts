@@ -9,13 +9,16 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Container, ContainerState, Probe } from '@kubemu/api';
 import type { PodSandbox } from './netns/pod-sandbox.js';
+
+/** What a container needs of its pod's sandbox (a PodSandbox, or a HostNetworkSandbox). */
+export type Sandbox = Pick<PodSandbox, 'spawn' | 'exec' | 'pids' | 'destroy'>;
 import { containerProgram } from './container-command.js';
 import { RestartBackoff } from './backoff.js';
 import { ProbeWorker, type ProbeKind } from './probes/probe-worker.js';
 import { runProbe } from './probes/probe.js';
 
 export interface ContainerDeps {
-  sandbox: PodSandbox;
+  sandbox: Sandbox;
   podName: string;
   podIP: string;
   logDir: string;

@@ -200,6 +200,7 @@ export class NodeAgent {
     const worker = new PodWorker(pod, {
       cluster: this.opts.cluster,
       nodeNs: this.opts.nodeNs,
+      nodeName: this.opts.nodeName,
       nodeIP: this.opts.nodeIP,
       stateRoot: this.opts.stateRoot,
       workloadsEntry: this.opts.workloadsEntry,

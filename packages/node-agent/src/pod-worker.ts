@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Pod, PodStatus } from '@kubemu/api';
 import { PodSandbox } from './netns/pod-sandbox.js';
-import { ContainerRunner } from './container-runner.js';
+import { ContainerRunner, type Sandbox } from './container-runner.js';
+import { HostNetworkSandbox } from './netns/host-network-sandbox.js';
 import { containerEnv, type EnvSources } from './container-env.js';
 import { podStatus } from './pod-status.js';
 
 export interface PodWorkerDeps {
   cluster: string;
   nodeNs: string;
+  nodeName: string;
   nodeIP: string;
   stateRoot: string;
   workloadsEntry: string;
@@ -48,7 +50,7 @@ function timestamp(): string {
 export class PodWorker {
   pod: Pod;
   readonly #d: PodWorkerDeps;
-  #sandbox?: PodSandbox;
+  #sandbox?: Sandbox;
   #containers: ContainerRunner[] = [];
   #podIP?: string;
   readonly #startTime = timestamp();
@@ -77,7 +79,7 @@ export class PodWorker {
     return name ? this.#containers.find((c) => c.spec.name === name) : this.#containers[0];
   }
 
-  get sandbox(): PodSandbox | undefined {
+  get sandbox(): Sandbox | undefined {
     return this.#sandbox;
   }
 
@@ -87,11 +89,13 @@ export class PodWorker {
     try {
       if (pod.spec.hostNetwork) {
         this.#podIP = this.#d.nodeIP;
+        this.#sandbox = new HostNetworkSandbox(this.#d.nodeNs, this.#d.nodeName, this.stateDir);
       } else if (existing) {
         this.#podIP = existing.podIP;
-        this.#sandbox = await PodSandbox.adopt({ cluster: this.#d.cluster, nodeNs: this.#d.nodeNs, podUid: this.uid, stateDir: this.stateDir });
+        const adopted = await PodSandbox.adopt({ cluster: this.#d.cluster, nodeNs: this.#d.nodeNs, podUid: this.uid, stateDir: this.stateDir });
+        this.#sandbox = adopted;
         // Containers of an adopted sandbox are restarted fresh: kubemu cannot learn the exit code of a program it did not start.
-        for (const pid of await this.#sandbox.pids()) process.kill(pid, 'SIGKILL');
+        for (const pid of await adopted.pids()) process.kill(pid, 'SIGKILL');
       } else {
         this.#podIP = this.#d.allocateIP();
         this.#sandbox = await PodSandbox.create({
@@ -111,10 +115,6 @@ export class PodWorker {
       if (this.#podIP && !existing) this.#d.releaseIP(this.#podIP);
       this.#podIP = undefined;
       throw err;
-    }
-    if (pod.spec.hostNetwork) {
-      log.warn('hostNetwork pods are not supported yet; the pod stays Pending');
-      return;
     }
     const sandbox = this.#sandbox!;
     this.#containers = pod.spec.containers.map(
