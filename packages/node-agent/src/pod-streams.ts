@@ -46,7 +46,10 @@ export async function serveLogs(find: FindWorker, req: LogsRequest, stream: LogS
   const c = w?.container(req.container);
   if (!w || !c) return stream.fail(`container "${req.container}" in pod "${req.pod}" is not available`, 400);
   if (req.previous && c.restartCount === 0) return stream.fail(`previous terminated container "${req.container}" in pod "${req.pod}" not found`, 400);
-  const file = c.logFile(req.previous ? c.restartCount - 1 : c.restartCount);
+  let run = req.previous ? c.restartCount - 1 : c.restartCount;
+  // A container waiting to restart shows its last run's log, as kubelet does.
+  if (!req.previous && run > 0 && !existsSync(c.logFile(run))) run--;
+  const file = c.logFile(run);
   if (!existsSync(file)) {
     if (c.state.waiting) return stream.fail(`container "${req.container}" in pod "${req.pod}" is waiting to start: ${c.state.waiting.reason ?? 'ContainerCreating'}`, 400);
     stream.end();
@@ -66,13 +69,12 @@ export async function serveLogs(find: FindWorker, req: LogsRequest, stream: LogS
   }
   if (!req.follow || req.previous) return stream.end();
   // Follow: stream what the program appends until the client goes away or the run ends.
-  const run = c.restartCount;
   let reading = false;
   const pump = () => {
     if (reading || stream.signal.aborted) return;
     const size = existsSync(file) ? statSync(file).size : offset;
     if (size <= offset) {
-      if (c.restartCount !== run || c.state.terminated) finish();
+      if (c.restartCount !== run || !c.state.running) finish();
       return;
     }
     reading = true;
