@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentClient, type AgentEvent } from '@kubemu/api';
+import { until } from './helpers/netns-cluster.js';
 import { ControlPlaneProcess } from './helpers/control-plane-process.js';
 
 const cp = new ControlPlaneProcess();
@@ -17,13 +18,6 @@ afterAll(async () => {
 
 const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { n: name } });
 
-async function until(what: string, fn: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('control plane crash', () => {
   it('keeps acknowledged writes and resumes agent watches after SIGKILL', async () => {

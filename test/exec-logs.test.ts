@@ -6,6 +6,7 @@
  * with child_process.spawn (no namespaces — that is node-agent's job); its
  * logs handler streams a file, and in follow mode what is appended to it.
  */
+import { until } from './helpers/netns-cluster.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,15 +24,6 @@ const children = new Set<ChildProcess>();
 const procs = new Set<ChildProcess>();
 let agent: AgentClient | undefined;
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const kubectl = (args: string[], input?: string | Buffer, bin?: string) => kubectlAsync(cp.kubeconfig, args, { input, bin });
 

@@ -3,20 +3,12 @@
  * ReplicationController + Service, as a Kubernetes user would drive them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './helpers/netns-cluster.js';
 import { ControlPlaneProcess, ROOT } from './helpers/control-plane-process.js';
 import { join } from 'node:path';
 
 const cp = new ControlPlaneProcess();
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   await cp.start();
