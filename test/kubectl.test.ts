@@ -117,6 +117,54 @@ spec:
     expect(np.stderr).toMatch(/provided port is not in the valid range\. The range of valid ports is 30000-32767/);
   });
 
+  it('refuses unknown fields under kubectl apply, and drops them with a warning under --validate=warn', () => {
+    const rc = `apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: typo
+spec:
+  replicass: 3
+  selector:
+    app: typo
+  template:
+    metadata:
+      labels:
+        app: typo
+    spec:
+      containers:
+      - name: c
+        image: luksa/kubia
+`;
+    // kubectl apply sends fieldValidation=Strict: the create is refused, nothing is stored.
+    let r = cp.kubectl(['apply', '-f', '-'], rc);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('ReplicationController in version "v1" cannot be handled as a ReplicationController: strict decoding error: unknown field "spec.replicass"');
+    expect(cp.kubectl(['get', 'rc', 'typo']).stderr).toContain('NotFound');
+
+    // --validate=warn: created without the field, and kubectl prints the server's warning.
+    r = cp.kubectl(['apply', '--validate=warn', '-f', '-'], rc);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('replicationcontroller/typo created');
+    expect(r.stderr).toContain('Warning: unknown field "spec.replicass"');
+    const got = JSON.parse(cp.kubectl(['get', 'rc', 'typo', '-o', 'json']).stdout);
+    expect(got.spec.replicass).toBeUndefined();
+    expect(got.spec.replicas).toBe(1);
+
+    // Re-applying patches the existing object: the strategic merge patch is refused in Strict too...
+    r = cp.kubectl(['apply', '-f', '-'], rc.replace('image: luksa/kubia', 'image: luksa/kubia:v2'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('strict decoding error: unknown field "spec.replicass"');
+    // ...and goes through silently with --validate=false (fieldValidation=Ignore).
+    r = cp.kubectl(['apply', '--validate=false', '-f', '-'], rc.replace('image: luksa/kubia', 'image: luksa/kubia:v2'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('replicationcontroller/typo configured');
+    expect(r.stderr).toBe('');
+    const patched = JSON.parse(cp.kubectl(['get', 'rc', 'typo', '-o', 'json']).stdout);
+    expect(patched.spec.template.spec.containers[0].image).toBe('luksa/kubia:v2');
+    expect(patched.spec.replicass).toBeUndefined();
+    expect(cp.kubectl(['delete', 'rc', 'typo']).status).toBe(0);
+  });
+
   it('deletes the RC with its pods, and the Service with its endpoints', async () => {
     const d = cp.kubectl(['delete', 'rc', 'kubia']);
     expect(d.stdout.trim(), d.stderr).toBe('replicationcontroller "kubia" deleted');

@@ -16,6 +16,7 @@ import {
   decodeMsg,
   encodeMsg,
   errors,
+  groupVersion,
   isApiError,
   nodeOfAgent,
   resourceKey,
@@ -29,6 +30,7 @@ import {
 } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
 import { applyPatch } from '../patch/index.js';
+import { pruneUnknownFields } from '../http/field-validation.js';
 import { AgentStreams } from '../streams/agent-streams.js';
 
 const byKey = new Map(RESOURCES.map((r) => [resourceKey(r), r]));
@@ -167,14 +169,15 @@ export class AgentSocket {
         return { t: 'response', id: msg.id, items, resourceVersion };
       }
       case 'create':
-        return { t: 'response', id: msg.id, object: reg.create(r, this.#object(msg)) };
+        return { t: 'response', id: msg.id, object: reg.create(r, this.#object(msg, r)) };
       case 'update':
-        return { t: 'response', id: msg.id, object: reg.update(r, this.#object(msg)) };
+        return { t: 'response', id: msg.id, object: reg.update(r, this.#object(msg, r)) };
       case 'updateStatus':
-        return { t: 'response', id: msg.id, object: reg.updateStatus(r, this.#object(msg)) };
+        return { t: 'response', id: msg.id, object: reg.updateStatus(r, this.#object(msg, r)) };
       case 'patch': {
         const current = reg.mustGet(r, msg.namespace, msg.name ?? '');
-        const next = applyPatch(msg.patchType ?? 'application/merge-patch+json', current, msg.patch, r.kind);
+        // Fields the kind does not declare are dropped, as decoding does (fieldValidation=Ignore).
+        const next = pruneUnknownFields(applyPatch(msg.patchType ?? 'application/merge-patch+json', current, msg.patch, r.kind), r.kind, groupVersion(r));
         next.metadata = { ...next.metadata, name: current.metadata.name, namespace: current.metadata.namespace, resourceVersion: current.metadata.resourceVersion };
         return { t: 'response', id: msg.id, object: reg.update(r, next) };
       }
@@ -185,9 +188,10 @@ export class AgentSocket {
     }
   }
 
-  #object(msg: RequestMsg): KubeObject {
+  /** The request's object without the fields its kind does not declare (fieldValidation=Ignore). */
+  #object(msg: RequestMsg, r: ResourceInfo): KubeObject {
     if (!msg.object || typeof msg.object !== 'object') throw errors.badRequest('request has no object');
-    return msg.object;
+    return pruneUnknownFields(msg.object, r.kind, groupVersion(r));
   }
 
   close(): void {

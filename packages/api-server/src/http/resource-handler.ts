@@ -3,12 +3,26 @@
  * deletecollection, and the status and scale subresources.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errors, type KubeObject, type ResourceInfo, type LabelSelector, groupVersion } from '@kubemu/api';
+import { ApiError, errors, type KubeObject, type ResourceInfo, type LabelSelector, groupVersion } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
 import type { DeleteOptions } from '../registry/object-client.js';
 import { applyPatch } from '../patch/index.js';
 import { toTable } from '../tables/index.js';
 import { decodeBody, readBody } from './body.js';
+import {
+  type FieldValidation,
+  fieldValidationNotSupported,
+  goFormat,
+  jsonPatchStrictErrors,
+  messageFor,
+  parseFieldValidation,
+  pruneUnknownFields,
+  strictDecodingErrors,
+  strictDecodingMessage,
+  unknownFieldErrors,
+  unknownFields,
+  warningHeader,
+} from './field-validation.js';
 import { negotiate } from './negotiate.js';
 import { serveWatch } from './watch-stream.js';
 
@@ -24,9 +38,11 @@ export interface ResourceRequest {
 }
 
 export function sendJSON(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
-  res.end(text);
+  const data = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': data.length, 'Cache-Control': 'no-cache, private' });
+  // A Buffer, not a string: Node then writes the headers as latin1, which
+  // keeps the UTF-8 bytes of Warning headers (see warningHeader) intact.
+  res.end(data);
 }
 
 function isWatch(q: URLSearchParams, legacy: boolean): boolean {
@@ -129,13 +145,37 @@ export class ResourceHandler {
     });
   }
 
-  async #bodyObject(rr: ResourceRequest): Promise<KubeObject> {
-    const body = decodeBody(await readBody(rr.req), rr.req.headers['content-type']);
+  /**
+   * The request's object, decoded as kube-apiserver decodes into the kind's Go
+   * type: fields it does not declare are refused (fieldValidation=Strict),
+   * dropped with a warning (Warn, the default) or dropped (Ignore).
+   */
+  async #bodyObject(rr: ResourceRequest, as: { kind: string; apiVersion: string } = { kind: rr.resource.kind, apiVersion: groupVersion(rr.resource) }): Promise<KubeObject> {
+    const buf = await readBody(rr.req);
+    const directive = fieldValidation(rr, rr.req.method === 'POST' ? 'CreateOptions' : 'UpdateOptions');
+    const body = decodeBody(buf, rr.req.headers['content-type']);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest('the body of the request must be a JSON or YAML object');
-    const obj = body as KubeObject;
+    let obj = body as KubeObject;
     if (obj.metadata !== undefined && (obj.metadata === null || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata))) {
       throw errors.badRequest('json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta');
     }
+    // The body's own kind when it names one kubemu knows (a mismatch is refused later), else the endpoint's.
+    const bodyKind = typeof obj.kind === 'string' && typeof obj.apiVersion === 'string' && messageFor(obj.kind, obj.apiVersion) ? { kind: obj.kind, apiVersion: obj.apiVersion } : as;
+    if (directive !== 'Ignore') {
+      const type = (rr.req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+      // Protobuf decoding is never strict; JSON decoding also reports duplicate keys.
+      const errs = type.includes('protobuf')
+        ? []
+        : type.includes('json')
+          ? strictDecodingErrors(buf.toString('utf8'), bodyKind.kind, bodyKind.apiVersion)
+          : unknownFieldErrors(unknownFields(obj, bodyKind.kind, bodyKind.apiVersion));
+      if (errs.length && directive === 'Strict') {
+        const version = bodyKind.apiVersion.slice(bodyKind.apiVersion.indexOf('/') + 1);
+        throw errors.badRequest(`${bodyKind.kind} in version "${version}" cannot be handled as a ${as.kind}: ${strictDecodingMessage(errs)}`);
+      }
+      warn(rr, errs);
+    }
+    obj = pruneUnknownFields(obj, bodyKind.kind, bodyKind.apiVersion);
     return obj;
   }
 
@@ -169,13 +209,15 @@ export class ResourceHandler {
   }
 
   async #patch(rr: ResourceRequest): Promise<void> {
-    const body = decodeBody(await readBody(rr.req), rr.req.headers['content-type']);
+    const buf = await readBody(rr.req);
+    const directive = fieldValidation(rr, 'PatchOptions');
+    const body = decodeBody(buf, rr.req.headers['content-type']);
     const type = (rr.req.headers['content-type'] ?? '').split(';')[0].trim();
     // Patches apply to the latest version; a concurrent write between read and
     // write is retried, as kube-apiserver does.
     for (let attempt = 0; ; attempt++) {
       const current = this.#reg.mustGet(rr.resource, rr.namespace, rr.name!);
-      const patched = applyPatch(type, current, body, rr.resource.kind);
+      const patched = checkPatched(rr, directive, type, buf, body, applyPatch(type, current, body, rr.resource.kind), rr.resource.kind, groupVersion(rr.resource), attempt === 0);
       if (patched.metadata?.name !== undefined && patched.metadata.name !== rr.name) throw errors.badRequest('metadata.name may not be changed by a patch');
       patched.metadata = { ...(patched.metadata ?? {}), name: rr.name };
       if (rr.resource.namespaced) patched.metadata.namespace = rr.namespace ?? current.metadata.namespace;
@@ -247,10 +289,14 @@ export class ResourceHandler {
     const scale = toScale(obj);
     if (method === 'GET') return sendJSON(rr.res, 200, scale);
     let next: Record<string, any>;
-    if (method === 'PUT') next = (await this.#bodyObject(rr)) as Record<string, any>;
+    if (method === 'PUT') next = (await this.#bodyObject(rr, { kind: 'Scale', apiVersion: 'autoscaling/v1' })) as Record<string, any>;
     else if (method === 'PATCH') {
-      const body = decodeBody(await readBody(rr.req), rr.req.headers['content-type']);
-      next = applyPatch((rr.req.headers['content-type'] ?? '').split(';')[0].trim(), scale as unknown as KubeObject, body, 'Scale');
+      const buf = await readBody(rr.req);
+      const directive = fieldValidation(rr, 'PatchOptions');
+      const body = decodeBody(buf, rr.req.headers['content-type']);
+      const type = (rr.req.headers['content-type'] ?? '').split(';')[0].trim();
+      next = applyPatch(type, scale as unknown as KubeObject, body, 'Scale');
+      next = checkPatched(rr, directive, type, buf, body, next as KubeObject, 'Scale', 'autoscaling/v1');
     } else throw errors.methodNotAllowed(method);
     const replicas = next?.spec?.replicas;
     if (!Number.isInteger(replicas) || replicas < 0) {
@@ -260,6 +306,47 @@ export class ResourceHandler {
     const updated = this.#reg.update(r, { ...obj, metadata: { ...obj.metadata, resourceVersion: rv || obj.metadata.resourceVersion }, spec: { ...obj.spec, replicas } });
     sendJSON(rr.res, 200, toScale(updated));
   }
+}
+
+/** The request's fieldValidation; an unsupported value is refused as kube-apiserver refuses it. */
+function fieldValidation(rr: ResourceRequest, options: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions'): FieldValidation {
+  const d = parseFieldValidation(rr.query);
+  if (d) return d;
+  const value = rr.query.get('fieldValidation') ?? '';
+  const message = fieldValidationNotSupported(value);
+  throw new ApiError(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: ${message}`, {
+    group: 'meta.k8s.io',
+    kind: options,
+    causes: [{ reason: 'FieldValueNotSupported', message: message.slice('fieldValidation: '.length), field: 'fieldValidation' }],
+  });
+}
+
+/** One `Warning: 299 - "…"` response header per strict-decoding complaint. */
+function warn(rr: ResourceRequest, texts: readonly string[]): void {
+  for (const t of texts) rr.res.appendHeader('Warning', warningHeader(t));
+}
+
+/**
+ * A patched object checked as kube-apiserver checks it: the patch itself for
+ * duplicate keys (and, for JSON patches, unknown keys in its operations),
+ * then the result for fields its kind does not declare. Strict refuses them
+ * with a 422 for the field "patch"; Warn and Ignore drop them, Warn with
+ * warnings (added once, on the first attempt). Returns the result without them.
+ */
+function checkPatched(rr: ResourceRequest, directive: FieldValidation, type: string, raw: Buffer, body: unknown, patched: KubeObject, kind: string, apiVersion: string, first = true): KubeObject {
+  if (directive !== 'Ignore') {
+    const mediaType = type.toLowerCase();
+    const text = raw.toString('utf8');
+    const patchErrs = mediaType === 'application/json-patch+json' ? jsonPatchStrictErrors(text) : strictDecodingErrors(text, '', '');
+    const errs = [...patchErrs, ...unknownFieldErrors(unknownFields(patched, kind, apiVersion))];
+    if (errs.length && directive === 'Strict') {
+      // A strategic merge patch is shown as Go prints the decoded patch, the others as the patched object.
+      const badValue = mediaType === 'application/strategic-merge-patch+json' ? goFormat(body) : JSON.stringify(patched);
+      throw errors.invalid('', '', '', [{ type: 'FieldValueInvalid', field: 'patch', badValue, detail: strictDecodingMessage(errs) }]);
+    }
+    if (first) warn(rr, errs);
+  }
+  return pruneUnknownFields(patched, kind, apiVersion);
 }
 
 function stripTypeMeta(o: KubeObject): KubeObject {
