@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'node:https';
 import { RESOURCES, groupVersion, resourceForKind, validateObject, type KubeObject } from '@kubemu/api';
 import { ControlPlaneProcess } from './helpers/control-plane-process.js';
+import { unknownFields } from '../packages/api-server/src/http/field-validation.js';
 
 const cp = new ControlPlaneProcess();
 beforeAll(() => cp.start());
@@ -124,6 +125,7 @@ describe('fuzzing the API with mutated manifests', () => {
       for (const item of list.body.items as KubeObject[]) {
         const obj = { ...item, apiVersion: groupVersion(r), kind: r.kind };
         expect(validateObject(obj), `${r.plural}/${item.metadata.name}`).toEqual([]);
+        expect(unknownFields(obj, r.kind, groupVersion(r)), `${r.plural}/${item.metadata.name}`).toEqual([]);
       }
     }
   });
