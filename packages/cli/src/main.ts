@@ -100,6 +100,35 @@ program
   });
 
 program
+  .command('kube-proxy')
+  .description('run kube-proxy for a node (normally started by `kubemu up` inside a node namespace)')
+  .requiredOption('--node <name>')
+  .requiredOption('--server <url>')
+  .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
+  .option('--healthz-bind-address <addr:port>', 'where /healthz is served', '0.0.0.0:10256')
+  .option('--udp-timeout <ms>', 'idle time after which a UDP flow is closed', '30000')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (o) => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { KubeProxy } = await import('@kubemu/kube-proxy');
+    const log = pino({ name: 'kubemu', level: o.logLevel }).child({ node: o.node, component: 'kube-proxy' });
+    const proxy = new KubeProxy({
+      nodeName: o.node,
+      server: o.server,
+      token: readFileSync(join(o.pkiDir, 'agent.token'), 'utf8').trim(),
+      ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
+      healthzBind: o.healthzBindAddress,
+      udpIdleMs: Number(o.udpTimeout),
+      log,
+    });
+    await proxy.start();
+    const stop = () => void proxy.stop().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+program
   .command('up')
   .description('start a cluster on this machine: a bridge, a network namespace per node, the control plane and node agents (root)')
   .option('--nodes <n>', 'number of nodes', '3')

@@ -1,1 +1,10 @@
-export {};
+export * from './service-state.js';
+export * from './load-balancer.js';
+export * from './conn-log.js';
+export * from './tcp-proxy.js';
+export * from './udp-proxy.js';
+export * from './health-server.js';
+export * from './service-ips.js';
+export * from './drop-rules.js';
+export * from './service-port.js';
+export * from './kube-proxy.js';

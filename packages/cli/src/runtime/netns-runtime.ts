@@ -188,6 +188,11 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
       ],
       join(dir, 'logs', `${node.name}-node-agent.log`),
     );
+    rec.pids[`${node.name}/kube-proxy`] = startIn(
+      node.netns,
+      ['kube-proxy', '--node', node.name, '--server', `https://${rec.controlPlane.ip}:6443`, '--pki-dir', join(cpDir, 'pki')],
+      join(dir, 'logs', `${node.name}-kube-proxy.log`),
+    );
   }
   save();
   return rec;

@@ -1,0 +1,131 @@
+/**
+ * kube-proxy's HTTP health endpoints:
+ *
+ * - ServiceHealthServer: one per Service with externalTrafficPolicy Local on
+ *   its `healthCheckNodePort` (every node address, any path), answering as
+ *   k8s pkg/proxy/healthcheck/service_health.go does: 200 when this node has
+ *   ready local endpoints, else 503, with
+ *   `{"service":{"namespace","name"},"localEndpoints":N,"serviceProxyHealthy":true}`
+ *   and the header `X-Load-Balancing-Endpoint-Weight: N`.
+ * - ProxyHealthServer: `:10256/healthz` and `/livez` (200 + lastUpdated /
+ *   currentTime), plus kubemu's `/connections` (the connection log) and
+ *   `/applied` (which version of each Service this proxy has applied, and when).
+ */
+import http from 'node:http';
+
+export function serviceHealthBody(namespace: string, name: string, localEndpoints: number, proxyHealthy = true): { status: number; body: string } {
+  return {
+    status: localEndpoints > 0 && proxyHealthy ? 200 : 503,
+    body: JSON.stringify({ service: { namespace, name }, localEndpoints, serviceProxyHealthy: proxyHealthy }),
+  };
+}
+
+export class ServiceHealthServer {
+  readonly #server: http.Server;
+  /** Ready local endpoints right now (updated by the proxy). */
+  localEndpoints = 0;
+
+  constructor(
+    readonly port: number,
+    readonly namespace: string,
+    readonly name: string,
+  ) {
+    this.#server = http.createServer((_req, res) => {
+      const { status, body } = serviceHealthBody(this.namespace, this.name, this.localEndpoints);
+      res.writeHead(status, {
+        'Content-Type': 'application/json',
+        'X-Content-Type-Options': 'nosniff',
+        'X-Load-Balancing-Endpoint-Weight': String(this.localEndpoints),
+      });
+      res.end(body);
+    });
+    this.#server.keepAliveTimeout = 1000;
+  }
+
+  get boundPort(): number {
+    const a = this.#server.address();
+    return typeof a === 'object' && a ? a.port : this.port;
+  }
+
+  listen(host = '0.0.0.0'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ host, port: this.port, exclusive: true }, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.#server.close();
+    this.#server.closeAllConnections();
+  }
+}
+
+export interface ProxyStatus {
+  lastUpdated: () => number;
+  healthy: () => boolean;
+  connections: (limit: number) => unknown;
+  /** Applied state of one Service (`ns/name`), or of all when omitted. */
+  applied: (service?: string) => unknown;
+  /** Resolves when `service` has applied a slice/service resourceVersion ≥ `rv`. */
+  waitApplied: (service: string, rv: number, timeoutMs: number) => Promise<unknown>;
+}
+
+export class ProxyHealthServer {
+  readonly #server: http.Server;
+
+  constructor(readonly status: ProxyStatus) {
+    this.#server = http.createServer((req, res) => void this.#handle(req, res));
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const json = (code: number, body: unknown) => {
+      res.writeHead(code, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' });
+      res.end(JSON.stringify(body));
+    };
+    const s = this.status;
+    switch (url.pathname) {
+      case '/healthz':
+      case '/livez': {
+        const ok = s.healthy();
+        return json(ok ? 200 : 503, { lastUpdated: new Date(s.lastUpdated()).toISOString(), currentTime: new Date().toISOString(), nodeEligible: true });
+      }
+      case '/proxyMode':
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        return void res.end('userspace');
+      case '/connections':
+        return json(200, s.connections(Number(url.searchParams.get('limit') ?? 1000)));
+      case '/applied': {
+        const svc = url.searchParams.get('service') ?? undefined;
+        const rv = url.searchParams.get('rv');
+        if (svc && rv) return json(200, await s.waitApplied(svc, Number(rv), Number(url.searchParams.get('timeoutMs') ?? 10_000)));
+        return json(200, s.applied(svc));
+      }
+      default:
+        return json(404, { error: 'not found' });
+    }
+  }
+
+  get boundPort(): number {
+    const a = this.#server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.#server.close();
+    this.#server.closeAllConnections();
+  }
+}

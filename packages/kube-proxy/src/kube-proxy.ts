@@ -1,0 +1,423 @@
+/**
+ * kube-proxy (userspace mode): one per node. Watches Services and
+ * EndpointSlices over the agent WebSocket and turns them into listeners in
+ * this node's network namespace.
+ *
+ *   watch services ─────┐                         ┌─ ServicePort (balancers + listeners)
+ *   watch endpointslices┴▶ dirty services ─flush─▶┼─ kernel: kube-ipvs0 /32s (service-ips)
+ *                           (same tick)           └─        nftables drops (drop-rules)
+ *
+ * A watch event is applied in the same event-loop turn for balancers (new
+ * connections see it at once); listeners and kernel state follow within
+ * milliseconds. When the api-server is away the last known state keeps
+ * forwarding; AgentClient resumes or re-lists on reconnect, and the
+ * differences arrive as ordinary events.
+ */
+import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { AgentClient, type EndpointSlice, type Service } from '@kubemu/api';
+import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
+import { ServicePort, type ListenerSpec } from './service-port.js';
+import { ConnLog } from './conn-log.js';
+import { SERVICE_IFACE, ServiceIPs } from './service-ips.js';
+import { DropRules, dropRuleScript, type DropRuleInput } from './drop-rules.js';
+import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
+import { EventRecorder } from './events.js';
+import { inHostNetns } from './exec.js';
+
+export interface KubeProxyOptions {
+  nodeName: string;
+  server: string;
+  token: string;
+  ca?: string;
+  log: Logger;
+  /** Program kube-ipvs0 and nftables (default true; refused in the host namespace). */
+  programKernel?: boolean;
+  /** `host:port` for /healthz (default 0.0.0.0:10256); empty string = none. */
+  healthzBind?: string;
+  udpIdleMs?: number;
+  dialTimeoutsMs?: number[];
+  connLogSize?: number;
+  /** The bridge this node's pods hang off (default cbr0). */
+  podBridge?: string;
+}
+
+interface Applied {
+  rv: number;
+  at: number;
+}
+
+const rvOf = (o: { metadata: { resourceVersion?: string } }) => Number(o.metadata.resourceVersion ?? 0) || 0;
+
+export class KubeProxy {
+  readonly opts: KubeProxyOptions;
+  readonly client: AgentClient;
+  readonly connLog: ConnLog;
+  readonly #log: Logger;
+  readonly #services = new Map<string, Service>();
+  readonly #slices = new Map<string, Map<string, EndpointSlice>>();
+  readonly #ports = new Map<string, ServicePort>();
+  readonly #portsBySvc = new Map<string, Set<string>>();
+  readonly #health = new Map<string, ServiceHealthServer>();
+  readonly #dirty = new Set<string>();
+  #flushScheduled = false;
+  readonly #applied = new Map<string, Applied>();
+  readonly #waiters = new Map<string, { rv: number; resolve: (a: Applied) => void }[]>();
+  readonly #events: EventRecorder;
+  readonly #ips = new ServiceIPs();
+  readonly #drops = new DropRules();
+  #kernel = false;
+  #kernelRunning?: Promise<void>;
+  #kernelAgain = false;
+  #kernelWant?: { ips: Set<string>; drop: DropRuleInput };
+  /** Some port's kernel facts changed since the last kernel sync was scheduled. */
+  #kernelDirty = true;
+  /** The last kernel sync failed; the retry timer tries again. */
+  #kernelFailed = false;
+  #lastKernelKey = '';
+  #healthz?: ProxyHealthServer;
+  #lastUpdated = Date.now();
+  #stops: (() => void)[] = [];
+  #retryTimer?: NodeJS.Timeout;
+  readonly #localAddrs = new Set<string>();
+  /** [network, mask] of the pod bridge's subnets (this node's pods). */
+  #podNets: [number, number][] = [];
+
+  constructor(opts: KubeProxyOptions) {
+    this.opts = opts;
+    this.#log = opts.log;
+    this.connLog = new ConnLog(opts.connLogSize ?? 4096);
+    this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
+    this.#events = new EventRecorder(this.client, opts.nodeName);
+  }
+
+  async start(): Promise<void> {
+    this.#kernel = this.opts.programKernel ?? true;
+    if (this.#kernel && inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
+    for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+      for (const a of addrs ?? []) {
+        if (a.family !== 'IPv4' || name === SERVICE_IFACE) continue;
+        this.#localAddrs.add(a.address);
+        if (name === (this.opts.podBridge ?? 'cbr0')) {
+          const mask = ipNum(a.netmask)!;
+          this.#podNets.push([(ipNum(a.address)! & mask) >>> 0, mask]);
+        }
+      }
+    }
+    if (this.#kernel) {
+      // Listeners may bind a service IP before `ip addr` has put it on kube-ipvs0 (this namespace only).
+      try {
+        writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'cannot set ip_nonlocal_bind; new cluster IPs wait for their address');
+      }
+      await this.#ips.sync(new Set()).catch((err) => this.#log.warn({ err: err.message }, 'kube-ipvs0 not ready'));
+    }
+    const bind = this.opts.healthzBind ?? '0.0.0.0:10256';
+    if (bind) {
+      const i = bind.lastIndexOf(':');
+      this.#healthz = new ProxyHealthServer({
+        lastUpdated: () => this.#lastUpdated,
+        healthy: () => true,
+        connections: (limit) => ({ node: this.opts.nodeName, total: this.connLog.total, items: this.connLog.recent(limit) }),
+        applied: (svc) => (svc ? { service: svc, ...(this.#applied.get(svc) ?? { rv: 0, at: 0 }) } : Object.fromEntries(this.#applied)),
+        waitApplied: (svc, rv, timeoutMs) => this.waitApplied(svc, rv, timeoutMs),
+      });
+      await this.#healthz.listen(bind.slice(0, i), Number(bind.slice(i + 1))).catch((err) => this.#log.warn({ err: err.message, bind }, 'healthz not served'));
+    }
+    this.client.on('socket-error', (err: Error) => this.#log.debug({ err: err.message }, 'api-server connection problem; retrying'));
+    this.client.on('connected', () => this.#log.info('connected to the api-server'));
+    this.client.on('disconnected', () => this.#log.warn('api-server unreachable; forwarding with the last known state'));
+    this.client.on('handler-error', (err: Error) => this.#log.error({ err }, 'handling a watch event failed'));
+    this.client.start();
+    this.#stops.push(this.client.watch('services', {}, (ev) => this.#onService(ev.type, ev.object as Service)));
+    this.#stops.push(this.client.watch('discovery.k8s.io/endpointslices', {}, (ev) => this.#onSlice(ev.type, ev.object as EndpointSlice)));
+    this.#retryTimer = setInterval(() => void this.#retryFailed(), 5000);
+    this.#retryTimer.unref();
+    await this.client.waitConnected(60_000);
+  }
+
+  // ---- watch events -> dirty services ----------------------------------------
+
+  #onService(type: string, svc: Service): void {
+    const key = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
+    if (type === 'DELETED') this.#services.delete(key);
+    else this.#services.set(key, svc);
+    this.#markDirty(key);
+  }
+
+  #onSlice(type: string, slice: EndpointSlice): void {
+    const key = sliceServiceKey(slice);
+    if (!key) return;
+    let m = this.#slices.get(key);
+    if (type === 'DELETED') {
+      m?.delete(slice.metadata.name ?? '');
+      if (m && !m.size) this.#slices.delete(key);
+    } else {
+      if (!m) this.#slices.set(key, (m = new Map()));
+      m.set(slice.metadata.name ?? '', slice);
+    }
+    this.#markDirty(key);
+  }
+
+  #markDirty(key: string): void {
+    this.#dirty.add(key);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  // ---- reconcile -------------------------------------------------------------
+
+  #flush(): void {
+    const keys = [...this.#dirty];
+    this.#dirty.clear();
+    const work: Promise<void>[] = [];
+    for (const key of keys) work.push(...this.#syncService(key));
+    // Endpoint-only changes (the common case) never wait for ip/nft.
+    const kernel = this.#kernelDirty ? this.#scheduleKernel() : Promise.resolve();
+    this.#kernelDirty = false;
+    const done = Promise.all([...work, kernel]);
+    const at = (svcKey: string) => {
+      const svc = this.#services.get(svcKey);
+      let rv = svc ? rvOf(svc) : 0;
+      for (const s of this.#slices.get(svcKey)?.values() ?? []) rv = Math.max(rv, rvOf(s));
+      return rv;
+    };
+    const rvs = keys.map((k) => [k, at(k)] as const);
+    void done.then(() => {
+      const now = Date.now();
+      this.#lastUpdated = now;
+      for (const [k, rv] of rvs) this.#markApplied(k, rv, now);
+    });
+  }
+
+  /** Applies one Service; returns the listener work it started. */
+  #syncService(svcKey: string): Promise<void>[] {
+    const svc = this.#services.get(svcKey);
+    const states = svc ? servicePorts(svc, this.#slices.get(svcKey)?.values() ?? []) : [];
+    if (svc && skipReason(svc)) this.#log.debug({ service: svcKey, reason: skipReason(svc) }, 'not proxied');
+    const old = this.#portsBySvc.get(svcKey) ?? new Set<string>();
+    const now = new Set(states.map((s) => s.key));
+    for (const k of old) {
+      if (now.has(k)) continue;
+      this.#ports.get(k)?.close();
+      this.#ports.delete(k);
+      this.#kernelDirty = true;
+    }
+    if (now.size) this.#portsBySvc.set(svcKey, now);
+    else this.#portsBySvc.delete(svcKey);
+    const work: Promise<void>[] = [];
+    for (const st of states) {
+      let p = this.#ports.get(st.key);
+      if (!p) {
+        p = new ServicePort(st, {
+          node: this.opts.nodeName,
+          log: this.#log,
+          connLog: this.connLog,
+          udpIdleMs: this.opts.udpIdleMs,
+          dialTimeoutsMs: this.opts.dialTimeoutsMs,
+          servesExternalIP: (ip) => this.#servesExternalIP(ip),
+          isInternalClient: (ip) => this.#isInternalClient(ip),
+          onListenError: (s, w, err) => this.#listenFailed(s, w, err),
+        });
+        this.#ports.set(st.key, p);
+        this.#kernelDirty = true;
+      }
+      const before = this.#kernelDirty ? '' : p.kernelKey();
+      work.push(p.apply(st));
+      if (!this.#kernelDirty && p.kernelKey() !== before) this.#kernelDirty = true;
+    }
+    work.push(this.#syncHealth(svcKey, svc, states));
+    return work;
+  }
+
+  async #syncHealth(svcKey: string, svc: Service | undefined, states: ServicePortState[]): Promise<void> {
+    const hc = states[0]?.healthCheckNodePort;
+    let h = this.#health.get(svcKey);
+    if (h && h.port !== hc) {
+      h.close();
+      this.#health.delete(svcKey);
+      h = undefined;
+    }
+    if (!hc || !svc) return;
+    const local = new Set(states.flatMap((s) => s.endpoints.filter((e) => e.ready && e.nodeName === this.opts.nodeName).map((e) => e.ip)));
+    if (!h) {
+      h = new ServiceHealthServer(hc, svc.metadata.namespace ?? 'default', svc.metadata.name ?? '');
+      this.#health.set(svcKey, h);
+      h.localEndpoints = local.size;
+      try {
+        await h.listen();
+      } catch (err) {
+        this.#health.delete(svcKey);
+        this.#listenFailed(states[0], { host: '0.0.0.0', port: hc, via: 'node-port', local: true }, err as Error, 'healthCheckNodePort ');
+      }
+    }
+    h.localEndpoints = local.size;
+  }
+
+  /** This node's own addresses and its pods (the pod bridge's subnets). */
+  #isInternalClient(ip: string): boolean {
+    if (this.#localAddrs.has(ip) || ip.startsWith('127.')) return true;
+    const n = ipNum(ip);
+    return n !== undefined && this.#podNets.some(([net, mask]) => ((n & mask) >>> 0) === net);
+  }
+
+  #servesExternalIP(ip: string): boolean {
+    // Our own address: serve it. Anything else is bound on kube-ipvs0 (see #kernelInput).
+    return this.#localAddrs.has(ip) || this.#bindableExternal(ip);
+  }
+
+  /** An external IP we may bind: not one of this node's addresses and not on a connected subnet (a neighbour's). */
+  #bindableExternal(ip: string): boolean {
+    if (this.#localAddrs.has(ip) || !this.#kernel) return false;
+    const n = ipNum(ip);
+    if (n === undefined) return false;
+    for (const addrs of Object.values(os.networkInterfaces())) {
+      for (const a of addrs ?? []) {
+        if (a.family !== 'IPv4' || a.internal || a.netmask === '255.255.255.255') continue;
+        const m = ipNum(a.netmask)!;
+        if (((ipNum(a.address)! & m) >>> 0) === ((n & m) >>> 0)) return false;
+      }
+    }
+    return true;
+  }
+
+  #listenFailed(s: ServicePortState, w: ListenerSpec, err: Error, what = ''): void {
+    const msg = `failed to open ${what}listener ${w.host}:${w.port}/${s.protocol} for service ${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''} on node ${this.opts.nodeName}: ${err.message}`;
+    this.#log.warn({ service: s.key, listener: `${w.host}:${w.port}`, err: err.message }, 'cannot program service');
+    const svc = this.#services.get(`${s.namespace}/${s.name}`);
+    if (svc) this.#events.emit(svc, 'Warning', 'FailedToStartServiceListener', msg);
+  }
+
+  async #retryFailed(): Promise<void> {
+    if (this.#kernelFailed) {
+      this.#kernelFailed = false;
+      await this.#scheduleKernel();
+    }
+    for (const p of this.#ports.values()) await p.retry();
+  }
+
+  // ---- kernel: addresses and nftables ------------------------------------------
+
+  #kernelInput(): { ips: Set<string>; drop: DropRuleInput } {
+    const ips = new Set<string>();
+    const drop: DropRuleInput = { serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [] };
+    for (const p of this.#ports.values()) {
+      const s = p.state;
+      if (s.clusterIP) ips.add(s.clusterIP);
+      for (const ip of s.externalIPs) if (this.#bindableExternal(ip)) ips.add(ip);
+      const f = p.kernelFacts();
+      drop.servicePorts.push(...f.ports.filter((x) => ips.has(x.ip)));
+      drop.dropAddrPorts.push(...f.dropAddr);
+      drop.dropExternalPorts!.push(...f.dropExt);
+      drop.dropNodePorts.push(...f.dropNode);
+    }
+    drop.serviceIPs = [...ips];
+    return { ips, drop };
+  }
+
+  /** Coalesced, serialized kernel sync; resolves at once when nothing changed. */
+  #scheduleKernel(): Promise<void> {
+    if (!this.#kernel) return Promise.resolve();
+    const want = this.#kernelInput();
+    const key = `${[...want.ips].sort().join(',')}\n${dropRuleScript(want.drop)}`;
+    if (key === this.#lastKernelKey) return this.#kernelRunning ?? Promise.resolve();
+    this.#lastKernelKey = key;
+    this.#kernelWant = want;
+    if (this.#kernelRunning) {
+      this.#kernelAgain = true;
+      return this.#kernelRunning;
+    }
+    const loop = async () => {
+      do {
+        this.#kernelAgain = false;
+        const w = this.#kernelWant!;
+        try {
+          await this.#ips.sync(w.ips);
+          await this.#drops.sync(w.drop);
+        } catch (err) {
+          this.#lastKernelKey = '';
+          this.#kernelFailed = true;
+          this.#log.error({ err: (err as Error).message }, 'programming kube-ipvs0/nftables failed; will retry on the next change');
+        }
+      } while (this.#kernelAgain);
+      this.#kernelRunning = undefined;
+    };
+    this.#kernelRunning = loop();
+    return this.#kernelRunning;
+  }
+
+  // ---- applied versions ------------------------------------------------------------
+
+  #markApplied(svcKey: string, rv: number, at: number): void {
+    const prev = this.#applied.get(svcKey);
+    if (!prev || rv >= prev.rv) this.#applied.set(svcKey, { rv, at });
+    const ws = this.#waiters.get(svcKey);
+    if (!ws) return;
+    const left = ws.filter((w) => {
+      if (rv >= w.rv) {
+        w.resolve({ rv, at });
+        return false;
+      }
+      return true;
+    });
+    if (left.length) this.#waiters.set(svcKey, left);
+    else this.#waiters.delete(svcKey);
+  }
+
+  /** Resolves with {rv, at} once `svcKey` has applied resourceVersion ≥ rv (or {timeout} after `timeoutMs`). */
+  waitApplied(svcKey: string, rv: number, timeoutMs: number): Promise<unknown> {
+    const a = this.#applied.get(svcKey);
+    if (a && a.rv >= rv) return Promise.resolve({ service: svcKey, ...a, node: this.opts.nodeName });
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        const list = this.#waiters.get(svcKey);
+        if (list) this.#waiters.set(svcKey, list.filter((w) => w !== entry));
+        resolve({ service: svcKey, timeout: true, node: this.opts.nodeName });
+      }, timeoutMs);
+      const entry = {
+        rv,
+        resolve: (x: Applied) => {
+          clearTimeout(t);
+          resolve({ service: svcKey, ...x, node: this.opts.nodeName });
+        },
+      };
+      const list = this.#waiters.get(svcKey) ?? [];
+      list.push(entry);
+      this.#waiters.set(svcKey, list);
+    });
+  }
+
+  /** The service ports this proxy serves now (for tests and status). */
+  ports(): { key: string; listeners: string[]; endpoints: readonly string[]; failed: string[] }[] {
+    return [...this.#ports.values()].map((p) => ({ key: p.state.key, listeners: p.listeners(), endpoints: p.cluster.endpoints, failed: [...p.failed.values()] }));
+  }
+
+  async stop(cleanKernel = false): Promise<void> {
+    for (const s of this.#stops) s();
+    this.#stops = [];
+    if (this.#retryTimer) clearInterval(this.#retryTimer);
+    for (const p of this.#ports.values()) p.close();
+    this.#ports.clear();
+    for (const h of this.#health.values()) h.close();
+    this.#health.clear();
+    this.#healthz?.close();
+    this.client.close();
+    if (cleanKernel && this.#kernel) {
+      await this.#kernelRunning;
+      await this.#drops.teardown();
+      await this.#ips.teardown();
+    }
+  }
+}
+
+function ipNum(ip: string): number | undefined {
+  const o = ip.split('.').map(Number);
+  if (o.length !== 4 || o.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return undefined;
+  return ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]) >>> 0;
+}

@@ -1,0 +1,347 @@
+#!/usr/bin/env node
+/**
+ * Data-plane benchmark (root, netns runtime). Starts its own 3-node cluster
+ * (`kubemu up --name benchdp`), runs a server pod on node-2 and drives load
+ * from node-1's namespace over three paths, all measured in this one run:
+ *
+ *   direct     node-1 ──────────────────────────────▶ pod (node-2)
+ *   clusterip  node-1 ─▶ kube-proxy node-1 ─────────▶ pod (node-2)
+ *   nodeport   node-1 ─▶ node-3:nodePort kube-proxy ─▶ pod (node-2)
+ *
+ * Tests: HTTP keep-alive requests/s, a new connection per request, bulk TCP
+ * throughput, UDP echo, and latency at half of direct's keep-alive load.
+ * Each path prints its ratio to direct. Then 1,000 Services × 10 endpoints
+ * are created and the time from an EndpointSlice write to every kube-proxy
+ * applying it is measured. The cluster is torn down at the end.
+ *
+ * Usage: sudo node scripts/bench/dataplane.mjs [--seconds 3] [--services 1000] [--no-dataplane]
+ */
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import https from 'node:https';
+import http from 'node:http';
+import net from 'node:net';
+import dgram from 'node:dgram';
+
+const SELF = new URL(import.meta.url).pathname;
+
+// ---------------------------------------------------------------- load generator (runs inside a namespace)
+if (process.argv[2] === '--load') {
+  const cfg = JSON.parse(process.argv[3]);
+  const res = await load(cfg);
+  process.stdout.write(JSON.stringify(res));
+  process.exit(0);
+}
+
+function pct(arr, p) {
+  if (!arr.length) return NaN;
+  const s = Float64Array.from(arr).sort();
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+async function load({ kind, host, port, seconds, concurrency, rate }) {
+  const warm = 500;
+  const start = performance.now();
+  const measureFrom = start + warm;
+  const end = measureFrom + seconds * 1000;
+  const lat = [];
+  let count = 0;
+  let bytes = 0;
+  let errors = 0;
+  const record = (t0) => {
+    const t1 = performance.now();
+    if (t0 >= measureFrom && t1 <= end) {
+      count++;
+      lat.push(t1 - t0);
+    }
+  };
+  const httpOnce = (agent) =>
+    new Promise((res) => {
+      const t0 = performance.now();
+      const req = http.get({ host, port, path: '/', agent }, (r) => {
+        r.on('data', () => {});
+        r.on('end', () => {
+          record(t0);
+          res();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        res();
+      });
+    });
+  if (kind === 'keepalive' || kind === 'newconn') {
+    const agent = kind === 'keepalive' ? new http.Agent({ keepAlive: true, maxSockets: concurrency }) : false;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) await httpOnce(agent);
+    }));
+    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+  }
+  if (kind === 'rate') {
+    // open loop at `rate` requests/s (1 ms ticks) over up to `concurrency` keep-alive connections
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const inflight = new Set();
+    const tick = 1;
+    let due = 0;
+    await new Promise((done) => {
+      const t = setInterval(() => {
+        const now = performance.now();
+        if (now > end) {
+          clearInterval(t);
+          Promise.all(inflight).then(done);
+          return;
+        }
+        due += (rate * tick) / 1000;
+        while (due >= 1) {
+          due--;
+          const p = httpOnce(agent).then(() => inflight.delete(p));
+          inflight.add(p);
+        }
+      }, tick);
+    });
+    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+  }
+  if (kind === 'bulk') {
+    await Promise.all(Array.from({ length: concurrency }, () => new Promise((res) => {
+      const s = net.connect({ host, port });
+      s.on('data', (d) => {
+        const now = performance.now();
+        if (now >= measureFrom && now <= end) bytes += d.length;
+        if (now > end) s.destroy();
+      });
+      s.on('close', res);
+      s.on('error', () => {
+        errors++;
+        res();
+      });
+    })));
+    return { mbps: (bytes * 8) / seconds / 1e6, errors };
+  }
+  if (kind === 'udp') {
+    const payload = Buffer.alloc(64, 'x');
+    await Promise.all(Array.from({ length: concurrency }, () => new Promise((res) => {
+      const s = dgram.createSocket('udp4');
+      let t0 = 0;
+      let timer;
+      const send = () => {
+        if (performance.now() > end) {
+          s.close();
+          return res();
+        }
+        t0 = performance.now();
+        s.send(payload, port, host);
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          errors++;
+          send();
+        }, 500);
+      };
+      s.on('message', () => {
+        record(t0);
+        send();
+      });
+      s.bind(0, send);
+    })));
+    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+  }
+  throw new Error(`unknown load kind ${kind}`);
+}
+
+// ---------------------------------------------------------------- orchestration (host)
+const root = resolve(import.meta.dirname, '..', '..');
+const kubemu = join(root, 'packages/cli/bin/kubemu.js');
+const NAME = 'benchdp';
+const arg = (k, d) => {
+  const i = process.argv.indexOf(k);
+  return i > 0 ? process.argv[i + 1] : d;
+};
+const SECONDS = Number(arg('--seconds', 3));
+const NSERVICES = Number(arg('--services', 1000));
+
+if (process.getuid?.() !== 0) {
+  console.error('scripts/bench/dataplane.mjs needs root (network namespaces): run it with sudo');
+  process.exit(1);
+}
+
+const down = () => spawnSync(process.execPath, [kubemu, 'down', '--name', NAME], { encoding: 'utf8' });
+process.once('SIGINT', () => {
+  down();
+  process.exit(130);
+});
+
+const SERVER = `const http=require('http'),net=require('net'),dgram=require('dgram');
+http.createServer((q,s)=>s.end('ok')).listen(8080);
+const buf=Buffer.alloc(64*1024,120);
+net.createServer(s=>{s.setNoDelay(true);s.on('error',()=>{});const w=()=>{while(!s.destroyed&&s.write(buf)){}};s.on('drain',w);w();}).listen(9000);
+const u=dgram.createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(9001);
+console.log('bench server up');`;
+
+function kubectl(args, input) {
+  const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function runLoad(node, cfg) {
+  return new Promise((res, rej) => {
+    const child = spawn('nsenter', [`--net=/run/netns/km-${NAME}-${node}`, '--', process.execPath, SELF, '--load', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`load ${cfg.kind} exited ${code}`))));
+  });
+}
+
+const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+let kubeconfig = '';
+
+async function dataplane() {
+  kubectl(['apply', '--validate=false', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-server', labels: { app: 'bench' } }, spec: { nodeName: 'node-2', containers: [{ name: 's', image: 'bench', command: [process.execPath, '-e', SERVER], ports: [{ containerPort: 8080 }, { containerPort: 9000 }, { containerPort: 9001, protocol: 'UDP' }] }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench' }, spec: { type: 'NodePort', selector: { app: 'bench' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'bulk', port: 9000, targetPort: 9000 }, { name: 'udp', port: 9001, targetPort: 9001, protocol: 'UDP' }] } },
+    ],
+  }));
+  let pod;
+  for (let i = 0; ; i++) {
+    pod = JSON.parse(kubectl(['get', 'pod', 'bench-server', '-o', 'json']));
+    const eps = JSON.parse(kubectl(['get', 'endpoints', 'bench', '-o', 'json']));
+    if (pod.status.podIP && eps.subsets?.[0]?.addresses?.length) break;
+    if (i > 300) throw new Error('bench server not ready in 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const svc = JSON.parse(kubectl(['get', 'svc', 'bench', '-o', 'json']));
+  const np = Object.fromEntries(svc.spec.ports.map((p) => [p.name, p.nodePort]));
+  const node3 = JSON.parse(kubectl(['get', 'node', 'node-3', '-o', 'json'])).status.addresses.find((a) => a.type === 'InternalIP').address;
+  const paths = {
+    direct: { host: pod.status.podIP, http: 8080, bulk: 9000, udp: 9001 },
+    clusterip: { host: svc.spec.clusterIP, http: 80, bulk: 9000, udp: 9001 },
+    nodeport: { host: node3, http: np.http, bulk: np.bulk, udp: np.udp },
+  };
+  const tests = [
+    { name: 'keep-alive req/s', kind: 'keepalive', port: 'http', concurrency: 16, metric: 'rps' },
+    { name: 'new conn req/s', kind: 'newconn', port: 'http', concurrency: 16, metric: 'rps' },
+    { name: 'bulk TCP Mbit/s', kind: 'bulk', port: 'bulk', concurrency: 1, metric: 'mbps' },
+    { name: 'UDP echo /s', kind: 'udp', port: 'udp', concurrency: 8, metric: 'rps' },
+  ];
+  const results = {};
+  for (const t of tests) {
+    results[t.name] = {};
+    for (const [p, a] of Object.entries(paths)) results[t.name][p] = await runLoad('node-1', { kind: t.kind, host: a.host, port: a[t.port], seconds: SECONDS, concurrency: t.concurrency });
+  }
+  const half = Math.max(50, Math.floor(results['keep-alive req/s'].direct.rps / 2));
+  results[`latency @ ${half}/s`] = {};
+  for (const [p, a] of Object.entries(paths)) results[`latency @ ${half}/s`][p] = await runLoad('node-1', { kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: half });
+
+  console.log(`\ndata plane (${SECONDS} s per run, load from node-1, server pod on node-2; ratio = path / direct)\n`);
+  console.log(`${'test'.padEnd(22)}${'path'.padEnd(11)}${'value'.padStart(10)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'+p99 ms'.padStart(9)}${'errors'.padStart(8)}`);
+  for (const t of [...tests, { name: `latency @ ${half}/s`, metric: 'rps' }]) {
+    const d = results[t.name].direct;
+    for (const p of Object.keys(paths)) {
+      const r = results[t.name][p];
+      const v = r[t.metric];
+      console.log(`${t.name.padEnd(22)}${p.padEnd(11)}${f(v).padStart(10)}${f(v / d[t.metric], 2).padStart(8)}${f(r.p50, 3).padStart(9)}${f(r.p99, 3).padStart(9)}${(p === 'direct' ? '' : f(r.p99 - d.p99, 3)).padStart(9)}${String(r.errors).padStart(8)}`);
+    }
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- programming latency
+function api(method, path, body) {
+  const cfg = readFileSync(kubeconfig, 'utf8');
+  const server = /server: (\S+)/.exec(cfg)[1];
+  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(cfg)[1], 'base64');
+  const token = /token: (\S+)/.exec(cfg)[1];
+  const u = new URL(path, server);
+  return new Promise((res, rej) => {
+    const req = https.request({ method, host: u.hostname, port: u.port, path: u.pathname + u.search, ca, agent: apiAgent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (r) => {
+      let b = '';
+      r.on('data', (d) => (b += d));
+      r.on('end', () => (r.statusCode >= 300 ? rej(new Error(`${method} ${path}: ${r.statusCode} ${b.slice(0, 200)}`)) : res(JSON.parse(b))));
+    });
+    req.on('error', rej);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+const apiAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+
+function getJSON(url) {
+  return new Promise((res, rej) => {
+    http.get(url, { agent: false }, (r) => {
+      let b = '';
+      r.on('data', (d) => (b += d));
+      r.on('end', () => res(JSON.parse(b)));
+    }).on('error', rej);
+  });
+}
+
+async function pool(n, conc, fn) {
+  let i = 0;
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (i < n) await fn(i++);
+  }));
+}
+
+function sliceFor(i, flip = false) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: `s-${i}-x`, namespace: 'default', labels: { 'kubernetes.io/service-name': `s-${i}` } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: Array.from({ length: 10 }, (_, k) => {
+      const node = (k % 3) + 1;
+      return { addresses: [`10.244.${node}.${100 + ((i * 10 + k) % 150)}`], nodeName: `node-${node}`, conditions: { ready: !(flip && k === 0) } };
+    }),
+  };
+}
+
+async function programming(nodeIPs) {
+  console.log(`\nprogramming latency: creating ${NSERVICES} Services × 10 endpoints…`);
+  const t0 = Date.now();
+  await pool(NSERVICES, 16, (i) => api('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `s-${i}` }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }));
+  let lastRV = 0;
+  await pool(NSERVICES, 16, async (i) => {
+    const o = await api('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', sliceFor(i));
+    lastRV = Math.max(lastRV, Number(o.metadata.resourceVersion));
+  });
+  const created = Date.now();
+  const last = `default/s-${NSERVICES - 1}`;
+  const applied = await Promise.all(nodeIPs.map((ip) => getJSON(`http://${ip}:10256/applied?service=${last}&rv=1&timeoutMs=60000`)));
+  console.log(`  created in ${((created - t0) / 1000).toFixed(1)} s; the last one applied on all nodes ${Math.max(...applied.map((a) => a.at)) - created} ms after the last write`);
+  const lat = [];
+  const SAMPLES = 200;
+  for (let k = 0; k < SAMPLES; k++) {
+    const i = Math.floor(Math.random() * NSERVICES);
+    const cur = await api('GET', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/s-${i}-x`);
+    const next = { ...sliceFor(i, cur.endpoints[0].conditions.ready !== false), metadata: { ...cur.metadata } };
+    const w0 = Date.now();
+    const o = await api('PUT', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/s-${i}-x`, next);
+    const rv = Number(o.metadata.resourceVersion);
+    const per = await Promise.all(nodeIPs.map((ip) => getJSON(`http://${ip}:10256/applied?service=default/s-${i}&rv=${rv}&timeoutMs=10000`)));
+    if (per.some((p) => p.timeout)) {
+      lat.push(Infinity);
+      continue;
+    }
+    lat.push(Math.max(...per.map((p) => p.at)) - w0);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  console.log(`  EndpointSlice write → applied by all ${nodeIPs.length} kube-proxies (${SAMPLES} updates, ${NSERVICES} Services × 10 endpoints):`);
+  console.log(`  p50 ${pct(lat, 50)} ms   p99 ${pct(lat, 99)} ms   max ${Math.max(...lat)} ms   (goal p99 ≤ 100 ms)`);
+  return lat;
+}
+
+// ---------------------------------------------------------------- main
+try {
+  down();
+  console.log(`• kubemu up --name ${NAME} --nodes 3`);
+  execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3'], { stdio: 'ignore' });
+  kubeconfig = execFileSync(process.execPath, [kubemu, 'kubeconfig', '--name', NAME], { encoding: 'utf8' }).trim();
+  if (!process.argv.includes('--no-dataplane')) await dataplane();
+  const nodes = JSON.parse(kubectl(['get', 'nodes', '-o', 'json'])).items.map((n) => n.status.addresses.find((a) => a.type === 'InternalIP').address);
+  if (NSERVICES > 0) await programming(nodes);
+} finally {
+  apiAgent.destroy();
+  console.log('\n• tearing the cluster down');
+  down();
+}
