@@ -183,6 +183,13 @@ spec:
     const nodeIP = c.json<{ status: { addresses: { type: string; address: string }[] } }>(['get', 'node', 'node-2']).status.addresses.find((a) => a.type === 'InternalIP')!.address;
     expect(p.status.podIP).toBe(nodeIP);
     const from = pods('app=kubia').find((x) => x.spec.nodeName !== 'node-2')!.metadata.name;
-    await until('the node IP answering', () => c.kubectl(['exec', from, '--', 'curl', '-s', '--max-time', '2', `http://${nodeIP}:8080`]).stdout.trim() === "You've hit node-2", 15_000);
+    let last = '';
+    await until('the node IP answering', () => {
+      const r = c.kubectl(['exec', from, '--', 'curl', '-sS', '--max-time', '2', `http://${nodeIP}:8080`]);
+      last = `${r.stdout}${r.stderr}`;
+      return r.stdout.trim() === "You've hit node-2";
+    }, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}; last answer from ${from}: ${last}; on-host log: ${c.kubectl(['logs', 'on-host']).stdout}`);
+    });
   });
 });

@@ -77,9 +77,9 @@ function requireRoot(): void {
 }
 
 /** Starts `args` of the kubemu CLI inside `netns`, detached, logging to `logFile`. */
-function startIn(netns: string, args: string[], logFile: string): number {
+function startIn(netns: string, args: string[], logFile: string, nodeFlags: string[] = []): number {
   const fd = openSync(logFile, 'a');
-  const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, CLI_BIN, ...args], {
+  const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, ...nodeFlags, CLI_BIN, ...args], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: { ...process.env, NODE_OPTIONS: '' },
@@ -187,6 +187,8 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
         '--heartbeat-seconds', String(Math.max(1, Math.min(10, Math.floor((opts.nodeGraceSeconds ?? 40) / 4)))),
       ],
       join(dir, 'logs', `${node.name}-node-agent.log`),
+      // The agent is not a hot path: V8's lite mode (no optimizing compiler) saves ~10 MiB per node.
+      ['--lite-mode', '--no-warnings'],
     );
     rec.pids[`${node.name}/kube-proxy`] = startIn(
       node.netns,
