@@ -11,8 +11,8 @@
  * pod state under /run/kubemu/<name>/.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterNetwork } from '@kubemu/node-agent';
 
@@ -169,6 +169,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     await new Promise((r) => setTimeout(r, 50));
   }
 
+  const workloads = installWorkloads(name);
   for (const node of rec.nodes) {
     progress(`${node.name}: node-agent on ${node.ip}, pods ${node.podCIDR}`);
     rec.pids[`${node.name}/node-agent`] = startIn(
@@ -182,7 +183,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
         '--server', `https://${rec.controlPlane.ip}:6443`,
         '--pki-dir', join(cpDir, 'pki'),
         '--state-dir', join(RUN_ROOT, name, node.name),
-        '--workloads', WORKLOADS,
+        '--workloads', workloads,
         // Post status well inside the grace period (kubelet: every 10 s against 40 s).
         '--heartbeat-seconds', String(Math.max(1, Math.min(10, Math.floor((opts.nodeGraceSeconds ?? 40) / 4)))),
       ],
@@ -198,6 +199,21 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
   }
   save();
   return rec;
+}
+
+/**
+ * Copies the built-in workloads under /run/kubemu/<name>: pods get private
+ * /tmp and /var, so a checkout living there (a CI clone in /tmp, say) would be
+ * invisible inside them. The workloads need nothing but Node's builtins.
+ */
+function installWorkloads(name: string): string {
+  const src = resolve(dirname(WORKLOADS), '..');
+  const dst = join(RUN_ROOT, name, 'workloads');
+  rmSync(dst, { recursive: true, force: true });
+  mkdirSync(dst, { recursive: true });
+  copyFileSync(join(src, 'package.json'), join(dst, 'package.json'));
+  cpSync(join(src, 'dist'), join(dst, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
+  return join(dst, 'dist', 'main.js');
 }
 
 /** Stops every process and removes every namespace, link, route and file of cluster `name`. */
