@@ -14,6 +14,7 @@
  * detail strings are exported below so every caller words them the same way.
  */
 import { RangeBitmap, RangeFullError } from './range-bitmap.js';
+import { RangeAllocator } from './range-allocator.js';
 
 export { RangeFullError };
 
@@ -66,13 +67,14 @@ export interface ClusterIPAllocatorOptions {
   random?: () => number;
 }
 
-export class ClusterIPAllocator {
+export class ClusterIPAllocator extends RangeAllocator<string> {
   /** Canonical CIDR (network address / prefix), e.g. "10.96.0.0/12". */
   readonly cidr: string;
   readonly #first: number;
-  readonly #bits: RangeBitmap;
+  protected readonly bits: RangeBitmap;
 
   constructor(cidr: string, opts: ClusterIPAllocatorOptions = {}) {
+    super();
     const m = /^\s*([^/\s]+)\/(\d{1,2})\s*$/.exec(cidr ?? '');
     const base = m ? parseIPv4(m[1]!) : undefined;
     const prefix = m ? Number(m[2]) : NaN;
@@ -83,63 +85,18 @@ export class ClusterIPAllocator {
     this.cidr = `${formatIPv4(network)}/${prefix}`;
     this.#first = network + 1;
     const usable = total - 2;
-    this.#bits = new RangeBitmap(usable, clusterIPStaticBandSize(total), opts.random);
+    this.bits = new RangeBitmap(usable, clusterIPStaticBandSize(total), opts.random);
   }
 
-  #offset(ip: string): number | undefined {
+  protected offsetOf(ip: string): number | undefined {
     const n = parseIPv4(ip);
     if (n === undefined) return undefined;
     const o = n - this.#first;
-    return o >= 0 && o < this.#bits.size ? o : undefined;
+    return o >= 0 && o < this.bits.size ? o : undefined;
   }
 
-  /** True when `ip` is a usable address of the range (network and broadcast are not). */
-  contains(ip: string): boolean {
-    return this.#offset(ip) !== undefined;
-  }
-
-  /** Marks `ip` used whatever band it is in (startup rebuild); out-of-range IPs are ignored. */
-  reserve(ip: string): void {
-    const o = this.#offset(ip);
-    if (o !== undefined) this.#bits.set(o);
-  }
-
-  /** A free IP, upper band first. Throws RangeFullError ("range is full") when none is left. */
-  allocate(): string {
-    return formatIPv4(this.#first + this.#bits.allocate());
-  }
-
-  /** Takes a specific IP (a user's `clusterIP`). */
-  allocateSpecific(ip: string): 'ok' | 'taken' | 'out-of-range' {
-    const o = this.#offset(ip);
-    if (o === undefined) return 'out-of-range';
-    return this.#bits.set(o) ? 'ok' : 'taken';
-  }
-
-  /** Gives `ip` back; releasing a free or out-of-range IP is a no-op (as Kubernetes). */
-  release(ip: string): void {
-    const o = this.#offset(ip);
-    if (o !== undefined) this.#bits.clear(o);
-  }
-
-  /** True when `ip` is currently allocated. */
-  has(ip: string): boolean {
-    const o = this.#offset(ip);
-    return o !== undefined && this.#bits.has(o);
-  }
-
-  used(): number {
-    return this.#bits.used;
-  }
-
-  /** Usable addresses (network and broadcast excluded). */
-  size(): number {
-    return this.#bits.size;
-  }
-
-  /** Addresses kept for static requests (the lower band). */
-  staticBandSize(): number {
-    return this.#bits.staticBand;
+  protected valueAt(o: number): string {
+    return formatIPv4(this.#first + o);
   }
 
   /** The first usable address: the `kubernetes` Service's cluster IP. */
@@ -149,7 +106,7 @@ export class ClusterIPAllocator {
 
   /** The address `n` usable addresses after the first (n=9 ⇒ 10.96.0.10, the conventional DNS IP). */
   nthIP(n: number): string {
-    if (!Number.isInteger(n) || n < 0 || n >= this.#bits.size) throw new Error(`index ${n} is outside ${this.cidr}`);
+    if (!Number.isInteger(n) || n < 0 || n >= this.bits.size) throw new Error(`index ${n} is outside ${this.cidr}`);
     return formatIPv4(this.#first + n);
   }
 }

@@ -9,6 +9,7 @@
  * In memory only; the registry rebuilds it from stored Services with reserve().
  */
 import { RangeBitmap, RangeFullError } from './range-bitmap.js';
+import { RangeAllocator } from './range-allocator.js';
 
 export { RangeFullError };
 
@@ -62,67 +63,28 @@ export interface NodePortAllocatorOptions {
   random?: () => number;
 }
 
-export class NodePortAllocator {
+export class NodePortAllocator extends RangeAllocator<number> {
   readonly base: number;
   /** Canonical "base-max" text, as error messages print it. */
   readonly range: string;
-  readonly #bits: RangeBitmap;
+  protected readonly bits: RangeBitmap;
 
   constructor(range: string = DEFAULT_NODE_PORT_RANGE, opts: NodePortAllocatorOptions = {}) {
+    super();
     const { base, size } = parsePortRange(range);
     this.base = base;
     this.range = `${base}-${base + size - 1}`;
-    this.#bits = new RangeBitmap(size, nodePortStaticBandSize(size), opts.random);
+    this.bits = new RangeBitmap(size, nodePortStaticBandSize(size), opts.random);
   }
 
-  #offset(port: number): number | undefined {
+  protected offsetOf(port: number): number | undefined {
     if (!Number.isInteger(port)) return undefined;
     const o = port - this.base;
-    return o >= 0 && o < this.#bits.size ? o : undefined;
+    return o >= 0 && o < this.bits.size ? o : undefined;
   }
 
-  contains(port: number): boolean {
-    return this.#offset(port) !== undefined;
-  }
-
-  /** Marks `port` used whatever band it is in (startup rebuild); out-of-range ports are ignored. */
-  reserve(port: number): void {
-    const o = this.#offset(port);
-    if (o !== undefined) this.#bits.set(o);
-  }
-
-  /** A free port, upper band first. Throws RangeFullError ("range is full") when none is left. */
-  allocate(): number {
-    return this.base + this.#bits.allocate();
-  }
-
-  allocateSpecific(port: number): 'ok' | 'taken' | 'out-of-range' {
-    const o = this.#offset(port);
-    if (o === undefined) return 'out-of-range';
-    return this.#bits.set(o) ? 'ok' : 'taken';
-  }
-
-  /** Gives `port` back; a free or out-of-range port is a no-op. */
-  release(port: number): void {
-    const o = this.#offset(port);
-    if (o !== undefined) this.#bits.clear(o);
-  }
-
-  has(port: number): boolean {
-    const o = this.#offset(port);
-    return o !== undefined && this.#bits.has(o);
-  }
-
-  used(): number {
-    return this.#bits.used;
-  }
-
-  size(): number {
-    return this.#bits.size;
-  }
-
-  staticBandSize(): number {
-    return this.#bits.staticBand;
+  protected valueAt(o: number): number {
+    return this.base + o;
   }
 
   firstPort(): number {
