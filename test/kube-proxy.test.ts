@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { IS_ROOT, NetnsCluster, until, type PodJ } from './helpers/netns-cluster.js';
 
 const c = new NetnsCluster(3);
 const NODE = process.execPath;
@@ -16,17 +16,9 @@ const NODE = process.execPath;
 beforeAll(() => c.up(), 120_000);
 afterAll(() => c.down(), 60_000);
 
-type PodJ = { metadata: { name: string }; spec: { nodeName: string }; status: { podIP?: string; phase: string; conditions?: { type: string; status: string }[] } };
 type SvcJ = { spec: { clusterIP: string; ports: { name?: string; port: number; nodePort?: number }[]; healthCheckNodePort?: number } };
 
-function apply(yaml: string): void {
-  const r = c.kubectl(['apply', '-f', '-'], yaml);
-  if (r.status !== 0) throw new Error(r.stderr);
-}
 
-function pods(selector: string): PodJ[] {
-  return c.json<{ items: PodJ[] }>(['get', 'pods', '-l', selector]).items;
-}
 
 const isReady = (p: PodJ) => p.status.phase === 'Running' && !!p.status.podIP && p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
 
@@ -68,7 +60,7 @@ describe.skipIf(!IS_ROOT)('kube-proxy (netns)', () => {
   let client = '';
 
   beforeAll(async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: ReplicationController
 metadata: {name: kubia}
 spec:
@@ -101,11 +93,11 @@ spec:
     args: [pause]
 `);
     kubia = await until('3 ready kubia pods on 3 nodes', () => {
-      const p = pods('app=kubia');
+      const p = c.pods('app=kubia');
       return p.length === 3 && p.every(isReady) && new Set(p.map((x) => x.spec.nodeName)).size === 3 && p;
     }, 60_000);
     client = 'client';
-    await until('the client pod running', () => pods('').find((p) => p.metadata.name === 'client' && p.status.phase === 'Running'));
+    await until('the client pod running', () => c.pods('').find((p) => p.metadata.name === 'client' && p.status.phase === 'Running'));
     await until('3 kubia endpoints', () => c.readyIPs('kubia').length === 3);
   });
 
@@ -155,7 +147,7 @@ spec:
   });
 
   it('serves multi-port Services with named targetPorts resolved per pod, TCP and UDP', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: mp-a, labels: {app: mp}}
 spec:
@@ -202,7 +194,7 @@ spec:
   });
 
   it('refuses connections at once when a Service has no ready endpoints (TCP refused, UDP port unreachable)', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Service
 metadata: {name: nobody}
 spec:
@@ -223,7 +215,7 @@ spec:
   });
 
   it('externalTrafficPolicy Local: works on a node with a local pod, drops on one without, health check port says so', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: local-1, labels: {app: local}}
 spec:
@@ -280,7 +272,7 @@ spec:
 
   it('serves externalIPs on the node that owns the address', async () => {
     const ip1 = nodeIP(1);
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Service
 metadata: {name: ext}
 spec:
@@ -301,7 +293,7 @@ spec:
     const hog = spawn('nsenter', [`--net=/run/netns/km-${c.name}-node-2`, '--', NODE, '-e', `require('net').createServer(s=>s.end('hog')).listen(31999,'0.0.0.0',()=>console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((r) => hog.stdout!.once('data', () => r()));
-      apply(`apiVersion: v1
+      c.apply(`apiVersion: v1
 kind: Service
 metadata: {name: clash}
 spec:
@@ -323,7 +315,7 @@ spec:
   });
 
   it('stops new connections to a pod within one probe period + 200 ms of its readiness failing', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: ReplicationController
 metadata: {name: rd}
 spec:
@@ -350,7 +342,7 @@ spec:
 `);
     await until('3 rd endpoints', () => c.readyIPs('rd').length === 3, 60_000);
     const ip = svc('rd').spec.clusterIP;
-    const victim = pods('app=rd')[0].metadata.name;
+    const victim = c.pods('app=rd')[0].metadata.name;
     // A load loop in node-3's namespace: a new connection every ~5 ms, each answer timestamped.
     const loop = `const http=require('http');const end=Date.now()+5000;const out=[];const one=()=>{if(Date.now()>end){console.log(JSON.stringify(out));return}const t=Date.now();http.get({host:'${ip}',port:80,agent:false},r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>{out.push([t,b]);setTimeout(one,5)})}).on('error',()=>setTimeout(one,5))};one();`;
     const child = spawn('nsenter', [`--net=/run/netns/km-${c.name}-node-3`, '--', NODE, '-e', loop], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -367,7 +359,7 @@ spec:
     const last = Math.max(...fromVictim.map(([t]) => t));
     expect(last - tFail, `last answer from ${victim} came ${last - tFail} ms after it failed readiness`).toBeLessThanOrEqual(1000 + 200);
     expect(answers.filter(([t]) => t > tFail + 1200).length).toBeGreaterThan(50);
-    expect(pods('app=rd').find((p) => p.metadata.name === victim)?.status.phase).toBe('Running');
+    expect(c.pods('app=rd').find((p) => p.metadata.name === victim)?.status.phase).toBe('Running');
   });
 
   it('keeps established connections when the endpoints change', async () => {

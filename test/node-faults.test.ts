@@ -5,13 +5,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { IS_ROOT, NetnsCluster, until, type PodJ } from './helpers/netns-cluster.js';
 
 const c = new NetnsCluster(3, ['--node-monitor-grace-period', '5']);
 beforeAll(() => c.up(), 120_000);
 afterAll(() => c.down(), 60_000);
 
-type PodJ = { metadata: { name: string; uid: string }; spec: { nodeName: string }; status: { podIP?: string; phase: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean }[] } };
 
 function record(): { pids: Record<string, number> } {
   return JSON.parse(readFileSync(`/var/lib/kubemu/${c.name}/cluster.json`, 'utf8'));

@@ -4,23 +4,15 @@
  * out of the endpoints; liveness restarts; localhost-only apps stay private.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { IS_ROOT, NetnsCluster, until, type PodJ } from './helpers/netns-cluster.js';
 
 const c = new NetnsCluster(3);
 
 beforeAll(() => c.up(), 120_000);
 afterAll(() => c.down(), 60_000);
 
-type PodJ = { metadata: { name: string }; spec: { nodeName: string }; status: { podIP?: string; phase: string; containerStatuses?: { restartCount: number; ready: boolean }[] } };
 
-function pods(selector: string): PodJ[] {
-  return c.json<{ items: PodJ[] }>(['get', 'pods', '-l', selector]).items;
-}
 
-function apply(yaml: string): void {
-  const r = c.kubectl(['apply', '-f', '-'], yaml);
-  if (r.status !== 0) throw new Error(r.stderr);
-}
 
 describe.skipIf(!IS_ROOT)('nodes and pods (netns)', () => {
   it('has 3 Ready nodes', () => {
@@ -30,7 +22,7 @@ describe.skipIf(!IS_ROOT)('nodes and pods (netns)', () => {
   });
 
   it('spreads the kubia RC over the nodes and every pod answers on its IP from a pod on another node', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: ReplicationController
 metadata: {name: kubia}
 spec:
@@ -45,7 +37,7 @@ spec:
         ports: [{containerPort: 8080}]
 `);
     const ps = await until('3 running kubia pods', () => {
-      const p = pods('app=kubia');
+      const p = c.pods('app=kubia');
       return p.length === 3 && p.every((x) => x.status.phase === 'Running' && x.status.podIP) && p;
     });
     expect(new Set(ps.map((p) => p.spec.nodeName)).size).toBe(3);
@@ -57,7 +49,7 @@ spec:
   });
 
   it('keeps a pod out of the endpoints until its exec readiness probe passes', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: ready-later, labels: {app: ready-later}}
 spec:
@@ -76,7 +68,7 @@ spec:
   selector: {app: ready-later}
   ports: [{port: 80, targetPort: 8080}]
 `);
-    await until('the pod running', () => pods('app=ready-later')[0]?.status.phase === 'Running');
+    await until('the pod running', () => c.pods('app=ready-later')[0]?.status.phase === 'Running');
     await new Promise((r) => setTimeout(r, 2500));
     expect(c.readyIPs('ready-later')).toEqual([]);
     // Like Kubernetes: the not-ready address is not listed in the ENDPOINTS column.
@@ -84,14 +76,14 @@ spec:
     expect(c.json<{ subsets: { notReadyAddresses?: unknown[] }[] }>(['get', 'endpoints', 'ready-later']).subsets[0].notReadyAddresses).toHaveLength(1);
     const r = c.kubectl(['exec', 'ready-later', '--', 'touch', '/var/ready']);
     expect(r.status, r.stderr).toBe(0);
-    const ip = pods('app=ready-later')[0].status.podIP!;
+    const ip = c.pods('app=ready-later')[0].status.podIP!;
     await until('the pod in the endpoints', () => c.readyIPs('ready-later').includes(ip), 10_000);
     const described = c.kubectl(['describe', 'pod', 'ready-later']).stdout;
     expect(described).toMatch(/Readiness probe failed/);
   });
 
   it('removes a pod whose httpGet readiness probe starts failing from the endpoints without restarting it', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: unwell, labels: {app: unwell}}
 spec:
@@ -112,19 +104,19 @@ spec:
   ports: [{port: 80, targetPort: http}]
 `);
     const ip = await until('unwell ready in endpoints', () => {
-      const p = pods('app=unwell')[0];
+      const p = c.pods('app=unwell')[0];
       return p?.status.podIP && c.readyIPs('unwell').includes(p.status.podIP) && p.status.podIP;
     });
     // kubia-unhealthy answers 500 after five requests: readiness turns false.
     await until('unwell out of the endpoints', () => !c.readyIPs('unwell').includes(ip), 20_000);
-    const p = pods('app=unwell')[0];
+    const p = c.pods('app=unwell')[0];
     expect(p.status.phase).toBe('Running');
     expect(p.status.containerStatuses?.[0].restartCount).toBe(0);
     expect(p.status.containerStatuses?.[0].ready).toBe(false);
   });
 
   it('restarts a container whose liveness probe fails', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: liveness}
 spec:
@@ -141,7 +133,7 @@ spec:
   });
 
   it('reaches an app bound to 127.0.0.1 only from inside its pod', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: localonly}
 spec:
@@ -155,7 +147,7 @@ spec:
       return p.status.phase === 'Running' && p.status.podIP;
     });
     await until('the app listening', () => c.kubectl(['exec', 'localonly', '--', 'curl', '-s', '--max-time', '2', 'http://127.0.0.1:8080']).stdout === 'local only', 10_000);
-    const from = pods('app=kubia')[0].metadata.name;
+    const from = c.pods('app=kubia')[0].metadata.name;
     const r = c.kubectl(['exec', from, '--', 'curl', '-s', '--max-time', '2', `http://${ip}:8080`]);
     expect(r.status).not.toBe(0);
     expect(r.stdout).toBe('');
@@ -168,7 +160,7 @@ spec:
   });
 
   it('runs a hostNetwork pod in the network of its node, reachable on the node IP', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: on-host}
 spec:
@@ -182,7 +174,7 @@ spec:
     });
     const nodeIP = c.json<{ status: { addresses: { type: string; address: string }[] } }>(['get', 'node', 'node-2']).status.addresses.find((a) => a.type === 'InternalIP')!.address;
     expect(p.status.podIP).toBe(nodeIP);
-    const from = pods('app=kubia').find((x) => x.spec.nodeName !== 'node-2')!.metadata.name;
+    const from = c.pods('app=kubia').find((x) => x.spec.nodeName !== 'node-2')!.metadata.name;
     let last = '';
     await until('the node IP answering', () => {
       const r = c.kubectl(['exec', from, '--', 'curl', '-sS', '--max-time', '2', `http://${nodeIP}:8080`]);

@@ -4,26 +4,18 @@
  * workloads Kubernetes' own tests use.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { IS_ROOT, NetnsCluster, until, type PodJ } from './helpers/netns-cluster.js';
 
 const c = new NetnsCluster(2);
 beforeAll(() => c.up(), 120_000);
 afterAll(() => c.down(), 60_000);
 
-type PodJ = {
-  metadata: { name: string; deletionTimestamp?: string };
-  status: { phase: string; podIP?: string; containerStatuses?: { restartCount: number; state: { waiting?: { reason: string }; running?: object }; lastState?: { terminated?: { exitCode: number } } }[] };
-};
 
 const pod = (name: string) => c.json<PodJ>(['get', 'pod', name]);
-function apply(yaml: string): void {
-  const r = c.kubectl(['apply', '-f', '-'], yaml);
-  if (r.status !== 0) throw new Error(r.stderr);
-}
 
 describe.skipIf(!IS_ROOT)('pod lifecycle (netns)', () => {
   it('reports ErrImagePull for an image kubemu does not have', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: no-image}
 spec: {containers: [{name: c, image: example.com/nothing:1.0}]}
@@ -34,7 +26,7 @@ spec: {containers: [{name: c, image: example.com/nothing:1.0}]}
   });
 
   it('backs off a crashing container (CrashLoopBackOff) and keeps its last exit code', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: crasher}
 spec: {containers: [{name: c, image: busybox, command: [sh, -c, 'echo bye; exit 3']}]}
@@ -48,7 +40,7 @@ spec: {containers: [{name: c, image: busybox, command: [sh, -c, 'echo bye; exit 
   });
 
   it('runs a pod with restartPolicy Never to completion', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: once}
 spec:
@@ -61,7 +53,7 @@ spec:
   });
 
   it('terminates gracefully: Terminating, SIGTERM, SIGKILL after the grace period, then gone', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: stubborn}
 spec:
@@ -79,7 +71,7 @@ spec:
   });
 
   it('serves kubectl logs and logs -f from the container', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: talker}
 spec: {containers: [{name: c, image: busybox, command: [sh, -c, 'for i in 1 2 3 4 5; do echo line $i; done; sleep 1000']}]}
@@ -89,7 +81,7 @@ spec: {containers: [{name: c, image: busybox, command: [sh, -c, 'for i in 1 2 3 
   });
 
   it('runs agnhost netexec and serve-hostname as Kubernetes tests use them', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: netexec}
 spec:
@@ -117,7 +109,7 @@ spec:
   });
 
   it('runs the echo server, which names the pod and the client it saw', async () => {
-    apply(`apiVersion: v1
+    c.apply(`apiVersion: v1
 kind: Pod
 metadata: {name: echo}
 spec: {containers: [{name: echo, image: kubemu/echo}]}

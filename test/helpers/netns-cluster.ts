@@ -5,6 +5,18 @@
 import { spawnSync } from 'node:child_process';
 import { KUBEMU } from './control-plane-process.js';
 
+/** The parts of a Pod the e2e tests read. */
+export interface PodJ {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec: { nodeName: string };
+  status: {
+    phase: string;
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { restartCount: number; ready: boolean; state: { waiting?: { reason: string }; running?: object }; lastState?: { terminated?: { exitCode: number } } }[];
+  };
+}
+
 export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
 
 export class NetnsCluster {
@@ -36,6 +48,17 @@ export class NetnsCluster {
     const r = this.kubectl([...args, '-o', 'json']);
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout) as T;
+  }
+
+  /** `kubectl apply -f -` of `yaml`; throws with kubectl's message on failure. */
+  apply(yaml: string): void {
+    const r = this.kubectl(['apply', '-f', '-'], yaml);
+    if (r.status !== 0) throw new Error(r.stderr);
+  }
+
+  /** The pods matching a label selector. */
+  pods(selector: string): PodJ[] {
+    return this.json<{ items: PodJ[] }>(['get', 'pods', '-l', selector]).items;
   }
 
   /** The ready addresses of a Service's Endpoints. */
