@@ -405,4 +405,12 @@ spec:
     expect(c.kubectl(['delete', 'svc', 'mp']).status).toBe(0);
     await until('mp refused', () => curlFromPod(client, `http://${ip}:80/hostname`).status !== 0, 5000, 100);
   });
+
+  it('lets pods reach the API server through the kubernetes Service (10.96.0.1:443)', async () => {
+    const r = await until('the api-server answering', () => {
+      const x = curlFromPod(client, 'https://10.96.0.1:443/version', ['-k']);
+      return x.status === 0 && x.stdout;
+    }, 10_000);
+    expect(JSON.parse(r).gitVersion).toMatch(/^v1\.32/);
+  });
 });

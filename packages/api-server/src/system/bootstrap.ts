@@ -1,9 +1,10 @@
 /**
  * What every cluster has from its first second: the four system namespaces,
  * the `kubernetes` Service (first IP of the service CIDR, port 443 "https") and
- * its Endpoints pointing at the api-server.
+ * its Endpoints and EndpointSlice pointing at the api-server (kube-apiserver's
+ * endpoint reconciler writes both), so pods reach the API at 10.96.0.1:443.
  */
-import type { Endpoints, Service } from '@kubemu/api';
+import type { EndpointSlice, Endpoints, Service } from '@kubemu/api';
 import { RES, type Registry } from '../registry/registry.js';
 
 export interface ApiServerEndpoint {
@@ -39,4 +40,17 @@ export function bootstrap(reg: Registry, endpoint: ApiServerEndpoint): void {
   const have = reg.get<Endpoints>(RES.endpoints, 'default', 'kubernetes');
   if (!have) reg.create(RES.endpoints, want);
   else if (JSON.stringify(have.subsets) !== JSON.stringify(want.subsets)) reg.update(RES.endpoints, { ...have, subsets: want.subsets });
+  const slice: EndpointSlice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [endpoint.ip], conditions: { ready: true } }],
+    ports: [{ name: 'https', port: endpoint.port, protocol: 'TCP' }],
+  };
+  const haveSlice = reg.get<EndpointSlice>(RES.endpointslices, 'default', 'kubernetes');
+  if (!haveSlice) reg.create(RES.endpointslices, slice);
+  else if (JSON.stringify([haveSlice.endpoints, haveSlice.ports]) !== JSON.stringify([slice.endpoints, slice.ports])) {
+    reg.update(RES.endpointslices, { ...haveSlice, endpoints: slice.endpoints, ports: slice.ports });
+  }
 }
