@@ -14,7 +14,10 @@
  * are created and the time from an EndpointSlice write to every kube-proxy
  * applying it is measured. The cluster is torn down at the end.
  *
- * Usage: sudo node scripts/bench/dataplane.mjs [--seconds 3] [--services 1000] [--no-dataplane]
+ * Usage: sudo node scripts/bench/dataplane.mjs [--seconds 3] [--rounds 3] [--services 1000] [--no-dataplane]
+ * Each test runs --rounds times with the paths interleaved (direct, clusterip,
+ * nodeport, direct, …); the median run of each path is reported, so drift and
+ * a noisy neighbour on a 2-core machine do not decide a ratio.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -157,6 +160,7 @@ const arg = (k, d) => {
   return i > 0 ? process.argv[i + 1] : d;
 };
 const SECONDS = Number(arg('--seconds', 3));
+const ROUNDS = Math.max(1, Number(arg('--rounds', 3)));
 const NSERVICES = Number(arg('--services', 1000));
 
 if (process.getuid?.() !== 0) {
@@ -226,15 +230,21 @@ async function dataplane() {
     { name: 'UDP echo /s', kind: 'udp', port: 'udp', concurrency: 8, metric: 'rps' },
   ];
   const results = {};
+  // Rounds interleave the paths; each path keeps its median run (by the test's metric).
+  const measure = async (name, metric, cfgOf) => {
+    const runs = Object.fromEntries(Object.keys(paths).map((p) => [p, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [p, a] of Object.entries(paths)) runs[p].push(await runLoad('node-1', cfgOf(a)));
+    }
+    results[name] = Object.fromEntries(Object.entries(runs).map(([p, rs]) => [p, rs.sort((x, y) => x[metric] - y[metric])[Math.floor(rs.length / 2)]]));
+  };
   for (const t of tests) {
-    results[t.name] = {};
-    for (const [p, a] of Object.entries(paths)) results[t.name][p] = await runLoad('node-1', { kind: t.kind, host: a.host, port: a[t.port], seconds: SECONDS, concurrency: t.concurrency });
+    await measure(t.name, t.metric, (a) => ({ kind: t.kind, host: a.host, port: a[t.port], seconds: SECONDS, concurrency: t.concurrency }));
   }
   const half = Math.max(50, Math.floor(results['keep-alive req/s'].direct.rps / 2));
-  results[`latency @ ${half}/s`] = {};
-  for (const [p, a] of Object.entries(paths)) results[`latency @ ${half}/s`][p] = await runLoad('node-1', { kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: half });
+  await measure(`latency @ ${half}/s`, 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: half }));
 
-  console.log(`\ndata plane (${SECONDS} s per run, load from node-1, server pod on node-2; ratio = path / direct)\n`);
+  console.log(`\ndata plane (${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, load from node-1, server pod on node-2; ratio = path / direct)\n`);
   console.log(`${'test'.padEnd(22)}${'path'.padEnd(11)}${'value'.padStart(10)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'+p99 ms'.padStart(9)}${'errors'.padStart(8)}`);
   for (const t of [...tests, { name: `latency @ ${half}/s`, metric: 'rps' }]) {
     const d = results[t.name].direct;
