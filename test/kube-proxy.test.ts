@@ -407,10 +407,15 @@ spec:
   });
 
   it('lets pods reach the API server through the kubernetes Service (10.96.0.1:443)', async () => {
+    // The test before froze the control plane: agents may still be reconnecting.
+    let last = '';
     const r = await until('the api-server answering', () => {
       const x = curlFromPod(client, 'https://10.96.0.1:443/version', ['-k']);
+      last = `exit ${x.status}: ${x.stdout}${x.stderr}`;
       return x.status === 0 && x.stdout;
-    }, 10_000);
+    }, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}; last: ${last}`);
+    });
     expect(JSON.parse(r).gitVersion).toMatch(/^v1\.32/);
   });
 });

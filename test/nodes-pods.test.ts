@@ -4,7 +4,9 @@
  * out of the endpoints; liveness restarts; localhost-only apps stay private.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { IS_ROOT, NetnsCluster, until, type PodJ } from './helpers/netns-cluster.js';
+import { ROOT } from './helpers/control-plane-process.js';
 
 const c = new NetnsCluster(3);
 
@@ -22,20 +24,9 @@ describe.skipIf(!IS_ROOT)('nodes and pods (netns)', () => {
   });
 
   it('spreads the kubia RC over the nodes and every pod answers on its IP from a pod on another node', async () => {
-    c.apply(`apiVersion: v1
-kind: ReplicationController
-metadata: {name: kubia}
-spec:
-  replicas: 3
-  selector: {app: kubia}
-  template:
-    metadata: {labels: {app: kubia}}
-    spec:
-      containers:
-      - name: kubia
-        image: luksa/kubia
-        ports: [{containerPort: 8080}]
-`);
+    // The book's RC, exactly as in examples/ (what a reader would apply).
+    const r = c.kubectl(['apply', '-f', join(ROOT, 'examples', 'kubia-rc.yaml')]);
+    expect(r.status, r.stderr).toBe(0);
     const ps = await until('3 running kubia pods', () => {
       const p = c.pods('app=kubia');
       return p.length === 3 && p.every((x) => x.status.phase === 'Running' && x.status.podIP) && p;

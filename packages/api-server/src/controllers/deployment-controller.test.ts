@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Deployment, KubeObject, Pod, ReplicaSet } from '@kubemu/api';
 import { DeploymentController, computeHash, fenceposts, resolveIntOrPercent } from './deployment-controller.js';
 import { ReplicationManager } from './replication-controller.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { eventually, readyCondition, testLogger } from './testing/helpers.js';
+import { eventually, readyCondition, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 /** Plays the node agent: every new pod becomes Running and Ready shortly after it appears. */
 function autoReady(client: TestClient, ready = () => true): void {
@@ -28,14 +24,14 @@ function autoReady(client: TestClient, ready = () => true): void {
       }
     }, 2);
   });
-  stops.push(stop);
+  stopLater(stop);
 }
 
 function setup() {
   const client = new TestClient();
   const dc = new DeploymentController(client, log, { resyncPeriodMs: 0 });
   const rm = new ReplicationManager(client, log, { resyncPeriodMs: 0 });
-  stops.push(() => dc.stop(), () => rm.stop());
+  stopLater(() => dc.stop(), () => rm.stop());
   const rsets = () => client.list<ReplicaSet>(R.replicaSets, { namespace: 'default' }).items;
   const pods = () => client.list<Pod>(R.pods, { namespace: 'default' }).items.filter((p) => !p.metadata.deletionTimestamp);
   const deploy = () => client.get<Deployment>(R.deployments, 'default', 'kubia')!;
@@ -102,7 +98,7 @@ describe('DeploymentController', () => {
     rm.start();
     await eventually(() => expect(deploy().status?.availableReplicas).toBe(3));
     let maxPods = 0;
-    stops.push(client.watch<Pod>(R.pods, {}, () => (maxPods = Math.max(maxPods, pods().length))));
+    stopLater(client.watch<Pod>(R.pods, {}, () => (maxPods = Math.max(maxPods, pods().length))));
     setImage(client, 'luksa/kubia:v2');
     const newHash = computeHash(deploy().spec.template);
     await eventually(() => {
@@ -149,7 +145,7 @@ describe('DeploymentController', () => {
     rm.start();
     await eventually(() => expect(deploy().status?.availableReplicas).toBe(2));
     let mixed = false;
-    stops.push(
+    stopLater(
       client.watch<Pod>(R.pods, {}, () => {
         const hashes = new Set(pods().map((p) => p.metadata.labels?.['pod-template-hash']));
         if (hashes.size > 1) mixed = true;

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Endpoints, Pod } from '@kubemu/api';
 import { EndpointsController } from './endpoints-controller.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { eventually, makeNode, makePod, makeService, readyCondition, settle, testLogger } from './testing/helpers.js';
+import { eventually, makeNode, makePod, makeService, readyCondition, settle, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 function setup(opts: ConstructorParameters<typeof EndpointsController>[2] = {}) {
   const client = new TestClient();
   const ctrl = new EndpointsController(client, log, { resyncPeriodMs: 0, ...opts });
-  stops.push(() => ctrl.stop());
+  stopLater(() => ctrl.stop());
   const ep = (name: string, ns = 'default') => client.get<Endpoints>(R.endpoints, ns, name);
   return { client, ctrl, ep };
 }

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Pod } from '@kubemu/api';
 import { EndpointSliceController } from './endpointslice-controller.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { eventually, makeNode, makePod, makeService, readyCondition, settle, testLogger } from './testing/helpers.js';
+import { eventually, makeNode, makePod, makeService, readyCondition, settle, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 function setup(opts: ConstructorParameters<typeof EndpointSliceController>[2] = {}) {
   const client = new TestClient();
   const ctrl = new EndpointSliceController(client, log, { resyncPeriodMs: 0, ...opts });
-  stops.push(() => ctrl.stop());
+  stopLater(() => ctrl.stop());
   const slices = (svc: string) =>
     client.list<EndpointSlice>(R.endpointSlices, { namespace: 'default', labelSelector: `kubernetes.io/service-name=${svc}` }).items;
   return { client, ctrl, slices };

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Endpoints } from '@kubemu/api';
 import { EndpointSliceMirroringController } from './endpointslice-mirroring-controller.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { eventually, makeService, testLogger } from './testing/helpers.js';
+import { eventually, makeService, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 function setup() {
   const client = new TestClient();
   const ctrl = new EndpointSliceMirroringController(client, log, { resyncPeriodMs: 0 });
-  stops.push(() => ctrl.stop());
+  stopLater(() => ctrl.stop());
   const slices = (svc: string) =>
     client.list<EndpointSlice>(R.endpointSlices, { namespace: 'default', labelSelector: `kubernetes.io/service-name=${svc}` }).items;
   return { client, ctrl, slices };

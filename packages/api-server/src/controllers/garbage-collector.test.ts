@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, KubeObject, Pod, ReplicationController } from '@kubemu/api';
 import { GarbageCollector } from './garbage-collector.js';
 import { ReplicationManager } from './replication-controller.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { eventually, makePod, makeService, testLogger } from './testing/helpers.js';
+import { eventually, makePod, makeService, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 function setup() {
   const client = new TestClient();
   const gc = new GarbageCollector(client, log, { resyncPeriodMs: 0 });
-  stops.push(() => gc.stop());
+  stopLater(() => gc.stop());
   return { client, gc };
 }
 
@@ -36,7 +32,7 @@ describe('GarbageCollector', () => {
   it('deletes the pods of a deleted ReplicationController (kubectl delete rc kubia)', async () => {
     const { client, gc } = setup();
     const rm = new ReplicationManager(client, log, { resyncPeriodMs: 0 });
-    stops.push(() => rm.stop());
+    stopLater(() => rm.stop());
     client.create(R.replicationControllers, rcObj());
     gc.start();
     rm.start();

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Endpoints, Pod, ReplicationController } from '@kubemu/api';
 import { startControllers } from './index.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { eventually, makeNode, makeService, readyCondition, testLogger } from './testing/helpers.js';
+import { eventually, makeNode, makeService, readyCondition, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 /** Plays the node agents: a pod bound to a node gets an IP and becomes Ready; a terminating one goes away. */
 function nodeAgents(client: TestClient): void {
   let next = 2;
-  stops.push(
+  stopLater(
     client.watch<Pod>(R.pods, {}, (ev) => {
       const p = ev.object;
       if (ev.type === 'DELETED' || !p.spec.nodeName) return;
@@ -42,7 +38,7 @@ describe('startControllers', () => {
     for (const n of ['node-1', 'node-2', 'node-3']) client.create(R.nodes, makeNode(n, { heartbeat: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }));
     nodeAgents(client);
     const running = startControllers(client, log, { resyncPeriodMs: 0 });
-    stops.push(() => running.stop());
+    stopLater(() => running.stop());
     client.create<ReplicationController>(R.replicationControllers, {
       apiVersion: 'v1',
       kind: 'ReplicationController',
@@ -79,7 +75,7 @@ describe('startControllers', () => {
 
   it('can leave controllers out', () => {
     const running = startControllers(new TestClient(), log, { scheduler: false, nodeLifecycle: false, resyncPeriodMs: 0 });
-    stops.push(() => running.stop());
+    stopLater(() => running.stop());
     expect(Object.keys(running.controllers).sort()).toEqual(['deployments', 'endpointSliceMirroring', 'endpointSlices', 'endpoints', 'garbageCollector', 'replication']);
   });
 });

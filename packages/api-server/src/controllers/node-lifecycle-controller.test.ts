@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject, Node, Pod } from '@kubemu/api';
 import { NodeLifecycleController } from './node-lifecycle-controller.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { FakeClock, makeNode, makePod, testLogger } from './testing/helpers.js';
+import { FakeClock, makeNode, makePod, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 async function setup() {
   const clock = new FakeClock();
   const client = new TestClient({ now: () => clock.now() });
   const ctrl = new NodeLifecycleController(client, log, { clock, monitorPeriodMs: 0 });
-  stops.push(() => ctrl.stop());
+  stopLater(() => ctrl.stop());
   const node = (n: string) => client.get<Node>(R.nodes, undefined, n)!;
   const pod = (n: string) => client.get<Pod>(R.pods, 'default', n)!;
   const cond = (n: Node, type: string) => n.status!.conditions!.find((c) => c.type === type)!;

@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject, Pod, ReplicaSet, ReplicationController } from '@kubemu/api';
 import { errors } from '@kubemu/api';
 import { ReplicationManager, rankForDeletion } from './replication-controller.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { FakeClock, eventually, makeNode, makePod, readyCondition, testLogger } from './testing/helpers.js';
+import { FakeClock, eventually, makeNode, makePod, readyCondition, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 function setup(clock?: FakeClock) {
   const client = new TestClient({ now: clock ? () => clock.now() : undefined });
   const ctrl = new ReplicationManager(client, log, { resyncPeriodMs: 0, clock });
-  stops.push(() => ctrl.stop());
+  stopLater(() => ctrl.stop());
   const active = (app = 'kubia') =>
     client.list<Pod>(R.pods, { namespace: 'default', labelSelector: `app=${app}` }).items.filter((p) => !p.metadata.deletionTimestamp);
   return { client, ctrl, active };

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KubeObject, Node, Pod } from '@kubemu/api';
 import { Scheduler, tolerates } from './scheduler.js';
 import { R } from './resources.js';
 import { TestClient } from './testing/test-client.js';
-import { eventually, makeNode, makePod, settle, testLogger } from './testing/helpers.js';
+import { eventually, makeNode, makePod, settle, stopAfterEach, testLogger } from './testing/helpers.js';
 
 const log = testLogger();
-let stops: (() => void)[] = [];
-afterEach(() => {
-  for (const s of stops) s();
-  stops = [];
-});
+const stopLater = stopAfterEach();
 
 function setup() {
   const client = new TestClient();
   const sched = new Scheduler(client, log, { resyncPeriodMs: 0 });
-  stops.push(() => sched.stop());
+  stopLater(() => sched.stop());
   const pod = (name: string) => client.get<Pod>(R.pods, 'default', name)!;
   const scheduled = (name: string) => pod(name).status?.conditions?.find((c) => c.type === 'PodScheduled');
   return { client, sched, pod, scheduled };

@@ -2,9 +2,23 @@
  * Test helpers for controller tests: a silent logger, a fake clock, polling
  * until an assertion holds, and object builders.
  */
+import { afterEach } from 'vitest';
 import { pino, type Logger } from 'pino';
 import type { Condition, Node, Pod, Service } from '@kubemu/api';
 import type { Clock } from '../controller-utils.js';
+
+/**
+ * Registers an afterEach that stops everything handed to the returned function
+ * (controllers, watches), so a failing test cannot leak them into the next.
+ */
+export function stopAfterEach(): (...stops: (() => void)[]) => void {
+  let stops: (() => void)[] = [];
+  afterEach(() => {
+    for (const s of stops) s();
+    stops = [];
+  });
+  return (...more) => void stops.push(...more);
+}
 
 export function testLogger(): Logger {
   return pino({ level: process.env.KUBEMU_TEST_LOG ?? 'silent' });
