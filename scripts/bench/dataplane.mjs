@@ -1,20 +1,26 @@
 #!/usr/bin/env node
 /**
- * Data-plane benchmark (root, netns runtime). Starts its own 3-node cluster
- * (`kubemu up --name benchdp`), runs a server pod on node-2 and drives load
- * from node-1's namespace over three paths, all measured in this one run:
+ * Data-plane benchmark (root, netns runtime). For each kube-proxy mode
+ * (nftables, then userspace) it starts its own 3-node cluster
+ * (`kubemu up --name bench-nf|bench-us --proxy-mode …`), runs a server pod on
+ * node-2 and drives load from node-1's namespace over three paths, all
+ * measured in the same cluster:
  *
  *   direct     node-1 ──────────────────────────────▶ pod (node-2)
  *   clusterip  node-1 ─▶ kube-proxy node-1 ─────────▶ pod (node-2)
  *   nodeport   node-1 ─▶ node-3:nodePort kube-proxy ─▶ pod (node-2)
  *
+ * (nftables: "kube-proxy" is the DNAT rules it programmed in that node's
+ * namespace; userspace: the kube-proxy process relays the bytes.)
+ *
  * Tests: HTTP keep-alive requests/s, a new connection per request, bulk TCP
  * throughput, UDP echo, and latency at half of direct's keep-alive load.
  * Each path prints its ratio to direct. Then 1,000 Services × 10 endpoints
  * are created and the time from an EndpointSlice write to every kube-proxy
- * applying it is measured. The cluster is torn down at the end.
+ * applying it is measured. Each mode's cluster is torn down after it, and a
+ * summary prints both modes' ratios side by side.
  *
- * Usage: sudo node scripts/bench/dataplane.mjs [--seconds 3] [--rounds 3] [--services 1000] [--no-dataplane]
+ * Usage: sudo node scripts/bench/dataplane.mjs [--modes nftables,userspace] [--seconds 3] [--rounds 3] [--services 1000] [--no-dataplane]
  * Each test runs --rounds times with the paths interleaved (direct, clusterip,
  * nodeport, direct, …); the median run of each path is reported, so drift and
  * a noisy neighbour on a 2-core machine do not decide a ratio.
@@ -154,7 +160,12 @@ async function load({ kind, host, port, seconds, concurrency, rate }) {
 // ---------------------------------------------------------------- orchestration (host)
 const root = resolve(import.meta.dirname, '..', '..');
 const kubemu = join(root, 'packages/cli/bin/kubemu.js');
-const NAME = 'benchdp';
+let NAME = 'bench-nf';
+const MODES = arg0('--modes', 'nftables,userspace').split(',');
+function arg0(k, d) {
+  const i = process.argv.indexOf(k);
+  return i > 0 ? process.argv[i + 1] : d;
+}
 const arg = (k, d) => {
   const i = process.argv.indexOf(k);
   return i > 0 ? process.argv[i + 1] : d;
@@ -168,11 +179,6 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-const down = () => spawnSync(process.execPath, [kubemu, 'down', '--name', NAME], { encoding: 'utf8' });
-process.once('SIGINT', () => {
-  down();
-  process.exit(130);
-});
 
 const SERVER = `const http=require('http'),net=require('net'),dgram=require('dgram');
 http.createServer((q,s)=>s.end('ok')).listen(8080);
@@ -199,7 +205,7 @@ function runLoad(node, cfg) {
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 let kubeconfig = '';
 
-async function dataplane() {
+async function dataplane(mode) {
   kubectl(['apply', '--validate=false', '-f', '-'], JSON.stringify({
     apiVersion: 'v1', kind: 'List', items: [
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-server', labels: { app: 'bench' } }, spec: { nodeName: 'node-2', containers: [{ name: 's', image: 'bench', command: [process.execPath, '-e', SERVER], ports: [{ containerPort: 8080 }, { containerPort: 9000 }, { containerPort: 9001, protocol: 'UDP' }] }] } },
@@ -244,7 +250,7 @@ async function dataplane() {
   const half = Math.max(50, Math.floor(results['keep-alive req/s'].direct.rps / 2));
   await measure(`latency @ ${half}/s`, 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: half }));
 
-  console.log(`\ndata plane (${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, load from node-1, server pod on node-2; ratio = path / direct)\n`);
+  console.log(`\ndata plane, ${mode} mode (${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, load from node-1, server pod on node-2; ratio = path / direct)\n`);
   console.log(`${'test'.padEnd(22)}${'path'.padEnd(11)}${'value'.padStart(10)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'+p99 ms'.padStart(9)}${'errors'.padStart(8)}`);
   for (const t of [...tests, { name: `latency @ ${half}/s`, metric: 'rps' }]) {
     const d = results[t.name].direct;
@@ -342,16 +348,51 @@ async function programming(nodeIPs) {
 }
 
 // ---------------------------------------------------------------- main
-try {
+const down = () => spawnSync(process.execPath, [kubemu, 'down', '--name', NAME], { encoding: 'utf8' });
+process.once('SIGINT', () => {
   down();
-  console.log(`• kubemu up --name ${NAME} --nodes 3`);
-  execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3'], { stdio: 'ignore' });
-  kubeconfig = execFileSync(process.execPath, [kubemu, 'kubeconfig', '--name', NAME], { encoding: 'utf8' }).trim();
-  if (!process.argv.includes('--no-dataplane')) await dataplane();
-  const nodes = JSON.parse(kubectl(['get', 'nodes', '-o', 'json'])).items.map((n) => n.status.addresses.find((a) => a.type === 'InternalIP').address);
-  if (NSERVICES > 0) await programming(nodes);
+  process.exit(130);
+});
+
+const summary = [];
+try {
+  for (const mode of MODES) {
+    NAME = mode === 'userspace' ? 'bench-us' : 'bench-nf';
+    down();
+    console.log(`\n═══ kube-proxy mode: ${mode} ═══\n• kubemu up --name ${NAME} --nodes 3 --proxy-mode ${mode}`);
+    execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode], { stdio: 'ignore' });
+    kubeconfig = execFileSync(process.execPath, [kubemu, 'kubeconfig', '--name', NAME], { encoding: 'utf8' }).trim();
+    try {
+      if (!process.argv.includes('--no-dataplane')) {
+        const r = await dataplane(mode);
+        summary.push([mode, r]);
+      }
+      const nodes = JSON.parse(kubectl(['get', 'nodes', '-o', 'json'])).items.map((n) => n.status.addresses.find((a) => a.type === 'InternalIP').address);
+      if (NSERVICES > 0) await programming(nodes);
+    } finally {
+      console.log(`• tearing ${NAME} down`);
+      down();
+    }
+  }
+  if (summary.length) {
+    const goals = { 'keep-alive req/s': '≥ 0.85', 'new conn req/s': '≥ 0.60', 'bulk TCP Mbit/s': '≥ 0.70', 'UDP echo /s': '—' };
+    console.log('\nsummary (ratio to direct in the same cluster; NodePort is the goal path):');
+    console.log(`${'test'.padEnd(20)}${summary.map(([m]) => `${m} CIP`.padStart(16) + `${m} NP`.padStart(16)).join('')}${'goal'.padStart(8)}`);
+    for (const t of Object.keys(goals)) {
+      const cells = summary.map(([, r]) => {
+        const d = r[t].direct;
+        const metric = t === 'bulk TCP Mbit/s' ? 'mbps' : 'rps';
+        return f(r[t].clusterip[metric] / d[metric], 2).padStart(16) + f(r[t].nodeport[metric] / d[metric], 2).padStart(16);
+      });
+      console.log(`${t.padEnd(20)}${cells.join('')}${goals[t].padStart(8)}`);
+    }
+    const lat = summary.map(([, r]) => {
+      const k = Object.keys(r).find((x) => x.startsWith('latency'));
+      const d = r[k].direct.p99;
+      return f(r[k].clusterip.p99 - d, 3).padStart(16) + f(r[k].nodeport.p99 - d, 3).padStart(16);
+    });
+    console.log(`${'+p99 ms @ half load'.padEnd(20)}${lat.join('')}${'≤ 1 ms'.padStart(8)}`);
+  }
 } finally {
   apiAgent.destroy();
-  console.log('\n• tearing the cluster down');
-  down();
 }

@@ -106,12 +106,14 @@ program
   .requiredOption('--server <url>')
   .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
   .option('--healthz-bind-address <addr:port>', 'where /healthz is served', '0.0.0.0:10256')
-  .option('--udp-timeout <ms>', 'idle time after which a UDP flow is closed', '30000')
+  .option('--udp-timeout <ms>', 'userspace mode: idle time after which a UDP flow is closed', '30000')
+  .option('--proxy-mode <mode>', 'nftables (the kernel forwards) or userspace (this process relays every connection)', 'nftables')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { KubeProxy } = await import('@kubemu/kube-proxy');
+    const { KubeProxy, PROXY_MODES } = await import('@kubemu/kube-proxy');
+    if (!PROXY_MODES.includes(o.proxyMode)) throw new CliError(`--proxy-mode wants one of ${PROXY_MODES.join(', ')}, got "${o.proxyMode}"`);
     const log = pino({ name: 'kubemu', level: o.logLevel }).child({ node: o.node, component: 'kube-proxy' });
     const proxy = new KubeProxy({
       nodeName: o.node,
@@ -120,6 +122,7 @@ program
       ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
       healthzBind: o.healthzBindAddress,
       udpIdleMs: Number(o.udpTimeout),
+      mode: o.proxyMode,
       log,
     });
     await proxy.start();
@@ -135,12 +138,14 @@ program
   .option('--name <name>', 'cluster name (lowercase, up to 8 characters)', 'kubemu')
   .option('--subnet <cidr>', 'node network (default 172.30.0.0/24, or the next free 172.30.N.0/24)')
   .option('--node-monitor-grace-period <seconds>', 'seconds without a heartbeat before a node is NotReady', '40')
+  .option('--proxy-mode <mode>', "kube-proxy's data plane: nftables (kernel DNAT, client IPs kept for Local policies) or userspace (a relay per connection, like Kubernetes' old userspace proxy)", 'nftables')
   .action(async (o) => {
     const n = Number(o.nodes);
     if (!Number.isInteger(n) || n < 1 || n > 50) throw new CliError(`--nodes wants a number from 1 to 50, got "${o.nodes}"`);
+    if (!['nftables', 'userspace'].includes(o.proxyMode)) throw new CliError(`--proxy-mode wants nftables or userspace, got "${o.proxyMode}"`);
     const rt = await import('./runtime/netns-runtime.js');
     const t0 = Date.now();
-    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), progress: (m) => console.log(`• ${m}`) });
+    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), proxyMode: o.proxyMode, progress: (m) => console.log(`• ${m}`) });
     const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));
     console.log(`• waiting for ${n} node(s) to be Ready…`);
     const deadline = Date.now() + 60_000;

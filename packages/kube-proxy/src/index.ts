@@ -8,3 +8,5 @@ export * from './service-ips.js';
 export * from './drop-rules.js';
 export * from './service-port.js';
 export * from './kube-proxy.js';
+export * from './nft-rules.js';
+export * from './nft-proxier.js';

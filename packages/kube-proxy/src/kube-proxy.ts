@@ -25,6 +25,7 @@ import { DropRules, dropRuleScript, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
 import { EventRecorder } from './events.js';
 import { inHostNetns } from './exec.js';
+import { NftProxier } from './nft-proxier.js';
 
 export interface KubeProxyOptions {
   nodeName: string;
@@ -41,7 +42,17 @@ export interface KubeProxyOptions {
   connLogSize?: number;
   /** The bridge this node's pods hang off (default cbr0). */
   podBridge?: string;
+  /**
+   * `nftables` (default): the kernel forwards (DNAT rules in the node
+   * namespace, client IPs kept for Local policies); `userspace`: this process
+   * accepts and relays every connection, like Kubernetes' old userspace proxy
+   * (dial retries on other endpoints, per-connection accounting).
+   */
+  mode?: ProxyMode;
 }
+
+export type ProxyMode = 'nftables' | 'userspace';
+export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'userspace'];
 
 interface Applied {
   rv: number;
@@ -67,6 +78,8 @@ export class KubeProxy {
   readonly #events: EventRecorder;
   readonly #ips = new ServiceIPs();
   readonly #drops = new DropRules();
+  readonly #nft?: NftProxier;
+  readonly mode: ProxyMode;
   #kernel = false;
   #kernelRunning?: Promise<void>;
   #kernelAgain = false;
@@ -90,10 +103,13 @@ export class KubeProxy {
     this.connLog = new ConnLog(opts.connLogSize ?? 4096);
     this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
     this.#events = new EventRecorder(this.client, opts.nodeName);
+    this.mode = opts.mode ?? 'nftables';
+    if (this.mode === 'nftables') this.#nft = new NftProxier({ podBridge: opts.podBridge ?? 'cbr0' }, opts.log);
   }
 
   async start(): Promise<void> {
     this.#kernel = this.opts.programKernel ?? true;
+    if (this.#nft && !this.#kernel) throw new Error('the nftables proxy mode programs the kernel; use --proxy-mode userspace without it');
     if (this.#kernel && inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
     for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
       for (const a of addrs ?? []) {
@@ -127,6 +143,7 @@ export class KubeProxy {
       await this.#healthz.listen(bind.slice(0, i), Number(bind.slice(i + 1))).catch((err) => this.#log.warn({ err: err.message, bind }, 'healthz not served'));
     }
     this.client.on('socket-error', (err: Error) => this.#log.debug({ err: err.message }, 'api-server connection problem; retrying'));
+    this.#log.info({ mode: this.mode }, 'kube-proxy starting');
     this.client.on('connected', () => this.#log.info('connected to the api-server'));
     this.client.on('disconnected', () => this.#log.warn('api-server unreachable; forwarding with the last known state'));
     this.client.on('handler-error', (err: Error) => this.#log.error({ err }, 'handling a watch event failed'));
@@ -207,6 +224,7 @@ export class KubeProxy {
       if (now.has(k)) continue;
       this.#ports.get(k)?.close();
       this.#ports.delete(k);
+      this.#nft?.setPort(k, undefined);
       this.#kernelDirty = true;
     }
     if (now.size) this.#portsBySvc.set(svcKey, now);
@@ -224,6 +242,7 @@ export class KubeProxy {
           servesExternalIP: (ip) => this.#servesExternalIP(ip),
           isInternalClient: (ip) => this.#isInternalClient(ip),
           onListenError: (s, w, err) => this.#listenFailed(s, w, err),
+          listen: !this.#nft,
         });
         this.#ports.set(st.key, p);
         this.#kernelDirty = true;
@@ -231,6 +250,7 @@ export class KubeProxy {
       const before = this.#kernelDirty ? '' : p.kernelKey();
       work.push(p.apply(st));
       if (!this.#kernelDirty && p.kernelKey() !== before) this.#kernelDirty = true;
+      if (this.#nft?.setPort(st.key, p.nftInput())) this.#kernelDirty = true;
     }
     work.push(this.#syncHealth(svcKey, svc, states));
     return work;
@@ -326,7 +346,7 @@ export class KubeProxy {
     if (!this.#kernel) return Promise.resolve();
     const want = this.#kernelInput();
     const key = `${[...want.ips].sort().join(',')}\n${dropRuleScript(want.drop)}`;
-    if (key === this.#lastKernelKey) return this.#kernelRunning ?? Promise.resolve();
+    if (key === this.#lastKernelKey && !this.#nft?.pending) return this.#kernelRunning ?? Promise.resolve();
     this.#lastKernelKey = key;
     this.#kernelWant = want;
     if (this.#kernelRunning) {
@@ -340,10 +360,11 @@ export class KubeProxy {
         try {
           await this.#ips.sync(w.ips);
           await this.#drops.sync(w.drop);
+          await this.#nft?.sync();
         } catch (err) {
           this.#lastKernelKey = '';
           this.#kernelFailed = true;
-          this.#log.error({ err: (err as Error).message }, 'programming kube-ipvs0/nftables failed; will retry on the next change');
+          this.#log.error({ err: (err as Error).message }, 'programming kube-ipvs0/nftables failed; retrying within 5 s');
         }
       } while (this.#kernelAgain);
       this.#kernelRunning = undefined;
@@ -411,6 +432,7 @@ export class KubeProxy {
     if (cleanKernel && this.#kernel) {
       await this.#kernelRunning;
       await this.#drops.teardown();
+      await this.#nft?.teardown();
       await this.#ips.teardown();
     }
   }

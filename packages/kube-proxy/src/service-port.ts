@@ -15,7 +15,8 @@
  */
 import type { Logger } from 'pino';
 import { RoundRobin } from './load-balancer.js';
-import { hasAnyEndpoints, usableEndpoints, type ServicePortState } from './service-state.js';
+import { hasAnyEndpoints, usableEndpoints, type EndpointInfo, type ServicePortState } from './service-state.js';
+import type { NftEndpoint, NftPortInput } from './nft-rules.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { UdpProxy } from './udp-proxy.js';
 import type { ConnLog } from './conn-log.js';
@@ -40,6 +41,8 @@ export interface ServicePortContext {
   servesExternalIP: (ip: string) => boolean;
   /** Reports a listener that could not be opened. */
   onListenError: (state: ServicePortState, spec: ListenerSpec, err: Error) => void;
+  /** False in nftables mode: the kernel forwards, nothing listens here. */
+  listen?: boolean;
 }
 
 type Listener = TcpProxy | UdpProxy;
@@ -131,8 +134,27 @@ export class ServicePort {
     return (clientIP: string, attempt: number) => (internal(clientIP) ? this.cluster : this.local).next(clientIP, Date.now(), attempt > 0);
   }
 
+  /** This port as the nftables proxier wants it (what would be listened on, and where it may go). */
+  nftInput(): NftPortInput {
+    const s = this.state;
+    const ep = (e: EndpointInfo): NftEndpoint => ({ ip: e.ip, port: e.port, local: e.nodeName === this.#ctx.node });
+    return {
+      protocol: s.protocol === 'UDP' ? 'udp' : 'tcp',
+      clusterIP: s.clusterIP,
+      port: s.port,
+      nodePort: s.nodePort,
+      externalIPs: s.externalIPs.filter((ip) => this.#ctx.servesExternalIP(ip)),
+      internalLocal: s.internalLocal,
+      externalLocal: s.externalLocal,
+      cluster: usableEndpoints(s.endpoints).map(ep),
+      local: usableEndpoints(s.endpoints, this.#ctx.node).map(ep),
+      anyEndpoints: hasAnyEndpoints(s.endpoints),
+      affinitySeconds: s.affinitySeconds,
+    };
+  }
+
   async #syncListeners(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#ctx.listen === false) return;
     const want = new Map(this.wanted().map((w) => [`${w.via}|${w.host}:${w.port}|${w.local}`, w]));
     for (const [k, l] of this.#listeners) {
       if (!want.has(k)) {

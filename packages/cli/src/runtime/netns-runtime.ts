@@ -33,6 +33,8 @@ export interface ClusterRecord {
   nodes: NodeRecord[];
   pids: Record<string, number>;
   createdAt: string;
+  /** kube-proxy's mode on every node. */
+  proxyMode?: string;
 }
 
 export class RuntimeError extends Error {
@@ -118,6 +120,8 @@ export interface UpOptions {
   progress: (msg: string) => void;
   readyTimeoutMs?: number;
   nodeGraceSeconds?: number;
+  /** kube-proxy mode: nftables (default) or userspace. */
+  proxyMode?: string;
 }
 
 export async function up(opts: UpOptions): Promise<ClusterRecord> {
@@ -142,6 +146,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     nodes: [],
     pids: {},
     createdAt: new Date().toISOString(),
+    proxyMode: opts.proxyMode ?? 'nftables',
   };
   const save = () => writeFileSync(join(dir, 'cluster.json'), JSON.stringify(rec, null, 2));
   save();
@@ -193,7 +198,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     );
     rec.pids[`${node.name}/kube-proxy`] = startIn(
       node.netns,
-      ['kube-proxy', '--node', node.name, '--server', `https://${rec.controlPlane.ip}:6443`, '--pki-dir', join(cpDir, 'pki')],
+      ['kube-proxy', '--node', node.name, '--server', `https://${rec.controlPlane.ip}:6443`, '--pki-dir', join(cpDir, 'pki'), '--proxy-mode', rec.proxyMode ?? 'nftables'],
       join(dir, 'logs', `${node.name}-kube-proxy.log`),
     );
   }

@@ -426,10 +426,13 @@ export class PodSandbox {
       await ipBatch(this.nodeNs, [
         `link add ${this.vethName} type veth peer name ${NS_ETH} netns ${this.netns}`,
         `link set dev ${this.vethName} master ${POD_BRIDGE} up`,
+        // kubelet's hairpin-veth: a pod reaching itself through a Service is DNATed back out of the
+        // port it came in on (when bridged frames pass netfilter, as with br_netfilter).
+        `link set dev ${this.vethName} type bridge_slave hairpin on`,
       ]);
       eth = undefined;
     } else {
-      await ip(this.nodeNs, ['link', 'set', 'dev', this.vethName, 'master', POD_BRIDGE, 'up']);
+      await ipBatch(this.nodeNs, [`link set dev ${this.vethName} master ${POD_BRIDGE} up`, `link set dev ${this.vethName} type bridge_slave hairpin on`]);
     }
     const want = `${this.podIP}/${this.prefixLen}`;
     const current = (eth?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);

@@ -1,0 +1,125 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { baseScript, diffModel, emptyModel, NAT_TABLE, portModel, type NftPortInput } from './nft-rules.js';
+
+const ctx = { podBridge: 'cbr0' };
+const ep = (ip: string, local = false) => ({ ip, port: 8080, local });
+const base: NftPortInput = {
+  protocol: 'tcp',
+  clusterIP: '10.96.0.10',
+  port: 80,
+  externalIPs: [],
+  internalLocal: false,
+  externalLocal: false,
+  cluster: [ep('10.244.1.5', true), ep('10.244.2.5'), ep('10.244.3.5')],
+  local: [ep('10.244.1.5', true)],
+  anyEndpoints: true,
+  affinitySeconds: 0,
+};
+
+describe('portModel', () => {
+  it('spreads a cluster IP over every usable endpoint with one random draw', () => {
+    const m = portModel('p1', base, ctx);
+    expect(m.svcIps.get('10.96.0.10 . tcp . 80')).toBe('goto p1-int');
+    expect(m.chains.get('p1-clu')).toEqual([
+      'numgen random mod 3 vmap { 0 : goto p1-e-10-244-1-5-8080, 1 : goto p1-e-10-244-2-5-8080, 2 : goto p1-e-10-244-3-5-8080 }',
+    ]);
+    expect(m.chains.get('p1-e-10-244-2-5-8080')).toEqual(['meta l4proto tcp dnat to 10.244.2.5:8080']);
+    // a pod of this node reaching a local endpoint is masqueraded (hairpin), the node itself always
+    expect(m.chains.get('p1-e-10-244-1-5-8080')![0]).toMatch(/^iifname "cbr0" meta mark set/);
+    expect(m.chains.get('p1-int')).toEqual(['iifname != "cbr0" meta mark set meta mark | 0x00004000', 'goto p1-clu']);
+    expect(m.nodePorts.size).toBe(0);
+  });
+
+  it('maps nothing when no endpoint exists anywhere (the kernel refuses)', () => {
+    const m = portModel('p1', { ...base, nodePort: 30080, cluster: [], local: [], anyEndpoints: false }, ctx);
+    expect(m.chains.size + m.svcIps.size + m.nodePorts.size).toBe(0);
+  });
+
+  it('keeps the client address for externalTrafficPolicy Local, except for this node and its pods', () => {
+    const m = portModel('p1', { ...base, nodePort: 30080, externalLocal: true, externalIPs: ['172.30.0.11'] }, ctx);
+    expect(m.nodePorts.get('tcp . 30080')).toBe('goto p1-ext');
+    expect(m.svcIps.get('172.30.0.11 . tcp . 80')).toBe('goto p1-ext');
+    expect(m.chains.get('p1-ext')).toEqual([
+      'iifname "cbr0" goto p1-clu',
+      'fib saddr type local meta mark set meta mark | 0x00004000',
+      'fib saddr type local goto p1-clu',
+      'goto p1-loc',
+    ]);
+    expect(m.chains.get('p1-loc')).toEqual(['goto p1-e-10-244-1-5-8080']);
+    // the node's own address must keep serving node ports: only the cluster IP is excluded from them
+    expect([...m.addrs]).toEqual(['10.96.0.10']);
+  });
+
+  it('leaves the Local chain empty without local endpoints (the filter table drops)', () => {
+    const m = portModel('p1', { ...base, internalLocal: true, local: [] }, ctx);
+    expect(m.chains.get('p1-loc')).toEqual([]);
+    expect(m.chains.get('p1-int')!.at(-1)).toBe('goto p1-loc');
+  });
+
+  it('masquerades Cluster-policy node ports (the pod sees the node)', () => {
+    const m = portModel('p1', { ...base, nodePort: 30080 }, ctx);
+    expect(m.chains.get('p1-ext')).toEqual(['meta mark set meta mark | 0x00004000', 'goto p1-clu']);
+  });
+
+  it('sticks a client to its endpoint with ClientIP affinity, one timed set per endpoint', () => {
+    const m = portModel('p1', { ...base, affinitySeconds: 10800 }, ctx);
+    expect(m.sets.get('p1-a10800-10-244-2-5-8080')).toBe(10800);
+    expect(m.chains.get('p1-clu')!.slice(0, 3)).toEqual([
+      'ip saddr @p1-a10800-10-244-1-5-8080 goto p1-e-10-244-1-5-8080',
+      'ip saddr @p1-a10800-10-244-2-5-8080 goto p1-e-10-244-2-5-8080',
+      'ip saddr @p1-a10800-10-244-3-5-8080 goto p1-e-10-244-3-5-8080',
+    ]);
+    expect(m.chains.get('p1-e-10-244-2-5-8080')).toContain('update @p1-a10800-10-244-2-5-8080 { ip saddr }');
+  });
+});
+
+describe('diffModel', () => {
+  it('touches only what changed, removing references before what they name', () => {
+    const a = portModel('p1', base, ctx);
+    const b = portModel('p1', { ...base, cluster: base.cluster.slice(1), local: [] }, ctx);
+    const cmds = diffModel(a, b).flat();
+    expect(cmds).toEqual([
+      `flush chain ip ${NAT_TABLE} p1-clu`,
+      `flush chain ip ${NAT_TABLE} p1-e-10-244-1-5-8080`,
+      `add rule ip ${NAT_TABLE} p1-clu numgen random mod 2 vmap { 0 : goto p1-e-10-244-2-5-8080, 1 : goto p1-e-10-244-3-5-8080 }`,
+      `delete chain ip ${NAT_TABLE} p1-e-10-244-1-5-8080`,
+    ]);
+    expect(diffModel(b, b).flat()).toEqual([]);
+  });
+
+  it('removes a whole port: map entries first, chains and sets last', () => {
+    const a = portModel('p1', { ...base, affinitySeconds: 60 }, ctx);
+    const phases = diffModel(a, emptyModel());
+    const flat = phases.flat();
+    expect(flat.indexOf(`delete element ip ${NAT_TABLE} svc-ips { 10.96.0.10 . tcp . 80 }`)).toBeLessThan(flat.findIndex((c) => c.startsWith('delete chain')));
+    expect(flat.at(-1)).toMatch(/^delete set /);
+  });
+});
+
+// nft parses and the kernel accepts the script, in a throwaway network namespace (root only).
+const root = process.getuid?.() === 0 && spawnSync('nft', ['--version']).status === 0;
+describe.skipIf(!root)('nft accepts the scripts', () => {
+  it('installs, updates and removes a port in a scratch namespace', () => {
+    const ns = `kmtest-${process.pid}`;
+    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
+    try {
+      const nft = (script: string) => spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
+      const a = portModel('p1', { ...base, nodePort: 30080, externalLocal: true, affinitySeconds: 30 }, ctx);
+      const b = portModel('p1', { ...base, nodePort: 30080, cluster: base.cluster.slice(1), local: [] }, ctx);
+      const script = (x: ReturnType<typeof emptyModel>, y: ReturnType<typeof emptyModel>) => diffModel(x, y).flat().join('\n') + '\n';
+      let r = nft(baseScript() + script(emptyModel(), a));
+      expect(r.stderr).toBe('');
+      r = nft(script(a, b));
+      expect(r.stderr).toBe('');
+      const listed = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', NAT_TABLE], { encoding: 'utf8' }).stdout;
+      expect(listed).toContain('numgen random mod 2');
+      expect(listed).not.toContain('p1-a30-');
+      r = nft(script(b, emptyModel()));
+      expect(r.stderr).toBe('');
+      expect(spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', NAT_TABLE], { encoding: 'utf8' }).stdout).not.toContain('chain p1-');
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+  });
+});

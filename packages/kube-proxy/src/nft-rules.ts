@@ -1,0 +1,233 @@
+/**
+ * nftables proxy mode, the pure part: one service port → its NAT chains,
+ * affinity sets and dispatch-map entries; two such models → the nft
+ * commands that turn one into the other (pure; no I/O).
+ *
+ * The table (`ip kubemu-nat`, in the node namespace) follows kube-proxy's
+ * nftables mode:
+ *
+ *   prerouting/output ─▶ services ─┬─ daddr . proto . port ─vmap @svc-ips─────▶ p7-int ─┬─▶ p7-clu ─ numgen ─▶ p7-e-<ep>: dnat
+ *                                  └─ local daddr: proto . port ─vmap @nodeports ─▶ p7-ext ┘   p7-loc (Local policies)
+ *   postrouting: masquerade what carries the 0x4000 mark
+ *
+ * - `-int` (cluster IP): sources that are not this node's pods (the node
+ *   itself) are masqueraded, then ITP picks the cluster or local set.
+ * - `-ext` (node port, external IP): Cluster policy masquerades (the pod
+ *   sees the node); Local keeps the client address, except that this node's
+ *   pods and the node itself are treated as Cluster, as kube-proxy does.
+ * - An endpoint on this node reached by a pod of this node is masqueraded
+ *   too (hairpin: without it the reply would cross the pod bridge directly
+ *   and miss the reverse NAT).
+ * - ClientIP affinity: one dynamic set per endpoint with the Service's
+ *   timeout; a hit goes straight to that endpoint, each new connection
+ *   refreshes it (as kube-proxy's `update @affinity`).
+ * - A port with no endpoints anywhere has no map entry: the packet reaches
+ *   the node's own stack where nothing listens (TCP reset, ICMP port
+ *   unreachable). An empty selection chain falls through the same way, into
+ *   the filter table's Local-policy DROPs (drop-rules.ts).
+ */
+
+export const NAT_TABLE = 'kubemu-nat';
+/** kube-proxy's masquerade mark. */
+export const MASQ_MARK = '0x00004000';
+
+export interface NftEndpoint {
+  ip: string;
+  port: number;
+  /** On this node (hairpin masquerade applies). */
+  local: boolean;
+}
+
+export interface NftPortInput {
+  protocol: 'tcp' | 'udp';
+  clusterIP?: string;
+  port: number;
+  nodePort?: number;
+  /** External IPs this node serves. */
+  externalIPs: string[];
+  internalLocal: boolean;
+  externalLocal: boolean;
+  /** Usable endpoints (ready, else serving+terminating), all nodes. */
+  cluster: NftEndpoint[];
+  /** Usable endpoints on this node. */
+  local: NftEndpoint[];
+  /** Some endpoint exists anywhere (else nothing is mapped: refused). */
+  anyEndpoints: boolean;
+  /** ClientIP affinity timeout; 0 = none. */
+  affinitySeconds: number;
+}
+
+export interface NftContext {
+  /** The bridge this node's pods hang off. */
+  podBridge: string;
+}
+
+/** What one service port owns in the table. Chain rules are kept as text so models diff by string compare. */
+export interface PortModel {
+  chains: Map<string, string[]>;
+  /** Affinity sets: name → timeout seconds. */
+  sets: Map<string, number>;
+  /** `ip . proto . port` → verdict, in @svc-ips. */
+  svcIps: Map<string, string>;
+  /** `proto . port` → verdict, in @nodeports. */
+  nodePorts: Map<string, string>;
+  /** The cluster IP (bound on kube-ipvs0, so "local"): node ports do not apply to it. */
+  addrs: Set<string>;
+}
+
+export const emptyModel = (): PortModel => ({ chains: new Map(), sets: new Map(), svcIps: new Map(), nodePorts: new Map(), addrs: new Set() });
+
+const dashed = (e: NftEndpoint) => `${e.ip.replaceAll('.', '-')}-${e.port}`;
+const MARK_MASQ = `meta mark set meta mark | ${MASQ_MARK}`;
+
+/** The chains, sets and map entries of one service port, named under `id` (e.g. `p7`). */
+export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortModel {
+  const m = emptyModel();
+  if (!p.anyEndpoints) return m;
+  const bridge = JSON.stringify(ctx.podBridge);
+  const aff = p.affinitySeconds > 0;
+  const epChain = (e: NftEndpoint) => `${id}-e-${dashed(e)}`;
+  const affSet = (e: NftEndpoint) => `${id}-a${p.affinitySeconds}-${dashed(e)}`;
+
+  for (const e of new Map([...p.cluster, ...p.local].map((e) => [dashed(e), e])).values()) {
+    const rules: string[] = [];
+    if (e.local) rules.push(`iifname ${bridge} ${MARK_MASQ}`);
+    if (aff) {
+      m.sets.set(affSet(e), p.affinitySeconds);
+      rules.push(`update @${affSet(e)} { ip saddr }`);
+    }
+    rules.push(`meta l4proto ${p.protocol} dnat to ${e.ip}:${e.port}`);
+    m.chains.set(epChain(e), rules);
+  }
+  const select = (eps: NftEndpoint[]): string[] => {
+    if (!eps.length) return [];
+    const rules = aff ? eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`) : [];
+    if (eps.length === 1) rules.push(`goto ${epChain(eps[0])}`);
+    else rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(e)}`).join(', ')} }`);
+    return rules;
+  };
+  const clu = `${id}-clu`;
+  const loc = `${id}-loc`;
+  m.chains.set(clu, select(p.cluster));
+  if (p.internalLocal || p.externalLocal) m.chains.set(loc, select(p.local));
+
+  if (p.clusterIP) {
+    m.chains.set(`${id}-int`, [`iifname != ${bridge} ${MARK_MASQ}`, `goto ${p.internalLocal ? loc : clu}`]);
+    m.svcIps.set(`${p.clusterIP} . ${p.protocol} . ${p.port}`, `goto ${id}-int`);
+    m.addrs.add(p.clusterIP);
+  }
+  if (p.nodePort || p.externalIPs.length) {
+    m.chains.set(
+      `${id}-ext`,
+      p.externalLocal
+        ? [`iifname ${bridge} goto ${clu}`, `fib saddr type local ${MARK_MASQ}`, `fib saddr type local goto ${clu}`, `goto ${loc}`]
+        : [MARK_MASQ, `goto ${clu}`],
+    );
+    if (p.nodePort) m.nodePorts.set(`${p.protocol} . ${p.nodePort}`, `goto ${id}-ext`);
+    // External IPs stay out of `addrs`: one may be this node's own address, whose node ports must keep working.
+    for (const ip of p.externalIPs) m.svcIps.set(`${ip} . ${p.protocol} . ${p.port}`, `goto ${id}-ext`);
+  }
+  return m;
+}
+
+/** The table with its base chains and empty maps; replaces any table of that name. */
+export function baseScript(): string {
+  const t = NAT_TABLE;
+  return [
+    `table ip ${t} {}`,
+    `delete table ip ${t}`,
+    `table ip ${t} {`,
+    '  map svc-ips { type ipv4_addr . inet_proto . inet_service : verdict; }',
+    '  map nodeports { type inet_proto . inet_service : verdict; }',
+    '  set svc-addrs { type ipv4_addr; }',
+    '  chain services {',
+    '    ip daddr . meta l4proto . th dport vmap @svc-ips',
+    '    ip daddr != @svc-addrs ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap @nodeports',
+    '  }',
+    '  chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump services; }',
+    '  chain output { type nat hook output priority -100; policy accept; jump services; }',
+    `  chain postrouting { type nat hook postrouting priority srcnat; policy accept; meta mark & ${MASQ_MARK} != 0 masquerade; }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The commands that turn the table from `before` to `after` for one port,
+ * in phases so every reference exists when it is made and is gone before
+ * what it names is deleted. Returns one list per phase; callers concatenate
+ * the phases of all ports (phase by phase) into one atomic `nft -f`.
+ */
+export function diffModel(before: PortModel, after: PortModel): string[][] {
+  const t = `ip ${NAT_TABLE}`;
+  const addSets: string[] = [];
+  const addChains: string[] = [];
+  const delElements: string[] = [];
+  const flush: string[] = [];
+  const addRules: string[] = [];
+  const addElements: string[] = [];
+  const delChains: string[] = [];
+  const delSets: string[] = [];
+
+  for (const [name, secs] of after.sets) {
+    if (!before.sets.has(name)) addSets.push(`add set ${t} ${name} { type ipv4_addr; flags dynamic,timeout; timeout ${secs}s; }`);
+  }
+  for (const name of before.sets.keys()) if (!after.sets.has(name)) delSets.push(`delete set ${t} ${name}`);
+
+  for (const [name, rules] of after.chains) {
+    const old = before.chains.get(name);
+    if (old && old.join('\n') === rules.join('\n')) continue;
+    if (!old) addChains.push(`add chain ${t} ${name}`);
+    else flush.push(`flush chain ${t} ${name}`);
+    for (const r of rules) addRules.push(`add rule ${t} ${name} ${r}`);
+  }
+  for (const name of before.chains.keys()) {
+    if (after.chains.has(name)) continue;
+    flush.push(`flush chain ${t} ${name}`);
+    delChains.push(`delete chain ${t} ${name}`);
+  }
+
+  const maps: [string, Map<string, string>, Map<string, string>][] = [
+    ['svc-ips', before.svcIps, after.svcIps],
+    ['nodeports', before.nodePorts, after.nodePorts],
+  ];
+  for (const [map, b, a] of maps) {
+    for (const [k, v] of b) if (a.get(k) !== v) delElements.push(`delete element ${t} ${map} { ${k} }`);
+    for (const [k, v] of a) if (b.get(k) !== v) addElements.push(`add element ${t} ${map} { ${k} : ${v} }`);
+  }
+  return [addSets, addChains, delElements, flush, addRules, addElements, delChains, delSets];
+}
+
+/** Reference-counted members of @svc-addrs (an address may serve several ports). */
+export class AddrRefs {
+  readonly #n = new Map<string, number>();
+
+  /** The element commands for moving one port's addresses from `before` to `after`. */
+  change(before: Set<string>, after: Set<string>): { add: string[]; del: string[] } {
+    const add: string[] = [];
+    const del: string[] = [];
+    for (const a of after) {
+      if (before.has(a)) continue;
+      const n = (this.#n.get(a) ?? 0) + 1;
+      this.#n.set(a, n);
+      if (n === 1) add.push(a);
+    }
+    for (const a of before) {
+      if (after.has(a)) continue;
+      const n = (this.#n.get(a) ?? 1) - 1;
+      if (n <= 0) {
+        this.#n.delete(a);
+        del.push(a);
+      } else this.#n.set(a, n);
+    }
+    return { add, del };
+  }
+
+  clear(): void {
+    this.#n.clear();
+  }
+}
+
+export function modelsEqual(a: PortModel, b: PortModel): boolean {
+  return diffModel(a, b).every((phase) => phase.length === 0);
+}
