@@ -2,7 +2,7 @@
 /**
  * Data-plane benchmark (root, netns runtime). For each kube-proxy mode
  * (nftables, then userspace) it starts its own 3-node cluster
- * (`kubemu up --name bench-nf|bench-us --proxy-mode …`), runs a server pod on
+ * (`kubemu up --name benchnf|benchus --proxy-mode …`), runs a server pod on
  * node-2 and drives load from node-1's namespace over three paths, all
  * measured in the same cluster:
  *
@@ -160,7 +160,7 @@ async function load({ kind, host, port, seconds, concurrency, rate }) {
 // ---------------------------------------------------------------- orchestration (host)
 const root = resolve(import.meta.dirname, '..', '..');
 const kubemu = join(root, 'packages/cli/bin/kubemu.js');
-let NAME = 'bench-nf';
+let NAME = 'benchnf';
 const MODES = arg0('--modes', 'nftables,userspace').split(',');
 function arg0(k, d) {
   const i = process.argv.indexOf(k);
@@ -357,7 +357,7 @@ process.once('SIGINT', () => {
 const summary = [];
 try {
   for (const mode of MODES) {
-    NAME = mode === 'userspace' ? 'bench-us' : 'bench-nf';
+    NAME = mode === 'userspace' ? 'benchus' : 'benchnf';
     down();
     console.log(`\n═══ kube-proxy mode: ${mode} ═══\n• kubemu up --name ${NAME} --nodes 3 --proxy-mode ${mode}`);
     execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode], { stdio: 'ignore' });

@@ -93,7 +93,7 @@ export class NftProxier {
     }
     const t = `ip ${NAT_TABLE}`;
     const lines = [
-      ...(rebuild ? [baseScript()] : []),
+      ...(rebuild ? [baseScript(this.#ctx)] : []),
       ...phases.slice(0, 6).flat(),
       ...(addrAdd.length ? [`add element ${t} svc-addrs { ${addrAdd.join(', ')} }`] : []),
       ...phases.slice(6).flat(),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { baseScript, diffModel, emptyModel, NAT_TABLE, portModel, type NftPortInput } from './nft-rules.js';
 
 const ctx = { podBridge: 'cbr0' };
-const ep = (ip: string, local = false) => ({ ip, port: 8080, local });
+const ep = (ip: string) => ({ ip, port: 8080 });
 const base: NftPortInput = {
   protocol: 'tcp',
   clusterIP: '10.96.0.10',
@@ -11,22 +11,20 @@ const base: NftPortInput = {
   externalIPs: [],
   internalLocal: false,
   externalLocal: false,
-  cluster: [ep('10.244.1.5', true), ep('10.244.2.5'), ep('10.244.3.5')],
-  local: [ep('10.244.1.5', true)],
+  cluster: [ep('10.244.1.5'), ep('10.244.2.5'), ep('10.244.3.5')],
+  local: [ep('10.244.1.5')],
   anyEndpoints: true,
   affinitySeconds: 0,
 };
 
 describe('portModel', () => {
-  it('spreads a cluster IP over every usable endpoint with one random draw', () => {
+  it('spreads a cluster IP over every usable endpoint with one random draw into a DNAT map', () => {
     const m = portModel('p1', base, ctx);
     expect(m.svcIps.get('10.96.0.10 . tcp . 80')).toBe('goto p1-int');
-    expect(m.chains.get('p1-clu')).toEqual([
-      'numgen random mod 3 vmap { 0 : goto p1-e-10-244-1-5-8080, 1 : goto p1-e-10-244-2-5-8080, 2 : goto p1-e-10-244-3-5-8080 }',
-    ]);
-    expect(m.chains.get('p1-e-10-244-2-5-8080')).toEqual(['meta l4proto tcp dnat to 10.244.2.5:8080']);
-    // a pod of this node reaching a local endpoint is masqueraded (hairpin), the node itself always
-    expect(m.chains.get('p1-e-10-244-1-5-8080')![0]).toMatch(/^iifname "cbr0" meta mark set/);
+    expect(m.chains.get('p1-clu')).toEqual(['meta l4proto tcp dnat to numgen random mod 3 map { 0 : 10.244.1.5 . 8080, 1 : 10.244.2.5 . 8080, 2 : 10.244.3.5 . 8080 }']);
+    // no chain per endpoint without affinity
+    expect([...m.chains.keys()].sort()).toEqual(['p1-clu', 'p1-int']);
+    // the node itself (not a pod: not from the pod bridge) is masqueraded
     expect(m.chains.get('p1-int')).toEqual(['iifname != "cbr0" meta mark set meta mark | 0x00004000', 'goto p1-clu']);
     expect(m.nodePorts.size).toBe(0);
   });
@@ -46,7 +44,7 @@ describe('portModel', () => {
       'fib saddr type local goto p1-clu',
       'goto p1-loc',
     ]);
-    expect(m.chains.get('p1-loc')).toEqual(['goto p1-e-10-244-1-5-8080']);
+    expect(m.chains.get('p1-loc')).toEqual(['meta l4proto tcp dnat to 10.244.1.5:8080']);
     // the node's own address must keep serving node ports: only the cluster IP is excluded from them
     expect([...m.addrs]).toEqual(['10.96.0.10']);
   });
@@ -75,17 +73,22 @@ describe('portModel', () => {
 });
 
 describe('diffModel', () => {
-  it('touches only what changed, removing references before what they name', () => {
+  it('touches only what changed', () => {
     const a = portModel('p1', base, ctx);
-    const b = portModel('p1', { ...base, cluster: base.cluster.slice(1), local: [] }, ctx);
-    const cmds = diffModel(a, b).flat();
-    expect(cmds).toEqual([
+    const b = portModel('p1', { ...base, cluster: base.cluster.slice(1) }, ctx);
+    expect(diffModel(a, b).flat()).toEqual([
       `flush chain ip ${NAT_TABLE} p1-clu`,
-      `flush chain ip ${NAT_TABLE} p1-e-10-244-1-5-8080`,
-      `add rule ip ${NAT_TABLE} p1-clu numgen random mod 2 vmap { 0 : goto p1-e-10-244-2-5-8080, 1 : goto p1-e-10-244-3-5-8080 }`,
-      `delete chain ip ${NAT_TABLE} p1-e-10-244-1-5-8080`,
+      `add rule ip ${NAT_TABLE} p1-clu meta l4proto tcp dnat to numgen random mod 2 map { 0 : 10.244.2.5 . 8080, 1 : 10.244.3.5 . 8080 }`,
     ]);
     expect(diffModel(b, b).flat()).toEqual([]);
+  });
+
+  it('removes an affinity endpoint: references first, then its chain and its set', () => {
+    const a = portModel('p1', { ...base, affinitySeconds: 60 }, ctx);
+    const b = portModel('p1', { ...base, affinitySeconds: 60, cluster: base.cluster.slice(1), local: [] }, ctx);
+    const flat = diffModel(a, b).flat();
+    expect(flat.indexOf(`flush chain ip ${NAT_TABLE} p1-clu`)).toBeLessThan(flat.indexOf(`delete chain ip ${NAT_TABLE} p1-e-10-244-1-5-8080`));
+    expect(flat.at(-1)).toBe(`delete set ip ${NAT_TABLE} p1-a60-10-244-1-5-8080`);
   });
 
   it('removes a whole port: map entries first, chains and sets last', () => {
@@ -108,12 +111,13 @@ describe.skipIf(!root)('nft accepts the scripts', () => {
       const a = portModel('p1', { ...base, nodePort: 30080, externalLocal: true, affinitySeconds: 30 }, ctx);
       const b = portModel('p1', { ...base, nodePort: 30080, cluster: base.cluster.slice(1), local: [] }, ctx);
       const script = (x: ReturnType<typeof emptyModel>, y: ReturnType<typeof emptyModel>) => diffModel(x, y).flat().join('\n') + '\n';
-      let r = nft(baseScript() + script(emptyModel(), a));
+      let r = nft(baseScript(ctx) + script(emptyModel(), a));
       expect(r.stderr).toBe('');
       r = nft(script(a, b));
       expect(r.stderr).toBe('');
       const listed = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', NAT_TABLE], { encoding: 'utf8' }).stdout;
-      expect(listed).toContain('numgen random mod 2');
+      expect(listed).toContain('numgen random mod 2 map');
+      expect(listed).toContain('masquerade fully-random');
       expect(listed).not.toContain('p1-a30-');
       r = nft(script(b, emptyModel()));
       expect(r.stderr).toBe('');

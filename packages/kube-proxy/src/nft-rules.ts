@@ -6,7 +6,7 @@
  * The table (`ip kubemu-nat`, in the node namespace) follows kube-proxy's
  * nftables mode:
  *
- *   prerouting/output ─▶ services ─┬─ daddr . proto . port ─vmap @svc-ips─────▶ p7-int ─┬─▶ p7-clu ─ numgen ─▶ p7-e-<ep>: dnat
+ *   prerouting/output ─▶ services ─┬─ daddr . proto . port ─vmap @svc-ips─────▶ p7-int ─┬─▶ p7-clu: dnat to numgen random map
  *                                  └─ local daddr: proto . port ─vmap @nodeports ─▶ p7-ext ┘   p7-loc (Local policies)
  *   postrouting: masquerade what carries the 0x4000 mark
  *
@@ -15,9 +15,9 @@
  * - `-ext` (node port, external IP): Cluster policy masquerades (the pod
  *   sees the node); Local keeps the client address, except that this node's
  *   pods and the node itself are treated as Cluster, as kube-proxy does.
- * - An endpoint on this node reached by a pod of this node is masqueraded
- *   too (hairpin: without it the reply would cross the pod bridge directly
- *   and miss the reverse NAT).
+ * - A pod of this node sent to a pod of this node is masqueraded too
+ *   (hairpin: without it the reply would cross the pod bridge directly and
+ *   miss the reverse NAT).
  * - ClientIP affinity: one dynamic set per endpoint with the Service's
  *   timeout; a hit goes straight to that endpoint, each new connection
  *   refreshes it (as kube-proxy's `update @affinity`).
@@ -34,8 +34,6 @@ export const MASQ_MARK = '0x00004000';
 export interface NftEndpoint {
   ip: string;
   port: number;
-  /** On this node (hairpin masquerade applies). */
-  local: boolean;
 }
 
 export interface NftPortInput {
@@ -89,19 +87,23 @@ export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortMod
   const epChain = (e: NftEndpoint) => `${id}-e-${dashed(e)}`;
   const affSet = (e: NftEndpoint) => `${id}-a${p.affinitySeconds}-${dashed(e)}`;
 
-  for (const e of new Map([...p.cluster, ...p.local].map((e) => [dashed(e), e])).values()) {
-    const rules: string[] = [];
-    if (e.local) rules.push(`iifname ${bridge} ${MARK_MASQ}`);
-    if (aff) {
+  // Without affinity a selection is one rule (a random draw into a DNAT map): no chain per endpoint, which
+  // keeps the table small, and nft's per-transaction cache fetch with it. Affinity needs a set and a chain
+  // per endpoint (the chain records the client in the set).
+  const dnat = (e: NftEndpoint) => `meta l4proto ${p.protocol} dnat to ${e.ip}:${e.port}`;
+  if (aff) {
+    for (const e of new Map([...p.cluster, ...p.local].map((e) => [dashed(e), e])).values()) {
       m.sets.set(affSet(e), p.affinitySeconds);
-      rules.push(`update @${affSet(e)} { ip saddr }`);
+      m.chains.set(epChain(e), [`update @${affSet(e)} { ip saddr }`, dnat(e)]);
     }
-    rules.push(`meta l4proto ${p.protocol} dnat to ${e.ip}:${e.port}`);
-    m.chains.set(epChain(e), rules);
   }
   const select = (eps: NftEndpoint[]): string[] => {
     if (!eps.length) return [];
-    const rules = aff ? eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`) : [];
+    if (!aff) {
+      if (eps.length === 1) return [dnat(eps[0])];
+      return [`meta l4proto ${p.protocol} dnat to numgen random mod ${eps.length} map { ${eps.map((e, i) => `${i} : ${e.ip} . ${e.port}`).join(', ')} }`];
+    }
+    const rules = eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`);
     if (eps.length === 1) rules.push(`goto ${epChain(eps[0])}`);
     else rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(e)}`).join(', ')} }`);
     return rules;
@@ -131,7 +133,8 @@ export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortMod
 }
 
 /** The table with its base chains and empty maps; replaces any table of that name. */
-export function baseScript(): string {
+export function baseScript(ctx: NftContext): string {
+  const bridge = JSON.stringify(ctx.podBridge);
   const t = NAT_TABLE;
   return [
     `table ip ${t} {}`,
@@ -146,7 +149,13 @@ export function baseScript(): string {
     '  }',
     '  chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump services; }',
     '  chain output { type nat hook output priority -100; policy accept; jump services; }',
-    `  chain postrouting { type nat hook postrouting priority srcnat; policy accept; meta mark & ${MASQ_MARK} != 0 masquerade; }`,
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    // fully-random (iptables: --random-fully), as kube-proxy: no source-port reuse that could meet an old connection in TIME_WAIT
+    `    meta mark & ${MASQ_MARK} != 0 masquerade fully-random`,
+    // hairpin: a pod of this node sent to a pod of this node (maybe itself) must see the reply come back through here
+    `    iifname ${bridge} oifname ${bridge} ct status dnat masquerade fully-random`,
+    '  }',
     '}',
     '',
   ].join('\n');

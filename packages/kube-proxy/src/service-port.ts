@@ -137,7 +137,7 @@ export class ServicePort {
   /** This port as the nftables proxier wants it (what would be listened on, and where it may go). */
   nftInput(): NftPortInput {
     const s = this.state;
-    const ep = (e: EndpointInfo): NftEndpoint => ({ ip: e.ip, port: e.port, local: e.nodeName === this.#ctx.node });
+    const ep = (e: EndpointInfo): NftEndpoint => ({ ip: e.ip, port: e.port });
     return {
       protocol: s.protocol === 'UDP' ? 'udp' : 'tcp',
       clusterIP: s.clusterIP,
