@@ -89,6 +89,7 @@ export class KubeProxy {
   /** The last kernel sync failed; the retry timer tries again. */
   #kernelFailed = false;
   #lastKernelKey = '';
+  #lastIpsKey = '';
   #healthz?: ProxyHealthServer;
   #lastUpdated = Date.now();
   #stops: (() => void)[] = [];
@@ -358,7 +359,13 @@ export class KubeProxy {
         this.#kernelAgain = false;
         const w = this.#kernelWant!;
         try {
-          await this.#ips.sync(w.ips);
+          // `ip addr show` costs a process per call: only when the set of service IPs changed.
+          const ipsKey = [...w.ips].sort().join(',');
+          if (ipsKey !== this.#lastIpsKey) {
+            this.#lastIpsKey = '';
+            await this.#ips.sync(w.ips);
+            this.#lastIpsKey = ipsKey;
+          }
           await this.#drops.sync(w.drop);
           await this.#nft?.sync();
         } catch (err) {
