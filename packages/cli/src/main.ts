@@ -2,6 +2,7 @@
  * kubemu: the command line. `control-plane` runs the api-server process;
  * `apply`, `get` and `delete` cover the basics for people without kubectl.
  */
+import type { ProxyMode } from '@kubemu/kube-proxy';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import pino from 'pino';
@@ -33,6 +34,14 @@ function parseListen(s: string): { host: string; port: number } {
 
 const program = new Command('kubemu').description('A Kubernetes Services lab that runs for real on one machine').showHelpAfterError();
 const kubeconfigOpt = () => new Option('--kubeconfig <path>', 'kubeconfig to use (default $KUBECONFIG or ~/.kube/config)');
+
+/** `--proxy-mode`, checked against the modes kube-proxy has. */
+async function proxyMode(value: string): Promise<ProxyMode> {
+  const { PROXY_MODES } = await import('@kubemu/kube-proxy');
+  const mode = PROXY_MODES.find((m) => m === value);
+  if (!mode) throw new CliError(`--proxy-mode wants one of ${PROXY_MODES.join(', ')}, got "${value}"`);
+  return mode;
+}
 
 program
   .command('control-plane')
@@ -112,8 +121,8 @@ program
   .action(async (o) => {
     const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { KubeProxy, PROXY_MODES } = await import('@kubemu/kube-proxy');
-    if (!PROXY_MODES.includes(o.proxyMode)) throw new CliError(`--proxy-mode wants one of ${PROXY_MODES.join(', ')}, got "${o.proxyMode}"`);
+    const { KubeProxy } = await import('@kubemu/kube-proxy');
+    const mode = await proxyMode(o.proxyMode);
     const log = pino({ name: 'kubemu', level: o.logLevel }).child({ node: o.node, component: 'kube-proxy' });
     const proxy = new KubeProxy({
       nodeName: o.node,
@@ -122,7 +131,7 @@ program
       ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
       healthzBind: o.healthzBindAddress,
       udpIdleMs: Number(o.udpTimeout),
-      mode: o.proxyMode,
+      mode,
       log,
     });
     await proxy.start();
@@ -142,10 +151,10 @@ program
   .action(async (o) => {
     const n = Number(o.nodes);
     if (!Number.isInteger(n) || n < 1 || n > 50) throw new CliError(`--nodes wants a number from 1 to 50, got "${o.nodes}"`);
-    if (!['nftables', 'userspace'].includes(o.proxyMode)) throw new CliError(`--proxy-mode wants nftables or userspace, got "${o.proxyMode}"`);
+    const mode = await proxyMode(o.proxyMode);
     const rt = await import('./runtime/netns-runtime.js');
     const t0 = Date.now();
-    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), proxyMode: o.proxyMode, progress: (m) => console.log(`• ${m}`) });
+    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), proxyMode: mode, progress: (m) => console.log(`• ${m}`) });
     const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));
     console.log(`• waiting for ${n} node(s) to be Ready…`);
     const deadline = Date.now() + 60_000;

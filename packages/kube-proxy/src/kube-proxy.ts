@@ -21,7 +21,7 @@ import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from
 import { ServicePort, type ListenerSpec } from './service-port.js';
 import { ConnLog } from './conn-log.js';
 import { SERVICE_IFACE, ServiceIPs } from './service-ips.js';
-import { DropRules, dropRuleScript, type DropRuleInput } from './drop-rules.js';
+import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
 import { EventRecorder } from './events.js';
 import { inHostNetns } from './exec.js';
@@ -84,12 +84,10 @@ export class KubeProxy {
   #kernelRunning?: Promise<void>;
   #kernelAgain = false;
   #kernelWant?: { ips: Set<string>; drop: DropRuleInput };
-  /** Some port's kernel facts changed since the last kernel sync was scheduled. */
-  #kernelDirty = true;
+  /** Some port's kernel facts (service IPs, Local-policy drops) changed since #kernelWant was computed. */
+  #factsDirty = true;
   /** The last kernel sync failed; the retry timer tries again. */
   #kernelFailed = false;
-  #lastKernelKey = '';
-  #lastIpsKey = '';
   #healthz?: ProxyHealthServer;
   #lastUpdated = Date.now();
   #stops: (() => void)[] = [];
@@ -196,9 +194,8 @@ export class KubeProxy {
     this.#dirty.clear();
     const work: Promise<void>[] = [];
     for (const key of keys) work.push(...this.#syncService(key));
-    // Endpoint-only changes (the common case) never wait for ip/nft.
-    const kernel = this.#kernelDirty ? this.#scheduleKernel() : Promise.resolve();
-    this.#kernelDirty = false;
+    // Userspace mode: endpoint-only changes (the common case) never wait for ip/nft.
+    const kernel = this.#factsDirty || this.#nft?.pending ? this.#scheduleKernel() : Promise.resolve();
     const done = Promise.all([...work, kernel]);
     const at = (svcKey: string) => {
       const svc = this.#services.get(svcKey);
@@ -226,7 +223,7 @@ export class KubeProxy {
       this.#ports.get(k)?.close();
       this.#ports.delete(k);
       this.#nft?.setPort(k, undefined);
-      this.#kernelDirty = true;
+      this.#factsDirty = true;
     }
     if (now.size) this.#portsBySvc.set(svcKey, now);
     else this.#portsBySvc.delete(svcKey);
@@ -246,12 +243,12 @@ export class KubeProxy {
           listen: !this.#nft,
         });
         this.#ports.set(st.key, p);
-        this.#kernelDirty = true;
+        this.#factsDirty = true;
       }
-      const before = this.#kernelDirty ? '' : p.kernelKey();
+      const before = this.#factsDirty ? '' : p.kernelKey();
       work.push(p.apply(st));
-      if (!this.#kernelDirty && p.kernelKey() !== before) this.#kernelDirty = true;
-      if (this.#nft?.setPort(st.key, p.nftInput())) this.#kernelDirty = true;
+      if (!this.#factsDirty && p.kernelKey() !== before) this.#factsDirty = true;
+      this.#nft?.setPort(st.key, p.nftInput());
     }
     work.push(this.#syncHealth(svcKey, svc, states));
     return work;
@@ -342,14 +339,18 @@ export class KubeProxy {
     return { ips, drop };
   }
 
-  /** Coalesced, serialized kernel sync; resolves at once when nothing changed. */
+  /**
+   * Coalesced, serialized kernel sync: kube-ipvs0 and the filter table from
+   * the ports' kernel facts (recomputed only when those changed; both skip
+   * when nothing differs), then the nftables proxier's pending ports.
+   */
   #scheduleKernel(): Promise<void> {
     if (!this.#kernel) return Promise.resolve();
-    const want = this.#kernelInput();
-    const key = `${[...want.ips].sort().join(',')}\n${dropRuleScript(want.drop)}`;
-    if (key === this.#lastKernelKey && !this.#nft?.pending) return this.#kernelRunning ?? Promise.resolve();
-    this.#lastKernelKey = key;
-    this.#kernelWant = want;
+    if (this.#factsDirty) {
+      this.#factsDirty = false;
+      this.#kernelWant = this.#kernelInput();
+      this.#nft?.setServiceAddrs(this.#kernelWant.ips);
+    }
     if (this.#kernelRunning) {
       this.#kernelAgain = true;
       return this.#kernelRunning;
@@ -357,19 +358,14 @@ export class KubeProxy {
     const loop = async () => {
       do {
         this.#kernelAgain = false;
-        const w = this.#kernelWant!;
+        const w = this.#kernelWant;
         try {
-          // `ip addr show` costs a process per call: only when the set of service IPs changed.
-          const ipsKey = [...w.ips].sort().join(',');
-          if (ipsKey !== this.#lastIpsKey) {
-            this.#lastIpsKey = '';
+          if (w) {
             await this.#ips.sync(w.ips);
-            this.#lastIpsKey = ipsKey;
+            await this.#drops.sync(w.drop);
           }
-          await this.#drops.sync(w.drop);
           await this.#nft?.sync();
         } catch (err) {
-          this.#lastKernelKey = '';
           this.#kernelFailed = true;
           this.#log.error({ err: (err as Error).message }, 'programming kube-ipvs0/nftables failed; retrying within 5 s');
         }

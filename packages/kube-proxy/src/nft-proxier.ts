@@ -15,15 +15,15 @@
  */
 import type { Logger } from 'pino';
 import { run } from './exec.js';
-import { AddrRefs, NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel } from './nft-rules.js';
+import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel } from './nft-rules.js';
 
 interface PortEntry {
   id: string;
   installed: PortModel;
   want: PortModel;
-  /** UDP: endpoints (`ip`) the installed model sends to, per service address. */
-  udpTargets?: { vips: string[]; port: number; eps: Set<string> };
-  wantUdp?: { vips: string[]; port: number; eps: Set<string> };
+  /** The inputs behind them (UDP conntrack cleanup compares their endpoints). */
+  installedInput?: NftPortInput;
+  wantInput?: NftPortInput;
 }
 
 export class NftProxier {
@@ -31,7 +31,9 @@ export class NftProxier {
   readonly #log: Logger;
   readonly #ports = new Map<string, PortEntry>();
   readonly #dirty = new Set<string>();
-  readonly #addrs = new AddrRefs();
+  /** Addresses on kube-ipvs0 (node ports do not apply to them): wanted, and as installed. */
+  #svcAddrs = new Set<string>();
+  #installedAddrs = new Set<string>();
   #nextId = 1;
   #needBase = true;
   #conntrackWarned = false;
@@ -48,26 +50,27 @@ export class NftProxier {
     if (!input) {
       if (!e) return false;
       e.want = emptyModel();
-      e.wantUdp = undefined;
     } else {
       if (!e) {
         e = { id: `p${this.#nextId++}`, installed: emptyModel(), want: emptyModel() };
         this.#ports.set(key, e);
       }
       e.want = portModel(e.id, input, this.#ctx);
-      e.wantUdp =
-        input.protocol === 'udp'
-          ? { vips: [...(input.clusterIP ? [input.clusterIP] : []), ...input.externalIPs], port: input.port, eps: new Set(input.cluster.map((x) => x.ip)) }
-          : undefined;
     }
+    e.wantInput = input;
     // Against the installed model and the last wanted one: a sync in flight may be installing that one.
     const changed = !modelsEqual(e.installed, e.want) || (prevWant !== undefined && !modelsEqual(prevWant, e.want));
     if (changed || this.#needBase) this.#dirty.add(key);
     return changed;
   }
 
+  /** The addresses bound on kube-ipvs0 (cluster IPs, external IPs that are not the node's own). */
+  setServiceAddrs(addrs: Set<string>): void {
+    this.#svcAddrs = addrs;
+  }
+
   get pending(): boolean {
-    return this.#dirty.size > 0 || this.#needBase;
+    return this.#dirty.size > 0 || this.#needBase || !sameSet(this.#svcAddrs, this.#installedAddrs);
   }
 
   /** Sends what changed in one transaction. Throws with nft's message on failure (the next sync rebuilds). */
@@ -77,27 +80,23 @@ export class NftProxier {
     const keys = rebuild ? [...this.#ports.keys()] : [...this.#dirty];
     this.#dirty.clear();
     const phases: string[][] = Array.from({ length: 8 }, () => []);
-    const addrAdd: string[] = [];
-    const addrDel: string[] = [];
-    const refs = rebuild ? new AddrRefs() : this.#addrs;
-    // What this transaction installs, per port (setPort may change `want` while nft runs).
-    const sent = new Map<string, { model: PortModel; udp: PortEntry['wantUdp'] }>();
+    // What this transaction installs (setPort may change `want` while nft runs).
+    const sent = new Map<string, { model: PortModel; input?: NftPortInput }>();
     for (const k of keys) {
       const e = this.#ports.get(k)!;
-      sent.set(k, { model: e.want, udp: e.wantUdp });
-      const from = rebuild ? emptyModel() : e.installed;
-      diffModel(from, e.want).forEach((cmds, i) => phases[i].push(...cmds));
-      const a = refs.change(from.addrs, e.want.addrs);
-      addrAdd.push(...a.add);
-      addrDel.push(...a.del);
+      sent.set(k, { model: e.want, input: e.wantInput });
+      diffModel(rebuild ? emptyModel() : e.installed, e.want).forEach((cmds, i) => phases[i].push(...cmds));
     }
+    const addrs = this.#svcAddrs;
+    const before = rebuild ? new Set<string>() : this.#installedAddrs;
+    const addrAdd = [...addrs].filter((a) => !before.has(a));
+    const addrDel = [...before].filter((a) => !addrs.has(a));
     const t = `ip ${NAT_TABLE}`;
     const lines = [
       ...(rebuild ? [baseScript(this.#ctx)] : []),
-      ...phases.slice(0, 6).flat(),
       ...(addrAdd.length ? [`add element ${t} svc-addrs { ${addrAdd.join(', ')} }`] : []),
-      ...phases.slice(6).flat(),
       ...(addrDel.length ? [`delete element ${t} svc-addrs { ${addrDel.join(', ')} }`] : []),
+      ...phases.flat(),
     ];
     const r = lines.length ? await run('nft', ['-f', '-'], lines.join('\n') + '\n') : { code: 0, stderr: '' };
     if (r.code !== 0) {
@@ -105,18 +104,15 @@ export class NftProxier {
       for (const k of keys) this.#dirty.add(k);
       throw new Error(`nft failed: ${r.stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
     }
-    if (rebuild) {
-      this.#addrs.clear();
-      for (const x of sent.values()) this.#addrs.change(new Set(), x.model.addrs);
-      this.#needBase = false;
-    }
+    this.#needBase = false;
+    this.#installedAddrs = addrs;
     const gone: { vips: string[]; port: number; ip: string }[] = [];
     for (const [k, x] of sent) {
       const e = this.#ports.get(k)!;
+      gone.push(...udpEndpointsGone(e.installedInput, x.input));
       e.installed = x.model;
-      for (const ip of e.udpTargets?.eps ?? []) if (!x.udp?.eps.has(ip)) gone.push({ vips: e.udpTargets!.vips, port: e.udpTargets!.port, ip });
-      e.udpTargets = x.udp;
-      if (!e.installed.chains.size && !x.udp && !e.want.chains.size && !this.#dirty.has(k)) this.#ports.delete(k);
+      e.installedInput = x.input;
+      if (!x.input && !e.wantInput && !this.#dirty.has(k)) this.#ports.delete(k);
     }
     if (gone.length) await this.#flushUdp(gone);
   }
@@ -145,7 +141,17 @@ export class NftProxier {
     await run('nft', ['delete', 'table', 'ip', NAT_TABLE]);
     this.#ports.clear();
     this.#dirty.clear();
-    this.#addrs.clear();
+    this.#installedAddrs = new Set();
     this.#needBase = true;
   }
+}
+
+const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+
+/** UDP endpoints `before` sent to that `after` no longer does, with the service addresses that reached them. */
+function udpEndpointsGone(before: NftPortInput | undefined, after: NftPortInput | undefined): { vips: string[]; port: number; ip: string }[] {
+  if (before?.protocol !== 'udp') return [];
+  const keep = new Set(after?.cluster.map((e) => e.ip));
+  const vips = [...(before.clusterIP ? [before.clusterIP] : []), ...before.externalIPs];
+  return before.cluster.filter((e) => !keep.has(e.ip)).map((e) => ({ vips, port: before.port, ip: e.ip }));
 }

@@ -69,11 +69,9 @@ export interface PortModel {
   svcIps: Map<string, string>;
   /** `proto . port` → verdict, in @nodeports. */
   nodePorts: Map<string, string>;
-  /** The cluster IP (bound on kube-ipvs0, so "local"): node ports do not apply to it. */
-  addrs: Set<string>;
 }
 
-export const emptyModel = (): PortModel => ({ chains: new Map(), sets: new Map(), svcIps: new Map(), nodePorts: new Map(), addrs: new Set() });
+export const emptyModel = (): PortModel => ({ chains: new Map(), sets: new Map(), svcIps: new Map(), nodePorts: new Map() });
 
 const dashed = (e: NftEndpoint) => `${e.ip.replaceAll('.', '-')}-${e.port}`;
 const MARK_MASQ = `meta mark set meta mark | ${MASQ_MARK}`;
@@ -116,7 +114,6 @@ export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortMod
   if (p.clusterIP) {
     m.chains.set(`${id}-int`, [`iifname != ${bridge} ${MARK_MASQ}`, `goto ${p.internalLocal ? loc : clu}`]);
     m.svcIps.set(`${p.clusterIP} . ${p.protocol} . ${p.port}`, `goto ${id}-int`);
-    m.addrs.add(p.clusterIP);
   }
   if (p.nodePort || p.externalIPs.length) {
     m.chains.set(
@@ -126,7 +123,6 @@ export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortMod
         : [MARK_MASQ, `goto ${clu}`],
     );
     if (p.nodePort) m.nodePorts.set(`${p.protocol} . ${p.nodePort}`, `goto ${id}-ext`);
-    // External IPs stay out of `addrs`: one may be this node's own address, whose node ports must keep working.
     for (const ip of p.externalIPs) m.svcIps.set(`${ip} . ${p.protocol} . ${p.port}`, `goto ${id}-ext`);
   }
   return m;
@@ -142,6 +138,7 @@ export function baseScript(ctx: NftContext): string {
     `table ip ${t} {`,
     '  map svc-ips { type ipv4_addr . inet_proto . inet_service : verdict; }',
     '  map nodeports { type inet_proto . inet_service : verdict; }',
+    // kube-ipvs0's addresses (cluster IPs, bound external IPs) are local but are no node's address: no node ports there
     '  set svc-addrs { type ipv4_addr; }',
     '  chain services {',
     '    ip daddr . meta l4proto . th dport vmap @svc-ips',
@@ -206,36 +203,6 @@ export function diffModel(before: PortModel, after: PortModel): string[][] {
     for (const [k, v] of a) if (b.get(k) !== v) addElements.push(`add element ${t} ${map} { ${k} : ${v} }`);
   }
   return [addSets, addChains, delElements, flush, addRules, addElements, delChains, delSets];
-}
-
-/** Reference-counted members of @svc-addrs (an address may serve several ports). */
-export class AddrRefs {
-  readonly #n = new Map<string, number>();
-
-  /** The element commands for moving one port's addresses from `before` to `after`. */
-  change(before: Set<string>, after: Set<string>): { add: string[]; del: string[] } {
-    const add: string[] = [];
-    const del: string[] = [];
-    for (const a of after) {
-      if (before.has(a)) continue;
-      const n = (this.#n.get(a) ?? 0) + 1;
-      this.#n.set(a, n);
-      if (n === 1) add.push(a);
-    }
-    for (const a of before) {
-      if (after.has(a)) continue;
-      const n = (this.#n.get(a) ?? 1) - 1;
-      if (n <= 0) {
-        this.#n.delete(a);
-        del.push(a);
-      } else this.#n.set(a, n);
-    }
-    return { add, del };
-  }
-
-  clear(): void {
-    this.#n.clear();
-  }
 }
 
 export function modelsEqual(a: PortModel, b: PortModel): boolean {

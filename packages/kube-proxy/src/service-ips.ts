@@ -5,7 +5,8 @@
  *
  * The interface is a dummy, or a bridge with no ports when the kernel has no
  * dummy driver (same as node-agent's ClusterNetwork.bindServiceIP). Changes
- * are applied as one `ip -batch` diff against what is bound.
+ * are applied as one `ip -batch` diff against what is bound; a set equal to
+ * the last one synced is not looked at again.
  */
 import { run } from './exec.js';
 
@@ -13,6 +14,8 @@ export const SERVICE_IFACE = 'kube-ipvs0';
 
 export class ServiceIPs {
   #ready = false;
+  /** The set the last successful sync left bound: an unchanged set costs no `ip` process. */
+  #synced?: Set<string>;
 
   async #ensureIface(): Promise<void> {
     if (this.#ready) return;
@@ -39,14 +42,18 @@ export class ServiceIPs {
 
   /** Makes the bound set equal `want`; returns the lines it applied. */
   async sync(want: Set<string>): Promise<string[]> {
+    if (this.#synced && this.#synced.size === want.size && [...want].every((a) => this.#synced!.has(a))) return [];
+    this.#synced = undefined;
     await this.#ensureIface();
     const have = new Set(await this.current());
     const lines: string[] = [];
     for (const a of want) if (!have.has(a)) lines.push(`addr replace ${a}/32 dev ${SERVICE_IFACE}`);
     for (const a of have) if (!want.has(a)) lines.push(`addr del ${a}/32 dev ${SERVICE_IFACE}`);
-    if (!lines.length) return lines;
-    const r = await run('ip', ['-force', '-batch', '-'], lines.join('\n') + '\n');
-    if (r.code !== 0) throw new Error(`ip -batch failed: ${r.stderr.trim()}`);
+    if (lines.length) {
+      const r = await run('ip', ['-force', '-batch', '-'], lines.join('\n') + '\n');
+      if (r.code !== 0) throw new Error(`ip -batch failed: ${r.stderr.trim()}`);
+    }
+    this.#synced = new Set(want);
     return lines;
   }
 
@@ -54,5 +61,6 @@ export class ServiceIPs {
   async teardown(): Promise<void> {
     await run('ip', ['link', 'del', SERVICE_IFACE]);
     this.#ready = false;
+    this.#synced = undefined;
   }
 }

@@ -1,6 +1,7 @@
-import { ApiError, type KubeObject } from '@kubemu/api';
+import type { KubeObject } from '@kubemu/api';
 import { describe, expect, it } from 'vitest';
 import { applyPatch, patchMediaType } from './index.js';
+import { thrownApiError } from '../testing/api-error.js';
 
 const deployment = (): KubeObject => ({
   apiVersion: 'apps/v1',
@@ -12,16 +13,6 @@ const deployment = (): KubeObject => ({
     template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25' }, { name: 'sidecar', image: 'busybox' }] } },
   },
 });
-
-function failure(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('applyPatch', () => {
   const containerPatch = { spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx:1.26' }] } } } };
@@ -44,7 +35,7 @@ describe('applyPatch', () => {
   });
 
   it('answers server-side apply with 415 and a clear message', () => {
-    const err = failure(() => applyPatch('application/apply-patch+yaml', deployment(), 'spec: {}', 'Deployment'));
+    const err = thrownApiError(() => applyPatch('application/apply-patch+yaml', deployment(), 'spec: {}', 'Deployment'));
     expect(err.code).toBe(415);
     expect(err.reason).toBe('UnsupportedMediaType');
     expect(err.message).toContain('server-side apply');
@@ -52,7 +43,7 @@ describe('applyPatch', () => {
   });
 
   it('answers an unknown patch media type with 415 listing the accepted ones', () => {
-    const err = failure(() => applyPatch('application/json', deployment(), {}, 'Deployment'));
+    const err = thrownApiError(() => applyPatch('application/json', deployment(), {}, 'Deployment'));
     expect(err.code).toBe(415);
     expect(err.message).toBe(
       'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
@@ -60,11 +51,11 @@ describe('applyPatch', () => {
   });
 
   it('rejects malformed bodies with 400', () => {
-    expect(failure(() => applyPatch('application/merge-patch+json', deployment(), '{"spec":', 'Deployment')).code).toBe(400);
-    const notObject = failure(() => applyPatch('application/merge-patch+json', deployment(), [1], 'Deployment'));
+    expect(thrownApiError(() => applyPatch('application/merge-patch+json', deployment(), '{"spec":', 'Deployment')).code).toBe(400);
+    const notObject = thrownApiError(() => applyPatch('application/merge-patch+json', deployment(), [1], 'Deployment'));
     expect(notObject.code).toBe(400);
     expect(notObject.message).toBe('json: cannot unmarshal array into Go value of type map[string]interface {}');
-    const rootReplaced = failure(() => applyPatch('application/json-patch+json', deployment(), [{ op: 'replace', path: '', value: 7 }], 'Deployment'));
+    const rootReplaced = thrownApiError(() => applyPatch('application/json-patch+json', deployment(), [{ op: 'replace', path: '', value: 7 }], 'Deployment'));
     expect(rootReplaced.code).toBe(400);
   });
 

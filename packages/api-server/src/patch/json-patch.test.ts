@@ -1,6 +1,6 @@
-import { ApiError } from '@kubemu/api';
 import { describe, expect, it } from 'vitest';
 import { applyJsonPatch, MAX_JSON_PATCH_OPERATIONS } from './json-patch.js';
+import { thrownApiError } from '../testing/api-error.js';
 
 const service = () => ({
   apiVersion: 'v1',
@@ -8,16 +8,6 @@ const service = () => ({
   metadata: { name: 'kubia', namespace: 'default', labels: { app: 'kubia' }, resourceVersion: '7' },
   spec: { type: 'ClusterIP', selector: { app: 'kubia' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
 });
-
-function failure(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('applyJsonPatch (RFC 6902)', () => {
   it('applies add, replace, remove, copy, move and test in order', () => {
@@ -40,7 +30,7 @@ describe('applyJsonPatch (RFC 6902)', () => {
   });
 
   it('answers a failed test like kube-apiserver: 422 Invalid, fixed message, empty details', () => {
-    const err = failure(() => applyJsonPatch(service(), [{ op: 'test', path: '/spec/type', value: 'NodePort' }]));
+    const err = thrownApiError(() => applyJsonPatch(service(), [{ op: 'test', path: '/spec/type', value: 'NodePort' }]));
     expect(err.status).toEqual({
       kind: 'Status',
       apiVersion: 'v1',
@@ -57,7 +47,7 @@ describe('applyJsonPatch (RFC 6902)', () => {
   it('is all-or-nothing: a failing operation leaves no partial result and the input untouched', () => {
     const target = service();
     const before = structuredClone(target);
-    const err = failure(() =>
+    const err = thrownApiError(() =>
       applyJsonPatch(target, [
         { op: 'replace', path: '/spec/type', value: 'NodePort' },
         { op: 'remove', path: '/spec/clusterIP' },
@@ -76,21 +66,21 @@ describe('applyJsonPatch (RFC 6902)', () => {
     ['an unknown op', { op: 'frobnicate', path: '/spec' }],
     ['fast-json-patch private _get op', { op: '_get', path: '/spec' }],
   ])('%s is 422', (_what, op) => {
-    expect(failure(() => applyJsonPatch(service(), [op])).code).toBe(422);
+    expect(thrownApiError(() => applyJsonPatch(service(), [op])).code).toBe(422);
   });
 
   it('rejects a body that is not a list of operations with 400', () => {
-    const err = failure(() => applyJsonPatch(service(), { op: 'add', path: '/a', value: 1 }));
+    const err = thrownApiError(() => applyJsonPatch(service(), { op: 'add', path: '/a', value: 1 }));
     expect(err.code).toBe(400);
     expect(err.message).toBe('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-    expect(failure(() => applyJsonPatch(service(), ['add'])).message).toBe(
+    expect(thrownApiError(() => applyJsonPatch(service(), ['add'])).message).toBe(
       'json: cannot unmarshal string into Go value of type jsonpatch.Operation',
     );
   });
 
   it('limits the number of operations like kube-apiserver (413)', () => {
     const ops = Array.from({ length: MAX_JSON_PATCH_OPERATIONS + 1 }, () => ({ op: 'test', path: '/kind', value: 'Service' }));
-    const err = failure(() => applyJsonPatch(service(), ops));
+    const err = thrownApiError(() => applyJsonPatch(service(), ops));
     expect(err.code).toBe(413);
     expect(err.reason).toBe('RequestEntityTooLarge');
     expect(err.message).toBe('Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001');

@@ -1,7 +1,7 @@
-import { ApiError } from '@kubemu/api';
 import { describe, expect, it } from 'vitest';
 import { applyStrategicMergePatch, strategicMergeWithSchema } from './strategic-merge-patch.js';
 import type { Schema } from './smp-schema.js';
+import { thrownApiError } from '../testing/api-error.js';
 
 // The patches marked "captured" are byte-for-byte what kubectl 1.32 sent to a
 // recording server for the command named in the test.
@@ -75,16 +75,6 @@ type Dep = ReturnType<typeof deployment>;
 type Svc = ReturnType<typeof service>;
 const containers = (d: unknown) => (d as Dep).spec.template.spec.containers as Record<string, unknown>[];
 
-function failure(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
-
 describe('kubectl apply', () => {
   it('changes a Service targetPort (captured)', () => {
     const applied = lastApplied({
@@ -139,7 +129,7 @@ describe('kubectl apply', () => {
   });
 
   it('rejects a $retainKeys list that does not name a key the patch sets', () => {
-    const err = failure(() =>
+    const err = thrownApiError(() =>
       applyStrategicMergePatch(deployment(), { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate', rollingUpdate: {} } } }, 'Deployment'),
     );
     expect(err.code).toBe(400);
@@ -394,19 +384,19 @@ describe('directives', () => {
   });
 
   it('rejects an unknown $patch value, a list $patch: merge and a missing merge key with 400', () => {
-    expect(failure(() => applyStrategicMergePatch(service(), { spec: { $patch: 'frobnicate' } }, 'Service')).message).toBe(
+    expect(thrownApiError(() => applyStrategicMergePatch(service(), { spec: { $patch: 'frobnicate' } }, 'Service')).message).toBe(
       'unknown patch type: frobnicate in map: map[$patch:frobnicate]',
     );
-    expect(failure(() => applyStrategicMergePatch(service(), { spec: { ports: [{ port: 80, $patch: 'merge' }] } }, 'Service')).message).toBe(
+    expect(thrownApiError(() => applyStrategicMergePatch(service(), { spec: { ports: [{ port: 80, $patch: 'merge' }] } }, 'Service')).message).toBe(
       'merging lists cannot yet be specified in the patch',
     );
-    const noKey = failure(() => applyStrategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ image: 'x' }] } } } }, 'Deployment'));
+    const noKey = thrownApiError(() => applyStrategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ image: 'x' }] } } } }, 'Deployment'));
     expect(noKey.code).toBe(400);
     expect(noKey.message).toBe('map: map[image:x] does not contain declared merge key: name');
   });
 
   it('rejects a $setElementOrder list that contradicts the patch order', () => {
-    const err = failure(() =>
+    const err = thrownApiError(() =>
       applyStrategicMergePatch(
         deployment(),
         { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'app' }, { name: 'sidecar' }], containers: [{ name: 'sidecar' }, { name: 'app' }] } } } },
@@ -418,13 +408,13 @@ describe('directives', () => {
   });
 
   it('answers lists of lists with 422 like kube-apiserver', () => {
-    const err = failure(() => applyStrategicMergePatch({ metadata: { finalizers: ['a'] } }, { metadata: { finalizers: [['b']] } }, 'Pod'));
+    const err = thrownApiError(() => applyStrategicMergePatch({ metadata: { finalizers: ['a'] } }, { metadata: { finalizers: [['b']] } }, 'Pod'));
     expect(err.code).toBe(422);
     expect(err.reason).toBe('Invalid');
   });
 
   it('rejects a body that is not an object', () => {
-    const err = failure(() => applyStrategicMergePatch(service(), [{ op: 'add' }], 'Service'));
+    const err = thrownApiError(() => applyStrategicMergePatch(service(), [{ op: 'add' }], 'Service'));
     expect(err.code).toBe(400);
     expect(err.message).toBe('json: cannot unmarshal array into Go value of type map[string]interface {}');
   });

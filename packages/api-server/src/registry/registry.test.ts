@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, type KubeObject, type Pod, type Service } from '@kubemu/api';
+import type { KubeObject, Pod, Service } from '@kubemu/api';
 import { Registry, RES } from './registry.js';
 import { bootstrap } from '../system/bootstrap.js';
 import type { ObjectEvent } from './object-client.js';
+import { thrownApiError } from '../testing/api-error.js';
 
 function fresh(): Registry {
   const reg = Registry.inMemory();
@@ -17,16 +18,6 @@ const svc = (name: string, spec: Partial<Service['spec']> = {}): Service => ({
   spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }], ...spec },
 });
 
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
-
 describe('Registry: services', () => {
   it('gives the kubernetes Service the first IP and others distinct IPs in the CIDR', () => {
     const reg = fresh();
@@ -40,7 +31,7 @@ describe('Registry: services', () => {
   it('honours a requested clusterIP and rejects a taken one with the field path', () => {
     const reg = fresh();
     expect(reg.create(RES.services, svc('dns', { clusterIP: '10.96.0.10' })).spec.clusterIP).toBe('10.96.0.10');
-    const e = apiError(() => reg.create(RES.services, svc('dns2', { clusterIP: '10.96.0.10' })));
+    const e = thrownApiError(() => reg.create(RES.services, svc('dns2', { clusterIP: '10.96.0.10' })));
     expect(e.code).toBe(422);
     expect(e.message).toContain('spec.clusterIPs: Invalid value: ["10.96.0.10"]: failed to allocate IP 10.96.0.10: provided IP is already allocated');
     expect(reg.get(RES.services, 'default', 'dns2')).toBeUndefined();
@@ -50,7 +41,7 @@ describe('Registry: services', () => {
     const reg = fresh();
     const a = reg.create(RES.services, svc('a', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30123 }] }));
     expect(a.spec.ports![0].nodePort).toBe(30123);
-    const e = apiError(() => reg.create(RES.services, svc('b', { type: 'NodePort', ports: [{ port: 80, nodePort: 30123 }] })));
+    const e = thrownApiError(() => reg.create(RES.services, svc('b', { type: 'NodePort', ports: [{ port: 80, nodePort: 30123 }] })));
     expect(e.message).toContain('spec.ports[0].nodePort: Invalid value: 30123: provided port is already allocated');
     const auto = reg.create(RES.services, svc('c', { type: 'NodePort' }));
     expect(auto.spec.ports![0].nodePort).toBeGreaterThanOrEqual(30000);
@@ -82,7 +73,7 @@ describe('Registry: services', () => {
     expect(same.metadata.resourceVersion).toBe(s.metadata.resourceVersion);
     const changed = reg.update(RES.services, { ...s, metadata: { ...s.metadata, labels: { x: 'y' } } });
     expect(changed.metadata.resourceVersion).not.toBe(s.metadata.resourceVersion);
-    const e = apiError(() => reg.update(RES.services, { ...s, metadata: { ...s.metadata, labels: { x: 'z' } } }));
+    const e = thrownApiError(() => reg.update(RES.services, { ...s, metadata: { ...s.metadata, labels: { x: 'z' } } }));
     expect(e.code).toBe(409);
     expect(e.reason).toBe('Conflict');
   });
@@ -100,7 +91,7 @@ describe('Registry: objects', () => {
 
   it('rejects objects in namespaces that do not exist', () => {
     const reg = fresh();
-    const e = apiError(() => reg.create(RES.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'nope' } }));
+    const e = thrownApiError(() => reg.create(RES.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'nope' } }));
     expect(e.code).toBe(404);
     expect(e.message).toBe('namespaces "nope" not found');
   });

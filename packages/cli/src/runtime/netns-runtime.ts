@@ -10,6 +10,7 @@
  * State: /var/lib/kubemu/<name>/ (cluster.json, control-plane data, logs);
  * pod state under /run/kubemu/<name>/.
  */
+import type { ProxyMode } from '@kubemu/kube-proxy';
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -34,7 +35,7 @@ export interface ClusterRecord {
   pids: Record<string, number>;
   createdAt: string;
   /** kube-proxy's mode on every node. */
-  proxyMode?: string;
+  proxyMode: ProxyMode;
 }
 
 export class RuntimeError extends Error {
@@ -120,8 +121,8 @@ export interface UpOptions {
   progress: (msg: string) => void;
   readyTimeoutMs?: number;
   nodeGraceSeconds?: number;
-  /** kube-proxy mode: nftables (default) or userspace. */
-  proxyMode?: string;
+  /** kube-proxy mode (default nftables). */
+  proxyMode?: ProxyMode;
 }
 
 export async function up(opts: UpOptions): Promise<ClusterRecord> {
@@ -198,7 +199,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     );
     rec.pids[`${node.name}/kube-proxy`] = startIn(
       node.netns,
-      ['kube-proxy', '--node', node.name, '--server', `https://${rec.controlPlane.ip}:6443`, '--pki-dir', join(cpDir, 'pki'), '--proxy-mode', rec.proxyMode ?? 'nftables'],
+      ['kube-proxy', '--node', node.name, '--server', `https://${rec.controlPlane.ip}:6443`, '--pki-dir', join(cpDir, 'pki'), '--proxy-mode', rec.proxyMode],
       join(dir, 'logs', `${node.name}-kube-proxy.log`),
     );
   }
