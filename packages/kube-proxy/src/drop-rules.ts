@@ -16,7 +16,7 @@
  * Established flows are left alone. The whole table is replaced in one
  * atomic `nft -f` transaction.
  */
-import { run } from './exec.js';
+import { nftRunner } from './nft.js';
 
 export const NFT_TABLE = 'kubemu-proxy';
 
@@ -82,14 +82,14 @@ export class DropRules {
   async sync(input: DropRuleInput): Promise<boolean> {
     const script = dropRuleScript(input);
     if (script === this.#last) return false;
-    const r = await run('nft', ['-f', '-'], script);
+    const r = await (await nftRunner()).run(script);
     if (r.code !== 0) throw new Error(`nft failed: ${r.stderr.trim()}`);
     this.#last = script;
     return true;
   }
 
   async teardown(): Promise<void> {
-    await run('nft', ['delete', 'table', 'ip', NFT_TABLE]);
+    await (await nftRunner()).run(`delete table ip ${NFT_TABLE}`);
     this.#last = '';
   }
 }

@@ -15,7 +15,9 @@
  */
 import type { Logger } from 'pino';
 import { run } from './exec.js';
-import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel } from './nft-rules.js';
+import { nftRunner } from './nft.js';
+import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel, type Selection } from './nft-rules.js';
+import { SlotSpace, type SlotBlock } from './nft-slots.js';
 
 interface PortEntry {
   id: string;
@@ -24,6 +26,8 @@ interface PortEntry {
   /** The inputs behind them (UDP conntrack cleanup compares their endpoints). */
   installedInput?: NftPortInput;
   wantInput?: NftPortInput;
+  /** The endpoint-map slots `want` draws from. */
+  blocks: Map<Selection, SlotBlock>;
 }
 
 export class NftProxier {
@@ -31,6 +35,7 @@ export class NftProxier {
   readonly #log: Logger;
   readonly #ports = new Map<string, PortEntry>();
   readonly #dirty = new Set<string>();
+  readonly #slots = new SlotSpace();
   /** Addresses on kube-ipvs0 (node ports do not apply to them): wanted, and as installed. */
   #svcAddrs = new Set<string>();
   #installedAddrs = new Set<string>();
@@ -43,6 +48,10 @@ export class NftProxier {
     this.#log = log;
   }
 
+  #nft() {
+    return nftRunner((why) => this.#log.warn(why));
+  }
+
   /** Sets (or, with undefined, removes) a service port; true when its rules change. */
   setPort(key: string, input: NftPortInput | undefined): boolean {
     let e = this.#ports.get(key);
@@ -50,18 +59,43 @@ export class NftProxier {
     if (!input) {
       if (!e) return false;
       e.want = emptyModel();
+      this.#keepBlocks(e, new Set());
     } else {
       if (!e) {
-        e = { id: `p${this.#nextId++}`, installed: emptyModel(), want: emptyModel() };
+        e = { id: `p${this.#nextId++}`, installed: emptyModel(), want: emptyModel(), blocks: new Map() };
         this.#ports.set(key, e);
       }
-      e.want = portModel(e.id, input, this.#ctx);
+      const used = new Set<Selection>();
+      const entry = e;
+      e.want = portModel(e.id, input, this.#ctx, (sel, n) => {
+        used.add(sel);
+        let b = entry.blocks.get(sel);
+        if (!b || b.cap < n) {
+          if (b) this.#slots.give(b);
+          b = this.#slots.take(n);
+          entry.blocks.set(sel, b);
+        }
+        return b.base;
+      });
+      this.#keepBlocks(e, used);
     }
     e.wantInput = input;
     // Against the installed model and the last wanted one: a sync in flight may be installing that one.
     const changed = !modelsEqual(e.installed, e.want) || (prevWant !== undefined && !modelsEqual(prevWant, e.want));
     if (changed || this.#needBase) this.#dirty.add(key);
     return changed;
+  }
+
+  /**
+   * Frees the blocks `e` no longer draws from. Another port may take them at
+   * once: the next transaction holds both, and deletes elements before it adds any.
+   */
+  #keepBlocks(e: PortEntry, used: Set<Selection>): void {
+    for (const [sel, b] of e.blocks) {
+      if (used.has(sel)) continue;
+      this.#slots.give(b);
+      e.blocks.delete(sel);
+    }
   }
 
   /** The addresses bound on kube-ipvs0 (cluster IPs, external IPs that are not the node's own). */
@@ -98,7 +132,7 @@ export class NftProxier {
       ...(addrDel.length ? [`delete element ${t} svc-addrs { ${addrDel.join(', ')} }`] : []),
       ...phases.flat(),
     ];
-    const r = lines.length ? await run('nft', ['-f', '-'], lines.join('\n') + '\n') : { code: 0, stderr: '' };
+    const r = lines.length ? await (await this.#nft()).run(lines.join('\n') + '\n') : { code: 0, stderr: '' };
     if (r.code !== 0) {
       this.#needBase = true;
       for (const k of keys) this.#dirty.add(k);
@@ -133,13 +167,14 @@ export class NftProxier {
 
   /** The current table as nft prints it (for /rules and tests). */
   async listTable(): Promise<string> {
-    const r = await run('nft', ['list', 'table', 'ip', NAT_TABLE]);
+    const r = await (await this.#nft()).run(`list table ip ${NAT_TABLE}`);
     return r.code === 0 ? r.stdout : '';
   }
 
   async teardown(): Promise<void> {
-    await run('nft', ['delete', 'table', 'ip', NAT_TABLE]);
+    await (await this.#nft()).run(`delete table ip ${NAT_TABLE}`);
     this.#ports.clear();
+    this.#slots.reset();
     this.#dirty.clear();
     this.#installedAddrs = new Set();
     this.#needBase = true;

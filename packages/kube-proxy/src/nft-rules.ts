@@ -1,12 +1,12 @@
 /**
  * nftables proxy mode, the pure part: one service port → its NAT chains,
- * affinity sets and dispatch-map entries; two such models → the nft
- * commands that turn one into the other (pure; no I/O).
+ * affinity sets and map entries; two such models → the nft commands that
+ * turn one into the other (pure; no I/O).
  *
  * The table (`ip kubemu-nat`, in the node namespace) follows kube-proxy's
  * nftables mode:
  *
- *   prerouting/output ─▶ services ─┬─ daddr . proto . port ─vmap @svc-ips─────▶ p7-int ─┬─▶ p7-clu: dnat to numgen random map
+ *   prerouting/output ─▶ services ─┬─ daddr . proto . port ─vmap @svc-ips─────▶ p7-int ─┬─▶ p7-clu: dnat to numgen random mod N offset B map @eps
  *                                  └─ local daddr: proto . port ─vmap @nodeports ─▶ p7-ext ┘   p7-loc (Local policies)
  *   postrouting: masquerade what carries the 0x4000 mark
  *
@@ -18,9 +18,17 @@
  * - A pod of this node sent to a pod of this node is masqueraded too
  *   (hairpin: without it the reply would cross the pod bridge directly and
  *   miss the reverse NAT).
+ * - Endpoint choice: every selection (a port's cluster-wide or local
+ *   endpoints) owns a block of slots B…B+cap-1 in one table-wide map,
+ *   `@eps` (slot → ip . port); its rule draws `numgen random mod N offset
+ *   B`. One shared map instead of an anonymous map per rule keeps the table
+ *   small: nft fetches every set before each transaction, and a thousand
+ *   anonymous maps made an update cost 3× as much. An endpoint change
+ *   rewrites slots (elements); only a change of N rewrites the rule.
  * - ClientIP affinity: one dynamic set per endpoint with the Service's
  *   timeout; a hit goes straight to that endpoint, each new connection
- *   refreshes it (as kube-proxy's `update @affinity`).
+ *   refreshes it (as kube-proxy's `update @affinity`); the draw goes
+ *   through `@ep-chains` (slot → goto the endpoint's chain).
  * - A port with no endpoints anywhere has no map entry: the packet reaches
  *   the node's own stack where nothing listens (TCP reset, ICMP port
  *   unreachable). An empty selection chain falls through the same way, into
@@ -60,6 +68,11 @@ export interface NftContext {
   podBridge: string;
 }
 
+/** A port's two endpoint selections. */
+export type Selection = 'clu' | 'loc';
+/** The first slot of the block `selection` may fill with `n` endpoints (the caller allocates). */
+export type SlotBase = (selection: Selection, n: number) => number;
+
 /** What one service port owns in the table. Chain rules are kept as text so models diff by string compare. */
 export interface PortModel {
   chains: Map<string, string[]>;
@@ -69,15 +82,19 @@ export interface PortModel {
   svcIps: Map<string, string>;
   /** `proto . port` → verdict, in @nodeports. */
   nodePorts: Map<string, string>;
+  /** slot → `ip . port`, in @eps. */
+  eps: Map<string, string>;
+  /** slot → `goto <endpoint chain>`, in @ep-chains (affinity). */
+  epChains: Map<string, string>;
 }
 
-export const emptyModel = (): PortModel => ({ chains: new Map(), sets: new Map(), svcIps: new Map(), nodePorts: new Map() });
+export const emptyModel = (): PortModel => ({ chains: new Map(), sets: new Map(), svcIps: new Map(), nodePorts: new Map(), eps: new Map(), epChains: new Map() });
 
 const dashed = (e: NftEndpoint) => `${e.ip.replaceAll('.', '-')}-${e.port}`;
 const MARK_MASQ = `meta mark set meta mark | ${MASQ_MARK}`;
 
-/** The chains, sets and map entries of one service port, named under `id` (e.g. `p7`). */
-export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortModel {
+/** The chains, sets and map entries of one service port, named under `id` (e.g. `p7`), its draws in the slots `slot` gives. */
+export function portModel(id: string, p: NftPortInput, ctx: NftContext, slot: SlotBase): PortModel {
   const m = emptyModel();
   if (!p.anyEndpoints) return m;
   const bridge = JSON.stringify(ctx.podBridge);
@@ -85,7 +102,7 @@ export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortMod
   const epChain = (e: NftEndpoint) => `${id}-e-${dashed(e)}`;
   const affSet = (e: NftEndpoint) => `${id}-a${p.affinitySeconds}-${dashed(e)}`;
 
-  // Without affinity a selection is one rule (a random draw into a DNAT map): no chain per endpoint, which
+  // Without affinity a selection is one rule (a random draw of a slot in @eps): no chain per endpoint, which
   // keeps the table small, and nft's per-transaction cache fetch with it. Affinity needs a set and a chain
   // per endpoint (the chain records the client in the set).
   const dnat = (e: NftEndpoint) => `meta l4proto ${p.protocol} dnat to ${e.ip}:${e.port}`;
@@ -95,21 +112,21 @@ export function portModel(id: string, p: NftPortInput, ctx: NftContext): PortMod
       m.chains.set(epChain(e), [`update @${affSet(e)} { ip saddr }`, dnat(e)]);
     }
   }
-  const select = (eps: NftEndpoint[]): string[] => {
+  const select = (sel: Selection, eps: NftEndpoint[]): string[] => {
     if (!eps.length) return [];
+    const b = slot(sel, eps.length);
+    const draw = `numgen random mod ${eps.length} offset ${b}`;
     if (!aff) {
-      if (eps.length === 1) return [dnat(eps[0])];
-      return [`meta l4proto ${p.protocol} dnat to numgen random mod ${eps.length} map { ${eps.map((e, i) => `${i} : ${e.ip} . ${e.port}`).join(', ')} }`];
+      eps.forEach((e, i) => m.eps.set(String(b + i), `${e.ip} . ${e.port}`));
+      return [`meta l4proto ${p.protocol} dnat to ${draw} map @eps`];
     }
-    const rules = eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`);
-    if (eps.length === 1) rules.push(`goto ${epChain(eps[0])}`);
-    else rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(e)}`).join(', ')} }`);
-    return rules;
+    eps.forEach((e, i) => m.epChains.set(String(b + i), `goto ${epChain(e)}`));
+    return [...eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`), `${draw} vmap @ep-chains`];
   };
   const clu = `${id}-clu`;
   const loc = `${id}-loc`;
-  m.chains.set(clu, select(p.cluster));
-  if (p.internalLocal || p.externalLocal) m.chains.set(loc, select(p.local));
+  m.chains.set(clu, select('clu', p.cluster));
+  if (p.internalLocal || p.externalLocal) m.chains.set(loc, select('loc', p.local));
 
   if (p.clusterIP) {
     m.chains.set(`${id}-int`, [`iifname != ${bridge} ${MARK_MASQ}`, `goto ${p.internalLocal ? loc : clu}`]);
@@ -140,6 +157,9 @@ export function baseScript(ctx: NftContext): string {
     '  map nodeports { type inet_proto . inet_service : verdict; }',
     // kube-ipvs0's addresses (cluster IPs, bound external IPs) are local but are no node's address: no node ports there
     '  set svc-addrs { type ipv4_addr; }',
+    // endpoint slots, drawn by numgen (see the header)
+    '  map eps { typeof numgen random mod 1 : ip daddr . tcp dport; }',
+    '  map ep-chains { typeof numgen random mod 1 : verdict; }',
     '  chain services {',
     '    ip daddr . meta l4proto . th dport vmap @svc-ips',
     '    ip daddr != @svc-addrs ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap @nodeports',
@@ -197,6 +217,8 @@ export function diffModel(before: PortModel, after: PortModel): string[][] {
   const maps: [string, Map<string, string>, Map<string, string>][] = [
     ['svc-ips', before.svcIps, after.svcIps],
     ['nodeports', before.nodePorts, after.nodePorts],
+    ['eps', before.eps, after.eps],
+    ['ep-chains', before.epChains, after.epChains],
   ];
   for (const [map, b, a] of maps) {
     for (const [k, v] of b) if (a.get(k) !== v) delElements.push(`delete element ${t} ${map} { ${k} }`);

@@ -1,0 +1,83 @@
+/**
+ * Running nftables scripts in this process's network namespace.
+ *
+ * Spawning `nft` costs ~30 ms per transaction (process start, library
+ * init, a fresh ruleset cache) where the same update through a
+ * long-lived libnftables context costs ~5 ms; an EndpointSlice update
+ * pays that on every node. So kube-proxy loads libnftables (the library
+ * the `nft` binary is made of) through koffi and keeps one context per
+ * process; calls run on the libuv thread pool, one at a time (a context
+ * is not thread-safe). When the library cannot be loaded the `nft`
+ * binary is used instead, with the same results.
+ */
+import { run, type ExecResult } from './exec.js';
+
+export interface NftRunner {
+  /** `libnftables` (in process) or `nft` (spawned per call). */
+  readonly kind: 'libnftables' | 'nft';
+  /** Runs an nft script (as `nft -f -` would); stdout is what list commands print. */
+  run(script: string): Promise<ExecResult>;
+}
+
+type Call = (...args: unknown[]) => unknown;
+interface AsyncCall extends Call {
+  async(...args: unknown[]): void;
+}
+
+class LibNftables implements NftRunner {
+  readonly kind = 'libnftables';
+  readonly #ctx: unknown;
+  readonly #runCmd: AsyncCall;
+  readonly #out: Call;
+  readonly #err: Call;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(koffi: { load(path: string): { func(decl: string): AsyncCall } }) {
+    const lib = koffi.load('libnftables.so.1');
+    const ctxNew = lib.func('void *nft_ctx_new(uint32_t flags)');
+    this.#runCmd = lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)');
+    this.#out = lib.func('const char *nft_ctx_get_output_buffer(void *ctx)');
+    this.#err = lib.func('const char *nft_ctx_get_error_buffer(void *ctx)');
+    this.#ctx = ctxNew(0);
+    if (!this.#ctx) throw new Error('nft_ctx_new failed');
+    // Output and errors go to buffers read (and rewound) after each call, not to our stdout/stderr.
+    if (lib.func('int nft_ctx_buffer_output(void *ctx)')(this.#ctx) !== 0) throw new Error('nft_ctx_buffer_output failed');
+    if (lib.func('int nft_ctx_buffer_error(void *ctx)')(this.#ctx) !== 0) throw new Error('nft_ctx_buffer_error failed');
+  }
+
+  run(script: string): Promise<ExecResult> {
+    const next = this.#queue.then(() => this.#call(script));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #call(script: string): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      this.#runCmd.async(this.#ctx, script, (err: unknown, rc: number) => {
+        const stdout = String(this.#out(this.#ctx) ?? '');
+        const stderr = String(this.#err(this.#ctx) ?? '');
+        if (err) resolve({ code: -1, stdout, stderr: (err as Error).message ?? String(err) });
+        else resolve({ code: rc === 0 ? 0 : 1, stdout, stderr });
+      });
+    });
+  }
+}
+
+const spawnNft: NftRunner = { kind: 'nft', run: (script) => run('nft', ['-f', '-'], script) };
+
+let shared: Promise<NftRunner> | undefined;
+
+/** This process's nftables runner (libnftables when it loads, else the nft binary); `why` says why not. */
+export function nftRunner(onFallback?: (why: string) => void): Promise<NftRunner> {
+  shared ??= (async () => {
+    if (process.env.KUBEMU_NFT === 'binary') return spawnNft;
+    try {
+      const koffi = (await import('koffi')).default as unknown as ConstructorParameters<typeof LibNftables>[0];
+      return new LibNftables(koffi);
+    } catch (err) {
+      onFallback?.(`libnftables not usable (${(err as Error).message}); running the nft binary per transaction`);
+      return spawnNft;
+    }
+  })();
+  return shared;
+}
