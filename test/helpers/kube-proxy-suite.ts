@@ -152,6 +152,29 @@ spec:
     }
   });
 
+  it('accounts each connection: client, Service, chosen endpoint, bytes (:10256/connections)', async () => {
+    const ip = svc('kubia').spec.clusterIP;
+    const clientIP = c.pods('').find((p) => p.metadata.name === client)!.status.podIP!;
+    expect(answersFromPod(client, `http://${ip}`, 3)).toHaveLength(3);
+    const kubiaIPs = kubia.map((p) => `${p.status.podIP}:8080`);
+    type Rec = { service: string; via: string; client: string; endpoint: string; node: string; bytesIn: number; bytesOut: number; result: string };
+    const mine = await until('3 records of the client pod on node-1', () => {
+      const r = inNode(1, ['curl', '-s', 'http://127.0.0.1:10256/connections']);
+      const items = (JSON.parse(r.stdout || '{}').items ?? []) as Rec[];
+      const m = items.filter((x) => x.client.startsWith(`${clientIP}:`) && x.via === 'cluster-ip');
+      return m.length >= 3 && m;
+    }, 10_000);
+    for (const rec of mine) {
+      expect(rec.service).toMatch(/^default\/kubia:/);
+      expect(rec.node).toBe('node-1');
+      expect(kubiaIPs).toContain(rec.endpoint);
+      expect(rec.bytesIn).toBeGreaterThan(0);
+      expect(rec.bytesOut).toBeGreaterThan(0);
+      expect(rec.result).toBe('ok');
+    }
+    expect(inNode(1, ['curl', '-s', 'http://127.0.0.1:10256/proxyMode']).stdout).toBe(mode);
+  });
+
   it('answers only the Service ports on a cluster IP', () => {
     const ip = svc('kubia').spec.clusterIP;
     const np = svc('kubia').spec.ports[0].nodePort!;
@@ -296,9 +319,11 @@ spec:
   externalIPs: [${ip1}]
   ports: [{port: 8088, targetPort: 8080}]
 `);
+    // round robin covers 3 pods in 6; a random draw per connection needs more (all 3 in 30: 1 - 3·(2/3)^30)
+    const count = mode === 'userspace' ? 6 : 30;
     const a = await until('answers on the external IP', () => {
-      const r = answersFromNode(3, `http://${ip1}:8088`, 6);
-      return r.length === 6 && r;
+      const r = answersFromNode(3, `http://${ip1}:8088`, count);
+      return r.length === count && r;
     }, 10_000);
     expect(new Set(a).size).toBe(3);
     expect(inNode(3, ['curl', '-s', '--max-time', '2', `http://${nodeIP(2)}:8088`]).status).toBe(7);

@@ -45,6 +45,7 @@ describe('health servers', () => {
     const s = new ProxyHealthServer({
       lastUpdated: () => 0,
       healthy: () => true,
+      mode: 'userspace',
       connections: (limit) => ({ limit }),
       applied: (svc) => ({ svc }),
       waitApplied: (svc, rv) => new Promise((r) => (resolveWait = () => r({ svc, rv }))),

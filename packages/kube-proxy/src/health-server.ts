@@ -66,6 +66,8 @@ export class ServiceHealthServer {
 export interface ProxyStatus {
   lastUpdated: () => number;
   healthy: () => boolean;
+  /** `userspace` or `nftables`, for /proxyMode. */
+  mode: string;
   connections: (limit: number) => unknown;
   /** Applied state of one Service (`ns/name`), or of all when omitted. */
   applied: (service?: string) => unknown;
@@ -95,9 +97,13 @@ export class ProxyHealthServer {
       }
       case '/proxyMode':
         res.writeHead(200, { 'Content-Type': 'text/plain' });
-        return void res.end('userspace');
+        return void res.end(s.mode);
       case '/connections':
-        return json(200, s.connections(Number(url.searchParams.get('limit') ?? 1000)));
+        try {
+          return json(200, await s.connections(Number(url.searchParams.get('limit') ?? 1000)));
+        } catch (err) {
+          return json(503, { error: (err as Error).message });
+        }
       case '/applied': {
         const svc = url.searchParams.get('service') ?? undefined;
         const rv = url.searchParams.get('rv');

@@ -20,6 +20,7 @@ import { AgentClient, type EndpointSlice, type Service } from '@kubemu/api';
 import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
 import { ServicePort, type ListenerSpec } from './service-port.js';
 import { ConnLog } from './conn-log.js';
+import { enableConntrackAccounting, serviceFlows } from './conntrack-flows.js';
 import { SERVICE_IFACE, ServiceIPs } from './service-ips.js';
 import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
@@ -128,6 +129,10 @@ export class KubeProxy {
         this.#log.warn({ err: (err as Error).message }, 'cannot set ip_nonlocal_bind; new cluster IPs wait for their address');
       }
       await this.#ips.sync(new Set()).catch((err) => this.#log.warn({ err: err.message }, 'kube-ipvs0 not ready'));
+      if (this.#nft) {
+        const failed = enableConntrackAccounting();
+        if (failed.length) this.#log.warn({ sysctls: failed }, 'cannot turn on conntrack accounting; /connections shows no bytes or ages');
+      }
     }
     const bind = this.opts.healthzBind ?? '0.0.0.0:10256';
     if (bind) {
@@ -135,7 +140,8 @@ export class KubeProxy {
       this.#healthz = new ProxyHealthServer({
         lastUpdated: () => this.#lastUpdated,
         healthy: () => true,
-        connections: (limit) => ({ node: this.opts.nodeName, total: this.connLog.total, items: this.connLog.recent(limit) }),
+        mode: this.mode,
+        connections: (limit) => this.#connections(limit),
         applied: (svc) => (svc ? { service: svc, ...(this.#applied.get(svc) ?? { rv: 0, at: 0 }) } : Object.fromEntries(this.#applied)),
         waitApplied: (svc, rv, timeoutMs) => this.waitApplied(svc, rv, timeoutMs),
       });
@@ -152,6 +158,12 @@ export class KubeProxy {
     this.#retryTimer = setInterval(() => void this.#retryFailed(), 5000);
     this.#retryTimer.unref();
     await this.client.waitConnected(60_000);
+  }
+
+  /** The connection log; in nftables mode, the DNATed flows conntrack holds (the kernel forwards, not us). */
+  async #connections(limit: number): Promise<unknown> {
+    const items = this.#nft ? await serviceFlows(this.#nft.serviceLookup(), this.opts.nodeName, limit) : this.connLog.recent(limit);
+    return { node: this.opts.nodeName, mode: this.mode, total: this.#nft ? items.length : this.connLog.total, items };
   }
 
   // ---- watch events -> dirty services ----------------------------------------

@@ -14,6 +14,7 @@
  * a gone pod; TCP connections are left to end by themselves.
  */
 import type { Logger } from 'pino';
+import type { ServiceLookup } from './conntrack-flows.js';
 import { run } from './exec.js';
 import { nftRunner } from './nft.js';
 import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel, type Selection } from './nft-rules.js';
@@ -163,6 +164,20 @@ export class NftProxier {
         }
       }
     }
+  }
+
+  /** Names the service port behind a flow's original destination, from what is installed. */
+  serviceLookup(): ServiceLookup {
+    const byAddr = new Map<string, { service: string; via: string }>();
+    const byNodePort = new Map<string, { service: string; via: string }>();
+    for (const [service, e] of this.#ports) {
+      for (const [k, v] of e.installed.svcIps) byAddr.set(k, { service, via: v.endsWith('-int') ? 'cluster-ip' : 'external-ip' });
+      for (const k of e.installed.nodePorts.keys()) byNodePort.set(k, { service, via: 'node-port' });
+    }
+    return (protocol, ip, port) => {
+      const p = protocol.toLowerCase();
+      return byAddr.get(`${ip} . ${p} . ${port}`) ?? byNodePort.get(`${p} . ${port}`);
+    };
   }
 
   /** The current table as nft prints it (for /rules and tests). */
