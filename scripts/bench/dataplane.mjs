@@ -316,15 +316,22 @@ async function programming(nodeIPs) {
   console.log(`\nprogramming latency: creating ${NSERVICES} Services × 10 endpoints…`);
   const t0 = Date.now();
   await pool(NSERVICES, 16, (i) => api('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `s-${i}` }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }));
-  let lastRV = 0;
+  const sliceRV = new Map();
   await pool(NSERVICES, 16, async (i) => {
     const o = await api('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', sliceFor(i));
-    lastRV = Math.max(lastRV, Number(o.metadata.resourceVersion));
+    sliceRV.set(`default/s-${i}`, Number(o.metadata.resourceVersion));
   });
   const created = Date.now();
-  const last = `default/s-${NSERVICES - 1}`;
-  const applied = await Promise.all(nodeIPs.map((ip) => getJSON(`http://${ip}:10256/applied?service=${last}&rv=1&timeoutMs=60000`)));
-  console.log(`  created in ${((created - t0) / 1000).toFixed(1)} s; the last one applied on all nodes ${Math.max(...applied.map((a) => a.at)) - created} ms after the last write`);
+  // every node has applied every slice: the newest "applied at" over all of them
+  const lastApplied = async (ip) => {
+    for (;;) {
+      const all = Object.entries(await getJSON(`http://${ip}:10256/applied`)).filter(([k, a]) => a.rv >= (sliceRV.get(k) ?? Infinity));
+      if (all.length >= NSERVICES) return Math.max(...all.map(([, a]) => a.at));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const doneAt = Math.max(...(await Promise.all(nodeIPs.map(lastApplied))));
+  console.log(`  created in ${((created - t0) / 1000).toFixed(1)} s; all applied on all nodes ${Math.max(0, doneAt - created)} ms after the last write returned`);
   const lat = [];
   const SAMPLES = 200;
   for (let k = 0; k < SAMPLES; k++) {
