@@ -2,7 +2,9 @@
 /**
  * Cluster benchmark (root, netns runtime):
  *  - time from `kubemu up` to every node Ready, for 3 and 10 nodes;
- *  - resident memory per node (node agent + kube-proxy processes);
+ *  - memory per node (node agent + kube-proxy processes): resident (RSS) and
+ *    proportional (PSS: pages shared with other processes, such as the node
+ *    binary every node's processes map, count once, split between them);
  *  - time to start 100 pods (busybox `sleep`) on 3 nodes, until all Running.
  * Usage: sudo node scripts/bench/cluster.mjs
  */
@@ -20,12 +22,14 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-function rssKiB(pid) {
+/** { rss, pss } of a process, KiB. */
+function memKiB(pid) {
   try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const get = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(t)?.[1] ?? 0);
+    return { rss: get('Rss'), pss: get('Pss') };
   } catch {
-    return 0;
+    return { rss: 0, pss: 0 };
   }
 }
 
@@ -40,10 +44,12 @@ for (const n of [3, 10]) {
   const perNode = rec.nodes.map((node) =>
     Object.entries(rec.pids)
       .filter(([k]) => k.startsWith(`${node.name}/`))
-      .reduce((sum, [, pid]) => sum + rssKiB(pid), 0),
+      .map(([, pid]) => memKiB(pid))
+      .reduce((sum, m) => ({ rss: sum.rss + m.rss, pss: sum.pss + m.pss }), { rss: 0, pss: 0 }),
   );
-  const avgMiB = perNode.reduce((a, b) => a + b, 0) / perNode.length / 1024;
-  results.push(`${n} nodes: up to all Ready ${(upMs / 1000).toFixed(2)} s; memory per node (agent + proxy) ${avgMiB.toFixed(1)} MiB (max ${(Math.max(...perNode) / 1024).toFixed(1)})`);
+  const avg = (k) => (perNode.reduce((a, m) => a + m[k], 0) / perNode.length / 1024).toFixed(1);
+  const max = (k) => (Math.max(...perNode.map((m) => m[k])) / 1024).toFixed(1);
+  results.push(`${n} nodes: up to all Ready ${(upMs / 1000).toFixed(2)} s; memory per node (agent + proxy) RSS ${avg('rss')} MiB (max ${max('rss')}), PSS ${avg('pss')} MiB (max ${max('pss')})`);
   if (n === 3) {
     const kc = run('kubeconfig', '--name', name).trim();
     const k = (...a) => execFileSync('kubectl', ['--kubeconfig', kc, ...a], { encoding: 'utf8' });
