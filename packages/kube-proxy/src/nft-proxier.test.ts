@@ -1,14 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CAN_PROGRAM_NETNS, inScratchNetns } from './testing/scratch-netns.js';
 
 // The proxier programs the namespace it runs in, so it runs in a child process inside a throwaway one (root only).
-const root = process.getuid?.() === 0 && spawnSync('nft', ['--version']).status === 0;
-describe.skipIf(!root)('NftProxier in a scratch namespace', () => {
+describe.skipIf(!CAN_PROGRAM_NETNS)('NftProxier in a scratch namespace', () => {
   it('installs ports through libnftables, reuses freed endpoint slots, leaves the table alone on a bad script', () => {
-    const ns = `kmnft-${process.pid}`;
-    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
-    try {
+    inScratchNetns((ns) => {
       const child = fileURLToPath(new URL('./testing/nft-child.ts', import.meta.url));
       const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', child], { encoding: 'utf8', timeout: 30_000 });
       expect(r.stderr).toBe('');
@@ -29,8 +27,6 @@ describe.skipIf(!root)('NftProxier in a scratch namespace', () => {
       expect(out.bad.stderr).toMatch(/syntax error/);
       expect(afterBad).toBe(swapped);
       expect(tornDown).toBe('');
-    } finally {
-      spawnSync('ip', ['netns', 'del', ns]);
-    }
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { CAN_PROGRAM_NETNS, inScratchNetns } from './testing/scratch-netns.js';
 import { baseScript, diffModel, emptyModel, NAT_TABLE, portModel as model, type NftPortInput } from './nft-rules.js';
 
 const ctx = { podBridge: 'cbr0' };
@@ -116,12 +117,9 @@ describe('diffModel', () => {
 });
 
 // nft parses and the kernel accepts the script, in a throwaway network namespace (root only).
-const root = process.getuid?.() === 0 && spawnSync('nft', ['--version']).status === 0;
-describe.skipIf(!root)('nft accepts the scripts', () => {
+describe.skipIf(!CAN_PROGRAM_NETNS)('nft accepts the scripts', () => {
   it('installs, updates and removes a port in a scratch namespace', () => {
-    const ns = `kmtest-${process.pid}`;
-    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
-    try {
+    inScratchNetns((ns) => {
       const nft = (script: string) => spawnSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
       const a = portModel('p1', { ...base, nodePort: 30080, externalLocal: true, affinitySeconds: 30 }, ctx);
       const b = portModel('p1', { ...base, nodePort: 30080, cluster: base.cluster.slice(1), local: [] }, ctx);
@@ -136,8 +134,6 @@ describe.skipIf(!root)('nft accepts the scripts', () => {
       r = nft(script(b, emptyModel()));
       expect(r.stderr).toBe('');
       expect(spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', NAT_TABLE], { encoding: 'utf8' }).stdout).not.toContain('chain p1-');
-    } finally {
-      spawnSync('ip', ['netns', 'del', ns]);
-    }
+    });
   });
 });
