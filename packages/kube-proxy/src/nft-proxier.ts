@@ -3,11 +3,13 @@
  * node namespace equal to the service ports it is given.
  *
  *   setPort(key, input) ─▶ desired model ─┐ (dirty keys only)
- *                                         ├─▶ diffModel() per port ─▶ one `nft -f` transaction
+ *                                         ├─▶ diffModel() per port ─▶ one nft transaction (nft.ts)
  *   installed models ─────────────────────┘
  *
  * Only ports that changed are diffed and sent, so one EndpointSlice update
- * costs one small transaction whatever the number of Services. When a
+ * costs one small transaction whatever the number of Services. Each
+ * selection's endpoints sit in a block of slots of the shared endpoint maps
+ * (nft-slots.ts), kept while its endpoints fit. When a
  * transaction fails the table is rebuilt from scratch on the next sync (the
  * affinity sets start empty then). UDP conntrack entries towards endpoints
  * that left are deleted, as kube-proxy does, so a UDP client is not stuck on
