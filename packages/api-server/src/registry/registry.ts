@@ -30,7 +30,7 @@ import {
   type Service,
   type Pod,
 } from '@kubemu/api';
-import { SqliteStore, StoreConflictError, StoreExistsError, StoreGoneError, StoreNotFoundError, type StoreEvent } from '../store/sqlite-store.js';
+import { INDEXED_LABELS, SqliteStore, StoreConflictError, StoreExistsError, StoreGoneError, StoreNotFoundError, type StoreEvent } from '../store/sqlite-store.js';
 import type { DeleteOptions, ListOptions, ObjectClient, ObjectEvent, WatchOptions } from './object-client.js';
 import { ServiceAllocations, type Taken } from './service-allocations.js';
 import { WatchQueue } from './watch-queue.js';
@@ -107,7 +107,9 @@ export class Registry implements ObjectClient {
     const labels = parseLabelSelector(opts.labelSelector ?? '');
     const fields = parseFieldSelector(opts.fieldSelector ?? '', r.kind);
     const rv = this.resourceVersion;
-    const all = this.store.list(resourceKey(r), r.namespaced ? opts.namespace : undefined);
+    // an equality on an indexed label narrows the read; the full selector still filters
+    const narrow = labels.requirements.find((q) => INDEXED_LABELS.includes(q.key) && q.values.length === 1 && (q.operator === '=' || q.operator === '==' || q.operator === 'in'));
+    const all = this.store.list(resourceKey(r), r.namespaced ? opts.namespace : undefined, narrow && { key: narrow.key, value: narrow.values[0] });
     const items = all.filter((o) => labels.matches(o.metadata.labels) && fields.matches(o)) as T[];
     return { items, resourceVersion: rv };
   }

@@ -45,6 +45,29 @@ describe('SqliteStore', () => {
     expect(s.list('configmaps').map((o) => o.metadata.name)).toEqual(['a', 'b', 'c']);
   });
 
+  it("reads only a Service's slices through the service-name index, following updates and deletes", () => {
+    const s = new SqliteStore(':memory:');
+    const slice = (name: string, svc: string | undefined, ns = 'default'): KubeObject => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name, namespace: ns, labels: svc ? { 'kubernetes.io/service-name': svc } : {} },
+    });
+    const key = 'kubernetes.io/service-name';
+    for (let i = 0; i < 50; i++) s.create('discovery.k8s.io/endpointslices', slice(`s${i}-a`, `s${i}`));
+    s.create('discovery.k8s.io/endpointslices', slice('web-b', 'web'));
+    s.create('discovery.k8s.io/endpointslices', slice('web-a', 'web'));
+    s.create('discovery.k8s.io/endpointslices', slice('web-x', 'web', 'other'));
+    const hand = s.create('discovery.k8s.io/endpointslices', slice('loose', undefined));
+    const names = (ns?: string) => s.list('discovery.k8s.io/endpointslices', ns, { key, value: 'web' }).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    expect(names('default')).toEqual(['default/web-a', 'default/web-b']);
+    expect(names()).toEqual(['default/web-a', 'default/web-b', 'other/web-x']);
+    s.update('discovery.k8s.io/endpointslices', { ...hand, metadata: { ...hand.metadata, labels: { [key]: 'web' } } });
+    s.delete('discovery.k8s.io/endpointslices', 'default', 'web-b');
+    expect(names('default')).toEqual(['default/loose', 'default/web-a']);
+    expect(s.explainList({ key, value: 'web' })).toMatch(/USING INDEX objects_label_0/);
+    expect(() => s.list('configmaps', 'default', { key: 'app', value: 'x' })).toThrow(/not indexed/);
+  });
+
   it('replays history after a resourceVersion, then goes live, without gaps', () => {
     const s = new SqliteStore(':memory:');
     const a = s.create('configmaps', cm('a'));
