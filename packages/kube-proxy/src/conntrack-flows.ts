@@ -121,7 +121,10 @@ function tcpTimeWaitSeconds(): number {
 /** The newest `limit` DNATed flows to Services in this namespace, oldest first. Throws when conntrack cannot be run. */
 export async function serviceFlows(lookup: ServiceLookup, node: string, limit: number): Promise<ConnRecord[]> {
   const r = await run('conntrack', ['-L', '--dst-nat', '-o', 'extended'], undefined, 5000);
-  if (r.code === -1) throw new Error(`conntrack could not be run (${r.stderr.trim()}); install the conntrack package`);
+  if (r.code === -1) {
+    const why = r.stderr.trim();
+    throw new Error(/ENOENT/.test(why) ? 'conntrack is not installed; install the conntrack package to list connections' : `listing conntrack failed: ${why}`);
+  }
   const now = Date.now();
   const tw = tcpTimeWaitSeconds();
   const out: ConnRecord[] = [];
