@@ -67,7 +67,7 @@ const spawnNft: NftRunner = { kind: 'nft', run: (script) => run('nft', ['-f', '-
 
 let shared: Promise<NftRunner> | undefined;
 
-/** This process's nftables runner (libnftables when it loads, else the nft binary); `why` says why not. */
+/** This process's nftables runner: libnftables when it loads, else the nft binary (`onFallback` hears why). */
 export function nftRunner(onFallback?: (why: string) => void): Promise<NftRunner> {
   shared ??= (async () => {
     if (process.env.KUBEMU_NFT === 'binary') return spawnNft;
