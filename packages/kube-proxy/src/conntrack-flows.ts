@@ -118,10 +118,10 @@ function tcpTimeWaitSeconds(): number {
   }
 }
 
-/** The newest `limit` DNATed flows to Services in this namespace, oldest first. Throws when conntrack cannot be run. */
-export async function serviceFlows(lookup: ServiceLookup, node: string, limit: number): Promise<ConnRecord[]> {
+/** The DNATed flows to Services in this namespace (`total`) and the newest `limit` of them, oldest first. Throws when conntrack cannot list. */
+export async function serviceFlows(lookup: ServiceLookup, node: string, limit: number): Promise<{ total: number; items: ConnRecord[] }> {
   const r = await run('conntrack', ['-L', '--dst-nat', '-o', 'extended'], undefined, 5000);
-  if (r.code === -1) {
+  if (r.code !== 0) {
     const why = r.stderr.trim();
     throw new Error(/ENOENT/.test(why) ? 'conntrack is not installed; install the conntrack package to list connections' : `listing conntrack failed: ${why}`);
   }
@@ -134,5 +134,5 @@ export async function serviceFlows(lookup: ServiceLookup, node: string, limit: n
     if (rec) out.push(rec);
   }
   out.sort((a, b) => a.start - b.start);
-  return out.slice(-limit);
+  return { total: out.length, items: limit > 0 ? out.slice(-limit) : [] };
 }

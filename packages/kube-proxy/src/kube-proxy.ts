@@ -162,8 +162,9 @@ export class KubeProxy {
 
   /** The connection log; in nftables mode, the DNATed flows conntrack holds (the kernel forwards, not us). */
   async #connections(limit: number): Promise<unknown> {
-    const items = this.#nft ? await serviceFlows(this.#nft.serviceLookup(), this.opts.nodeName, limit) : this.connLog.recent(limit);
-    return { node: this.opts.nodeName, mode: this.mode, total: this.#nft ? items.length : this.connLog.total, items };
+    const n = Number.isFinite(limit) ? limit : 1000;
+    const { total, items } = this.#nft ? await serviceFlows(this.#nft.serviceLookup(), this.opts.nodeName, n) : { total: this.connLog.total, items: this.connLog.recent(n) };
+    return { node: this.opts.nodeName, mode: this.mode, total, items };
   }
 
   // ---- watch events -> dirty services ----------------------------------------

@@ -45,14 +45,20 @@ export class NftProxier {
   #nextId = 1;
   #needBase = true;
   #conntrackWarned = false;
+  #fallbackWarned = false;
 
   constructor(ctx: NftContext, log: Logger) {
     this.#ctx = ctx;
     this.#log = log;
   }
 
-  #nft() {
-    return nftRunner((why) => this.#log.warn(why));
+  async #nft() {
+    const r = await nftRunner();
+    if (r.fallbackReason && !this.#fallbackWarned) {
+      this.#fallbackWarned = true;
+      this.#log.warn(r.fallbackReason);
+    }
+    return r;
   }
 
   /** Sets (or, with undefined, removes) a service port; true when its rules change. */
@@ -85,7 +91,8 @@ export class NftProxier {
     e.wantInput = input;
     // Against the installed model and the last wanted one: a sync in flight may be installing that one.
     const changed = !modelsEqual(e.installed, e.want) || (prevWant !== undefined && !modelsEqual(prevWant, e.want));
-    if (changed || this.#needBase) this.#dirty.add(key);
+    // a removed port is always synced once, even with nothing installed: the sync forgets its entry
+    if (changed || this.#needBase || !input) this.#dirty.add(key);
     return changed;
   }
 
@@ -135,7 +142,12 @@ export class NftProxier {
       ...(addrDel.length ? [`delete element ${t} svc-addrs { ${addrDel.join(', ')} }`] : []),
       ...phases.flat(),
     ];
-    const r = lines.length ? await (await this.#nft()).run(lines.join('\n') + '\n') : { code: 0, stderr: '' };
+    let r: { code: number; stderr: string };
+    try {
+      r = lines.length ? await (await this.#nft()).run(lines.join('\n') + '\n') : { code: 0, stderr: '' };
+    } catch (err) {
+      r = { code: -1, stderr: (err as Error).message };
+    }
     if (r.code !== 0) {
       this.#needBase = true;
       for (const k of keys) this.#dirty.add(k);

@@ -15,6 +15,8 @@ import { run, type ExecResult } from './exec.js';
 export interface NftRunner {
   /** `libnftables` (in process) or `nft` (spawned per call). */
   readonly kind: 'libnftables' | 'nft';
+  /** Why the nft binary is used although libnftables was wanted. */
+  readonly fallbackReason?: string;
   /** Runs an nft script (as `nft -f -` would); stdout is what list commands print. */
   run(script: string): Promise<ExecResult>;
 }
@@ -53,30 +55,38 @@ class LibNftables implements NftRunner {
 
   #call(script: string): Promise<ExecResult> {
     return new Promise((resolve) => {
-      this.#runCmd.async(this.#ctx, script, (err: unknown, rc: number) => {
-        const stdout = String(this.#out(this.#ctx) ?? '');
-        const stderr = String(this.#err(this.#ctx) ?? '');
-        if (err) resolve({ code: -1, stdout, stderr: (err as Error).message ?? String(err) });
-        else resolve({ code: rc === 0 ? 0 : 1, stdout, stderr });
-      });
+      const done = (err: unknown, rc: number) => {
+        try {
+          const stdout = String(this.#out(this.#ctx) ?? '');
+          const stderr = String(this.#err(this.#ctx) ?? '');
+          if (err) resolve({ code: -1, stdout, stderr: (err as Error).message ?? String(err) });
+          else resolve({ code: rc === 0 ? 0 : 1, stdout, stderr });
+        } catch (e) {
+          resolve({ code: -1, stdout: '', stderr: `reading libnftables buffers failed: ${(e as Error).message}` });
+        }
+      };
+      try {
+        this.#runCmd.async(this.#ctx, script, done);
+      } catch (e) {
+        resolve({ code: -1, stdout: '', stderr: `calling libnftables failed: ${(e as Error).message}` });
+      }
     });
   }
 }
 
-const spawnNft: NftRunner = { kind: 'nft', run: (script) => run('nft', ['-f', '-'], script) };
+const spawnNft = (fallbackReason?: string): NftRunner => ({ kind: 'nft', fallbackReason, run: (script) => run('nft', ['-f', '-'], script) });
 
 let shared: Promise<NftRunner> | undefined;
 
-/** This process's nftables runner: libnftables when it loads, else the nft binary (`onFallback` hears why). */
-export function nftRunner(onFallback?: (why: string) => void): Promise<NftRunner> {
+/** This process's nftables runner: libnftables when it loads, else the nft binary (`fallbackReason` says why). */
+export function nftRunner(): Promise<NftRunner> {
   shared ??= (async () => {
-    if (process.env.KUBEMU_NFT === 'binary') return spawnNft;
+    if (process.env.KUBEMU_NFT === 'binary') return spawnNft();
     try {
       const koffi = (await import('koffi')).default as unknown as ConstructorParameters<typeof LibNftables>[0];
       return new LibNftables(koffi);
     } catch (err) {
-      onFallback?.(`libnftables not usable (${(err as Error).message}); running the nft binary per transaction`);
-      return spawnNft;
+      return spawnNft(`libnftables not usable (${(err as Error).message}); running the nft binary per transaction`);
     }
   })();
   return shared;

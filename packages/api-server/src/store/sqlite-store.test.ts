@@ -64,7 +64,7 @@ describe('SqliteStore', () => {
     s.update('discovery.k8s.io/endpointslices', { ...hand, metadata: { ...hand.metadata, labels: { [key]: 'web' } } });
     s.delete('discovery.k8s.io/endpointslices', 'default', 'web-b');
     expect(names('default')).toEqual(['default/loose', 'default/web-a']);
-    expect(s.explainList({ key, value: 'web' })).toMatch(/USING INDEX objects_label_0/);
+    expect(s.explainList({ key, value: 'web' })).toMatch(/USING INDEX objects_label_kubernetes_io_service_name/);
     expect(() => s.list('configmaps', 'default', { key: 'app', value: 'x' })).toThrow(/not indexed/);
   });
 

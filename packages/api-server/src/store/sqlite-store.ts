@@ -123,16 +123,17 @@ export class SqliteStore {
       CREATE INDEX IF NOT EXISTS events_resource ON events (resource, rv);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
-    INDEXED_LABELS.forEach((key, i) => {
+    for (const key of INDEXED_LABELS) {
       const expr = labelExpr(key);
-      this.#db.exec(`CREATE INDEX IF NOT EXISTS objects_label_${i} ON objects (resource, namespace, ${expr})`);
+      const index = `objects_label_${key.replace(/[^a-z0-9]/gi, '_')}`;
+      this.#db.exec(`CREATE INDEX IF NOT EXISTS ${index} ON objects (resource, namespace, ${expr})`);
       // INDEXED BY: without statistics the planner would rather walk the primary key (sorted by name) and parse every row
-      const from = `FROM objects INDEXED BY objects_label_${i}`;
+      const from = `FROM objects INDEXED BY ${index}`;
       this.#listByLabel.set(key, {
         all: this.#db.prepare(`SELECT data, rv ${from} WHERE resource = ? AND ${expr} = ? ORDER BY namespace, name`),
         ns: this.#db.prepare(`SELECT data, rv ${from} WHERE resource = ? AND namespace = ? AND ${expr} = ? ORDER BY name`),
       });
-    });
+    }
     const maxEvent = (this.#db.prepare('SELECT MAX(rv) AS m FROM events').get() as { m: number | null }).m ?? 0;
     const maxObj = (this.#db.prepare('SELECT MAX(rv) AS m FROM objects').get() as { m: number | null }).m ?? 0;
     const compacted = this.#db.prepare("SELECT value FROM meta WHERE key = 'compactedRV'").get() as { value: string } | undefined;
