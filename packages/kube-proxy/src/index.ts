@@ -1,6 +1,7 @@
 export * from './service-state.js';
 export * from './load-balancer.js';
 export * from './conn-log.js';
+export * from './relay.js';
 export * from './tcp-proxy.js';
 export * from './udp-proxy.js';
 export * from './health-server.js';

@@ -2,7 +2,8 @@ import net from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnLog } from './conn-log.js';
-import { TcpProxy, type PickFn } from './tcp-proxy.js';
+import type { PickFn } from './relay.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 const log = pino({ level: 'silent' });
 const cleanup: (() => void)[] = [];

@@ -4,9 +4,9 @@
  *
  *   client ──▶ listener ─accept (paused)─▶ pick() ─dial─▶ endpoint
  *                 │                      ◀── retry: 250 ms, 500 ms, 1 s, 2 s ──┘
- *                 └─ client.pipe(upstream), upstream.pipe(client); half-close
- *                    passes through (allowHalfOpen); an error on one side
- *                    resets the other.
+ *                 └─ client.pipe(upstream); upstream → client written per read
+ *                    (onread, no stream pipe); half-close passes through
+ *                    (allowHalfOpen); an error on one side resets the other.
  *
  * Like the userspace proxy: after a failed dial the next attempt ignores
  * affinity and takes the next endpoint; if all fail the client is reset.
@@ -14,11 +14,7 @@
  * when the connection ends.
  */
 import net from 'node:net';
-import type { Logger } from 'pino';
-import type { ConnLog } from './conn-log.js';
-
-/** Picks an endpoint (`ip:port`) for a new connection; undefined = none. */
-export type PickFn = (clientIP: string, attempt: number) => string | undefined;
+import type { RelayOptions } from './relay.js';
 
 export const DIAL_TIMEOUTS_MS = [250, 500, 1000, 2000];
 
@@ -33,16 +29,7 @@ const MIN_READ = 16 * 1024;
 /** Reads up to this size are copied (pooled) rather than handed off. */
 const COPY_MAX = 4 * 1024;
 
-export interface TcpProxyOptions {
-  host: string;
-  port: number;
-  pick: PickFn;
-  /** Service port key, for logs and accounting. */
-  service: string;
-  via: string;
-  node: string;
-  log: Logger;
-  connLog?: ConnLog;
+export interface TcpProxyOptions extends RelayOptions {
   dialTimeoutsMs?: number[];
 }
 

@@ -11,19 +11,9 @@
  * error from the endpoint (ECONNREFUSED on the connected socket) ends the flow.
  */
 import dgram from 'node:dgram';
-import type { Logger } from 'pino';
-import type { ConnLog } from './conn-log.js';
-import type { PickFn } from './tcp-proxy.js';
+import type { RelayOptions } from './relay.js';
 
-export interface UdpProxyOptions {
-  host: string;
-  port: number;
-  pick: PickFn;
-  service: string;
-  via: string;
-  node: string;
-  log: Logger;
-  connLog?: ConnLog;
+export interface UdpProxyOptions extends RelayOptions {
   /** Close a flow after this long without traffic (default 30 s, conntrack's UDP timeout). */
   idleMs?: number;
   /** At most this many flows (each holds a socket); the oldest is closed first. Default 4096. */
