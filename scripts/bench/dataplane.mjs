@@ -161,15 +161,11 @@ async function load({ kind, host, port, seconds, concurrency, rate }) {
 const root = resolve(import.meta.dirname, '..', '..');
 const kubemu = join(root, 'packages/cli/bin/kubemu.js');
 let NAME = 'benchnf';
-const MODES = arg0('--modes', 'nftables,userspace').split(',');
-function arg0(k, d) {
+function arg(k, d) {
   const i = process.argv.indexOf(k);
   return i > 0 ? process.argv[i + 1] : d;
 }
-const arg = (k, d) => {
-  const i = process.argv.indexOf(k);
-  return i > 0 ? process.argv[i + 1] : d;
-};
+const MODES = arg('--modes', 'nftables,userspace').split(',');
 const SECONDS = Number(arg('--seconds', 3));
 const ROUNDS = Math.max(1, Number(arg('--rounds', 3)));
 const NSERVICES = Number(arg('--services', 1000));
@@ -264,11 +260,13 @@ async function dataplane(mode) {
 }
 
 // ---------------------------------------------------------------- programming latency
+let apiCreds;
 function api(method, path, body) {
-  const cfg = readFileSync(kubeconfig, 'utf8');
-  const server = /server: (\S+)/.exec(cfg)[1];
-  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(cfg)[1], 'base64');
-  const token = /token: (\S+)/.exec(cfg)[1];
+  if (!apiCreds) {
+    const cfg = readFileSync(kubeconfig, 'utf8');
+    apiCreds = { server: /server: (\S+)/.exec(cfg)[1], ca: Buffer.from(/certificate-authority-data: (\S+)/.exec(cfg)[1], 'base64'), token: /token: (\S+)/.exec(cfg)[1] };
+  }
+  const { server, ca, token } = apiCreds;
   const u = new URL(path, server);
   return new Promise((res, rej) => {
     const req = https.request({ method, host: u.hostname, port: u.port, path: u.pathname + u.search, ca, agent: apiAgent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (r) => {
@@ -369,6 +367,7 @@ try {
     console.log(`\n═══ kube-proxy mode: ${mode} ═══\n• kubemu up --name ${NAME} --nodes 3 --proxy-mode ${mode}`);
     execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode], { stdio: 'ignore' });
     kubeconfig = execFileSync(process.execPath, [kubemu, 'kubeconfig', '--name', NAME], { encoding: 'utf8' }).trim();
+    apiCreds = undefined; // a new cluster: new CA and token
     try {
       if (!process.argv.includes('--no-dataplane')) {
         const r = await dataplane(mode);

@@ -7,10 +7,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { ProxyMode } from '@kubemu/kube-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, NetnsCluster, until, type PodJ } from './netns-cluster.js';
 
-export type ProxyMode = 'nftables' | 'userspace';
 
 /** The kube-proxy e2e suite against a fresh 3-node cluster whose kube-proxies run in `mode`. */
 // The body is not indented: its YAML manifests are template literals.

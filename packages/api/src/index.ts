@@ -7,6 +7,7 @@ export * from './wire.js';
 export * from './fields.js';
 export * from './agent-client.js';
 export * from './agent-streams.js';
+export * from './agent-events.js';
 export * from './defaults.js';
 export * from './validation/index.js';
 export * from './images.js';

@@ -14,6 +14,9 @@
  *   controllers skip selector-less Services).
  * - `validateLabels` / `validateLabelSelector` are metav1validation's checks.
  */
+
+/** The label tying an EndpointSlice to its Service (discovery.k8s.io/v1). */
+export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 import { ApiError, type FieldError } from './errors.js';
 import type { LabelSelector } from './types.js';
 import { checkLabelValue, checkQualifiedName, scalarString } from './names.js';

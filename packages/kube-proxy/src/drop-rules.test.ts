@@ -9,6 +9,7 @@ describe('dropRuleScript', () => {
       dropAddrPorts: [{ ip: '10.96.0.6', proto: 'udp', port: 53 }],
       dropExternalPorts: [{ ip: '172.30.0.11', proto: 'tcp', port: 80 }],
       dropNodePorts: [{ proto: 'tcp', port: 30080 }],
+      podBridge: 'cbr0',
     });
     // ETP drops spare this node's pods (cbr0) and the node itself (lo)
     expect(s).toContain('    iifname != { "lo", "cbr0" } meta l4proto { tcp, udp } meta l4proto . th dport @drop_node_ports drop');
@@ -27,7 +28,7 @@ describe('dropRuleScript', () => {
   });
 
   it('leaves empty sets without elements', () => {
-    const s = dropRuleScript({ serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropNodePorts: [] });
+    const s = dropRuleScript({ serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [], podBridge: 'cbr0' });
     expect(s).toContain('set svc_ips { type ipv4_addr; }');
   });
 });

@@ -34,11 +34,11 @@ export interface DropRuleInput {
   /** Cluster IP ports to drop every new connection to (ITP Local). */
   dropAddrPorts: PortRef[];
   /** External IP ports to drop new external connections to (ETP Local). */
-  dropExternalPorts?: PortRef[];
+  dropExternalPorts: PortRef[];
   /** Node ports to drop new external connections to, on every address (ETP Local). */
   dropNodePorts: Omit<PortRef, 'ip'>[];
-  /** The node's pod bridge (default cbr0). */
-  podBridge?: string;
+  /** The node's pod bridge (its pods and the node itself are treated as Cluster). */
+  podBridge: string;
 }
 
 function set(name: string, type: string, elements: string[]): string {
@@ -57,13 +57,13 @@ export function dropRuleScript(i: DropRuleInput): string {
     set('svc_ips', 'ipv4_addr', uniq(i.serviceIPs)),
     set('svc_ports', 'ipv4_addr . inet_proto . inet_service', uniq(i.servicePorts.map(ap))),
     set('drop_addr_ports', 'ipv4_addr . inet_proto . inet_service', uniq(i.dropAddrPorts.map(ap))),
-    set('drop_ext_ports', 'ipv4_addr . inet_proto . inet_service', uniq((i.dropExternalPorts ?? []).map(ap))),
+    set('drop_ext_ports', 'ipv4_addr . inet_proto . inet_service', uniq(i.dropExternalPorts.map(ap))),
     set('drop_node_ports', 'inet_proto . inet_service', uniq(i.dropNodePorts.map((p) => `${p.proto} . ${p.port}`))),
     '  chain input {',
     '    type filter hook input priority -10; policy accept;',
     '    ct state established,related accept',
-    `    iifname != { "lo", "${i.podBridge ?? 'cbr0'}" } meta l4proto { tcp, udp } meta l4proto . th dport @drop_node_ports drop`,
-    `    iifname != { "lo", "${i.podBridge ?? 'cbr0'}" } meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @drop_ext_ports drop`,
+    `    iifname != { "lo", "${i.podBridge}" } meta l4proto { tcp, udp } meta l4proto . th dport @drop_node_ports drop`,
+    `    iifname != { "lo", "${i.podBridge}" } meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @drop_ext_ports drop`,
     '    meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @drop_addr_ports drop',
     '    ip daddr @svc_ips meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @svc_ports accept',
     '    ip daddr @svc_ips meta l4proto tcp reject with tcp reset',

@@ -14,9 +14,15 @@ export interface ExecResult {
 
 const PATHS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin'];
 
+const found = new Map<string, string>();
+
 function toolPath(name: string): string {
-  for (const d of PATHS) if (existsSync(`${d}/${name}`)) return `${d}/${name}`;
-  return name;
+  let p = found.get(name);
+  if (!p) {
+    p = PATHS.map((d) => `${d}/${name}`).find((x) => existsSync(x)) ?? name;
+    if (p !== name) found.set(name, p);
+  }
+  return p;
 }
 
 export function run(tool: string, args: string[], input?: string, timeoutMs = 10_000): Promise<ExecResult> {

@@ -16,7 +16,7 @@
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { AgentClient, type EndpointSlice, type Service } from '@kubemu/api';
+import { AgentClient, AgentEventSink, type EndpointSlice, type Service } from '@kubemu/api';
 import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
 import { ServicePort, type ListenerSpec } from './service-port.js';
 import { ConnLog } from './conn-log.js';
@@ -24,7 +24,6 @@ import { enableConntrackAccounting, serviceFlows } from './conntrack-flows.js';
 import { SERVICE_IFACE, ServiceIPs } from './service-ips.js';
 import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
-import { EventRecorder } from './events.js';
 import { inHostNetns } from './exec.js';
 import { NftProxier } from './nft-proxier.js';
 
@@ -76,7 +75,7 @@ export class KubeProxy {
   #flushScheduled = false;
   readonly #applied = new Map<string, Applied>();
   readonly #waiters = new Map<string, { rv: number; resolve: (a: Applied) => void }[]>();
-  readonly #events: EventRecorder;
+  readonly #events: AgentEventSink;
   readonly #ips = new ServiceIPs();
   readonly #drops = new DropRules();
   readonly #nft?: NftProxier;
@@ -93,18 +92,22 @@ export class KubeProxy {
   #lastUpdated = Date.now();
   #stops: (() => void)[] = [];
   #retryTimer?: NodeJS.Timeout;
+  readonly #podBridge: string;
   readonly #localAddrs = new Set<string>();
   /** [network, mask] of the pod bridge's subnets (this node's pods). */
   #podNets: [number, number][] = [];
+  /** [network, mask] of every subnet this node is on (an external IP there is a neighbour's, not ours to bind). */
+  #connectedNets: [number, number][] = [];
 
   constructor(opts: KubeProxyOptions) {
     this.opts = opts;
     this.#log = opts.log;
     this.connLog = new ConnLog(opts.connLogSize ?? 4096);
     this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
-    this.#events = new EventRecorder(this.client, opts.nodeName);
+    this.#events = new AgentEventSink(this.client, { component: 'kube-proxy', node: opts.nodeName, defaultKind: 'Service' });
     this.mode = opts.mode ?? 'nftables';
-    if (this.mode === 'nftables') this.#nft = new NftProxier({ podBridge: opts.podBridge ?? 'cbr0' }, opts.log);
+    this.#podBridge = opts.podBridge ?? 'cbr0';
+    if (this.mode === 'nftables') this.#nft = new NftProxier({ podBridge: this.#podBridge }, opts.log);
   }
 
   async start(): Promise<void> {
@@ -115,10 +118,10 @@ export class KubeProxy {
       for (const a of addrs ?? []) {
         if (a.family !== 'IPv4' || name === SERVICE_IFACE) continue;
         this.#localAddrs.add(a.address);
-        if (name === (this.opts.podBridge ?? 'cbr0')) {
-          const mask = ipNum(a.netmask)!;
-          this.#podNets.push([(ipNum(a.address)! & mask) >>> 0, mask]);
-        }
+        const mask = ipNum(a.netmask)!;
+        const net: [number, number] = [(ipNum(a.address)! & mask) >>> 0, mask];
+        if (name === this.#podBridge) this.#podNets.push(net);
+        if (!a.internal && a.netmask !== '255.255.255.255') this.#connectedNets.push(net);
       }
     }
     if (this.#kernel) {
@@ -307,15 +310,7 @@ export class KubeProxy {
   #bindableExternal(ip: string): boolean {
     if (this.#localAddrs.has(ip) || !this.#kernel) return false;
     const n = ipNum(ip);
-    if (n === undefined) return false;
-    for (const addrs of Object.values(os.networkInterfaces())) {
-      for (const a of addrs ?? []) {
-        if (a.family !== 'IPv4' || a.internal || a.netmask === '255.255.255.255') continue;
-        const m = ipNum(a.netmask)!;
-        if (((ipNum(a.address)! & m) >>> 0) === ((n & m) >>> 0)) return false;
-      }
-    }
-    return true;
+    return n !== undefined && !this.#connectedNets.some(([net, mask]) => ((n & mask) >>> 0) === net);
   }
 
   #listenFailed(s: ServicePortState, w: ListenerSpec, err: Error, what = ''): void {
@@ -337,7 +332,7 @@ export class KubeProxy {
 
   #kernelInput(): { ips: Set<string>; drop: DropRuleInput } {
     const ips = new Set<string>();
-    const drop: DropRuleInput = { serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [] };
+    const drop: DropRuleInput = { serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [], podBridge: this.#podBridge };
     for (const p of this.#ports.values()) {
       const s = p.state;
       if (s.clusterIP) ips.add(s.clusterIP);
@@ -345,7 +340,7 @@ export class KubeProxy {
       const f = p.kernelFacts();
       drop.servicePorts.push(...f.ports.filter((x) => ips.has(x.ip)));
       drop.dropAddrPorts.push(...f.dropAddr);
-      drop.dropExternalPorts!.push(...f.dropExt);
+      drop.dropExternalPorts.push(...f.dropExt);
       drop.dropNodePorts.push(...f.dropNode);
     }
     drop.serviceIPs = [...ips];
@@ -428,11 +423,6 @@ export class KubeProxy {
       list.push(entry);
       this.#waiters.set(svcKey, list);
     });
-  }
-
-  /** The service ports this proxy serves now (for tests and status). */
-  ports(): { key: string; listeners: string[]; endpoints: readonly string[]; failed: string[] }[] {
-    return [...this.#ports.values()].map((p) => ({ key: p.state.key, listeners: p.listeners(), endpoints: p.cluster.endpoints, failed: [...p.failed.values()] }));
   }
 
   async stop(cleanKernel = false): Promise<void> {

@@ -34,10 +34,6 @@ export class RoundRobin {
     return this.#endpoints;
   }
 
-  get size(): number {
-    return this.#endpoints.length;
-  }
-
   /** Sets the endpoints (`ip:port`); a different set is shuffled and the index reset. */
   setEndpoints(list: readonly string[]): void {
     const next = new Set(list);
@@ -59,10 +55,6 @@ export class RoundRobin {
     if (ms === this.#ttlMs) return;
     this.#ttlMs = ms;
     this.#affinity.clear();
-  }
-
-  get affinitySeconds(): number {
-    return this.#ttlMs / 1000;
   }
 
   /**

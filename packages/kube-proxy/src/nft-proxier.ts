@@ -44,7 +44,7 @@ export class NftProxier {
   #installedAddrs = new Set<string>();
   #nextId = 1;
   #needBase = true;
-  #conntrackWarned = false;
+  #conntrackMissing = false;
   #fallbackWarned = false;
 
   constructor(ctx: NftContext, log: Logger) {
@@ -170,10 +170,11 @@ export class NftProxier {
   async #flushUdp(gone: { vips: string[]; port: number; ip: string }[]): Promise<void> {
     for (const g of gone) {
       for (const vip of g.vips) {
+        if (this.#conntrackMissing) return;
         const r = await run('conntrack', ['-D', '-p', 'udp', '--orig-dst', vip, '--orig-port-dst', String(g.port), '--reply-src', g.ip]);
-        // conntrack exits 1 when nothing matched; only a missing tool is worth a word.
-        if (r.code === -1 && !this.#conntrackWarned) {
-          this.#conntrackWarned = true;
+        // conntrack exits 1 when nothing matched; only a missing tool is worth a word (once: no more spawns).
+        if (r.code === -1 && /ENOENT/.test(r.stderr)) {
+          this.#conntrackMissing = true;
           this.#log.warn({ err: r.stderr.trim() }, 'conntrack not available: UDP flows to removed endpoints stay until they idle out (install the conntrack package)');
         }
       }

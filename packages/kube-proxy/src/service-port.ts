@@ -62,10 +62,6 @@ export class ServicePort {
     this.#ctx = ctx;
   }
 
-  get localReady(): number {
-    return this.state.endpoints.filter((e) => e.nodeName === this.#ctx.node && e.ready).length;
-  }
-
   /** Applies new state: balancers at once (synchronously), listeners after. */
   apply(state: ServicePortState): Promise<void> {
     this.update(state);
@@ -193,10 +189,6 @@ export class ServicePort {
   /** Retries listeners that failed to open. */
   retry(): Promise<void> {
     return this.failed.size ? this.#syncListeners() : Promise.resolve();
-  }
-
-  listeners(): string[] {
-    return [...this.#listeners.keys()];
   }
 
   close(): void {

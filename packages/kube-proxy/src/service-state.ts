@@ -10,7 +10,7 @@
  * `service.kubernetes.io/service-proxy-name`, headless (clusterIP None) and
  * ExternalName Services. Endpoints objects are never read.
  */
-import type { EndpointSlice, Service } from '@kubemu/api';
+import { LABEL_SERVICE_NAME, type EndpointSlice, type Service } from '@kubemu/api';
 
 export interface EndpointInfo {
   ip: string;
@@ -44,7 +44,6 @@ export interface ServicePortState {
   endpoints: EndpointInfo[];
 }
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
 export const DEFAULT_AFFINITY_SECONDS = 10800;
@@ -60,7 +59,7 @@ export function skipReason(svc: Service): string | undefined {
 
 /** The service key an EndpointSlice belongs to (`ns/name`), or undefined. */
 export function sliceServiceKey(slice: EndpointSlice): string | undefined {
-  const svc = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+  const svc = slice.metadata.labels?.[LABEL_SERVICE_NAME];
   return svc ? `${slice.metadata.namespace ?? 'default'}/${svc}` : undefined;
 }
 

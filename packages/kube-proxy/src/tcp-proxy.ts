@@ -36,7 +36,6 @@ export interface TcpProxyOptions extends RelayOptions {
 export class TcpProxy {
   readonly #o: TcpProxyOptions;
   readonly #server: net.Server;
-  readonly #conns = new Set<net.Socket>();
 
   constructor(o: TcpProxyOptions) {
     this.#o = o;
@@ -52,11 +51,6 @@ export class TcpProxy {
   get boundPort(): number {
     const a = this.#server.address();
     return typeof a === 'object' && a ? a.port : this.#o.port;
-  }
-
-  /** Open client connections. */
-  get connections(): number {
-    return this.#conns.size;
   }
 
   listen(): Promise<void> {
@@ -75,26 +69,16 @@ export class TcpProxy {
     this.#server.close();
   }
 
-  /** Resets every open connection whose endpoint is not in `keep`. */
-  resetConnectionsNotIn(keep: Set<string>): void {
-    for (const c of this.#conns) {
-      const ep = (c as TaggedSocket).kmEndpoint;
-      if (ep && !keep.has(ep)) c.resetAndDestroy();
-    }
-  }
-
   #onConn(client: net.Socket): void {
     const start = Date.now();
     const clientIP = client.remoteAddress?.replace(/^::ffff:/, '') ?? '';
     const clientAddr = `${clientIP}:${client.remotePort}`;
-    this.#conns.add(client);
     let attempt = 0;
     let endpoint = '';
     let upstream: net.Socket | undefined;
     let result = 'ok';
     client.on('error', () => upstream?.destroy());
     client.once('close', () => {
-      this.#conns.delete(client);
       this.#o.connLog?.add({
         start, durationMs: Date.now() - start, protocol: 'TCP', service: this.#o.service, via: this.#o.via, client: clientAddr, node: this.#o.node,
         endpoint, bytesIn: client.bytesRead, bytesOut: client.bytesWritten, result, attempts: attempt,
@@ -153,7 +137,6 @@ export class TcpProxy {
         if (client.destroyed) return void up.destroy();
         endpoint = ep;
         upstream = up;
-        (client as TaggedSocket).kmEndpoint = ep;
         up.on('error', () => {
           result = 'reset';
           client.resetAndDestroy();
@@ -176,5 +159,3 @@ export class TcpProxy {
     dial();
   }
 }
-
-type TaggedSocket = net.Socket & { kmEndpoint?: string };

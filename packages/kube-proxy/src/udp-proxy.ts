@@ -29,6 +29,8 @@ interface Flow {
   bytesIn: number;
   bytesOut: number;
   result: string;
+  /** Datagrams that arrived before the flow's socket connected (undefined once connected). */
+  pending?: Buffer[];
 }
 
 export class UdpProxy {
@@ -102,24 +104,19 @@ export class UdpProxy {
         this.#sock.send(reply, rinfo.port, rinfo.address);
       });
       sock.on('error', () => this.#end(key, 'endpoint-unreachable'));
-      const pending: Buffer[] = [msg];
+      flow.pending = [msg];
       flow.bytesIn += msg.length;
       sock.connect(Number(ep.slice(i + 1)), ep.slice(0, i), () => {
-        for (const m of pending.splice(0)) sock.send(m);
+        const queued = flow.pending ?? [];
+        flow.pending = undefined;
+        for (const m of queued) sock.send(m);
       });
-      (flow as Flow & { pending?: Buffer[] }).pending = pending;
       return;
     }
     f.last = now;
     f.bytesIn += msg.length;
-    const pending = (f as Flow & { pending?: Buffer[] }).pending;
-    if (pending && pending.length) pending.push(msg);
-    else
-      try {
-        f.sock.send(msg);
-      } catch {
-        pending?.push(msg);
-      }
+    if (f.pending) f.pending.push(msg);
+    else f.sock.send(msg);
   }
 
   #end(key: string, result: string): void {

@@ -6,11 +6,10 @@
 import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { AgentClient, isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service } from '@kubemu/api';
+import { AgentClient, AgentEventSink, isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service } from '@kubemu/api';
 import { PodSandbox } from './netns/pod-sandbox.js';
 import { PodIPAllocator } from './ipam.js';
 import { PodWorker } from './pod-worker.js';
-import { EventSink } from './event-sink.js';
 import { serviceEnv } from './service-env.js';
 import { serveExec, serveLogs, type FindWorker } from './pod-streams.js';
 
@@ -41,7 +40,7 @@ export class NodeAgent {
   readonly #workers = new Map<string, PodWorker>();
   readonly #pods = new Map<string, Pod>();
   readonly #services = new Map<string, Service>();
-  readonly #events: EventSink;
+  readonly #events: AgentEventSink;
   #heartbeat?: NodeJS.Timeout;
   #stops: (() => void)[] = [];
   #sandboxesChecked = false;
@@ -54,7 +53,7 @@ export class NodeAgent {
     this.#log = opts.log;
     this.#ipam = new PodIPAllocator(opts.podCIDR);
     this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `node-agent/${opts.nodeName}` });
-    this.#events = new EventSink(this.client, opts.nodeName);
+    this.#events = new AgentEventSink(this.client, { component: 'kubelet', node: opts.nodeName, defaultKind: 'Pod' });
   }
 
   worker(namespace: string, name: string): PodWorker | undefined {

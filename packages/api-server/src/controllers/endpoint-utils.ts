@@ -15,7 +15,7 @@ import type { ObjectClient } from '../registry/object-client.js';
 import { isPodTerminal, keyOf, podIPv4s } from './controller-utils.js';
 import { R } from './resources.js';
 
-export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
+export { LABEL_SERVICE_NAME } from '@kubemu/api';
 export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
 export const LABEL_SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirror';

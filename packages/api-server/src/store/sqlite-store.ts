@@ -21,10 +21,10 @@
  * writer's call, after the commit; consumers queue and deliver asynchronously.
  */
 import Database from 'better-sqlite3';
-import type { KubeObject } from '@kubemu/api';
+import { LABEL_SERVICE_NAME, type KubeObject } from '@kubemu/api';
 
 /** Label keys with an index in the store. */
-export const INDEXED_LABELS: readonly string[] = ['kubernetes.io/service-name'];
+export const INDEXED_LABELS: readonly string[] = [LABEL_SERVICE_NAME];
 
 /** A label equality a list may be narrowed by (`key` one of INDEXED_LABELS). */
 export interface LabelEquals {
@@ -177,14 +177,6 @@ export class SqliteStore {
       rows = namespace === undefined ? q.all.all(resource, label.value) : q.ns.all(resource, namespace, label.value);
     } else rows = namespace === undefined ? this.#listAllStmt.all(resource) : this.#listNsStmt.all(resource, namespace);
     return rows.map((r) => JSON.parse(r.data) as KubeObject);
-  }
-
-  /** SQLite's plan for a list narrowed by `label` (tests check the index is used). */
-  explainList(label: LabelEquals): string {
-    const q = this.#listByLabel.get(label.key);
-    if (!q) throw new Error(`label ${label.key} is not indexed`);
-    const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${q.ns.source}`).all('r', 'ns', 'v') as { detail: string }[];
-    return plan.map((p) => p.detail).join('; ');
   }
 
   /** Stores a new object; sets metadata.resourceVersion. Throws StoreExistsError. */

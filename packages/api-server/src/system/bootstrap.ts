@@ -4,7 +4,7 @@
  * its Endpoints and EndpointSlice pointing at the api-server (kube-apiserver's
  * endpoint reconciler writes both), so pods reach the API at 10.96.0.1:443.
  */
-import type { EndpointSlice, Endpoints, Service } from '@kubemu/api';
+import { LABEL_SERVICE_NAME, type EndpointSlice, type Endpoints, type Service } from '@kubemu/api';
 import { RES, type Registry } from '../registry/registry.js';
 
 export interface ApiServerEndpoint {
@@ -43,7 +43,7 @@ export function bootstrap(reg: Registry, endpoint: ApiServerEndpoint): void {
   const slice: EndpointSlice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { [LABEL_SERVICE_NAME]: 'kubernetes' } },
     addressType: 'IPv4',
     endpoints: [{ addresses: [endpoint.ip], conditions: { ready: true } }],
     ports: [{ name: 'https', port: endpoint.port, protocol: 'TCP' }],

@@ -1,33 +1,42 @@
 /**
- * Writes kubelet-style core/v1 Events for pods (Created, Started, Unhealthy,
- * Killing, BackOff …), folding repeats into one Event with a count, as
- * Kubernetes' event correlator does.
+ * core/v1 Events written by a node's agents over their AgentClient (the
+ * node agent as `kubelet`, kube-proxy as `kube-proxy`): source component and
+ * host = the node, written in order, best effort; a repeat of the same event
+ * is folded into the first by count, as Kubernetes' event correlator does.
  */
 import { randomBytes } from 'node:crypto';
-import type { AgentClient, KubeObject } from '@kubemu/api';
+import type { AgentClient } from './agent-client.js';
+import type { KubeObject } from './types.js';
+
+export interface AgentEventSinkOptions {
+  /** `source.component` and `reportingComponent` (e.g. kubelet, kube-proxy). */
+  component: string;
+  /** The node, `source.host` and `reportingInstance`. */
+  node: string;
+  /** involvedObject.kind when the object carries none. */
+  defaultKind: string;
+}
 
 interface Folded {
-  name: string;
   count: number;
   object: KubeObject;
 }
 
-export class EventSink {
+export class AgentEventSink {
   readonly #client: AgentClient;
-  readonly #node: string;
+  readonly #o: AgentEventSinkOptions;
   readonly #folded = new Map<string, Folded>();
+  #chain: Promise<void> = Promise.resolve();
 
-  constructor(client: AgentClient, node: string) {
+  constructor(client: AgentClient, opts: AgentEventSinkOptions) {
     this.#client = client;
-    this.#node = node;
+    this.#o = opts;
   }
 
   /** Queues an event; events are written in order, best effort (as in Kubernetes). */
   emit(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     this.#chain = this.#chain.then(() => this.#emit(involved, type, reason, message)).catch(() => {});
   }
-
-  #chain: Promise<void> = Promise.resolve();
 
   async #emit(involved: KubeObject, type: string, reason: string, message: string): Promise<void> {
     const ns = involved.metadata.namespace ?? 'default';
@@ -41,24 +50,24 @@ export class EventSink {
       if (r.object) prev.object = r.object;
       return;
     }
-    const name = `${involved.metadata.name}.${randomBytes(8).toString('hex')}`;
+    const { component, node } = this.#o;
     const ev: KubeObject = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name, namespace: ns },
-      involvedObject: { kind: involved.kind || 'Pod', namespace: ns, name: involved.metadata.name, uid: involved.metadata.uid, apiVersion: 'v1' },
+      metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
+      involvedObject: { kind: involved.kind || this.#o.defaultKind, namespace: ns, name: involved.metadata.name, uid: involved.metadata.uid, apiVersion: 'v1', resourceVersion: involved.metadata.resourceVersion },
       reason,
       message,
       type,
-      source: { component: 'kubelet', host: this.#node },
-      reportingComponent: 'kubelet',
-      reportingInstance: this.#node,
+      source: { component, host: node },
+      reportingComponent: component,
+      reportingInstance: node,
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,
     };
     const r = await this.#client.request({ verb: 'create', resource: 'events', namespace: ns, object: ev });
     if (this.#folded.size > 5000) this.#folded.clear();
-    this.#folded.set(key, { name, count: 1, object: r.object ?? ev });
+    this.#folded.set(key, { count: 1, object: r.object ?? ev });
   }
 }
