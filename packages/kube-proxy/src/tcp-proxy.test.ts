@@ -100,6 +100,25 @@ describe('TcpProxy', () => {
     expect((await exchange(none.boundPort, 'x')).err).toBe('ECONNRESET');
   });
 
+  it('resets the endpoint side when the client resets, and accounts the connection as reset', async () => {
+    let serverSide!: Promise<string>;
+    const port = await server((s) => {
+      serverSide = new Promise((r) => {
+        s.on('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error'));
+        s.on('end', () => r('end'));
+      });
+      s.write('hello');
+    });
+    const connLog = new ConnLog(8);
+    const p = await proxy(() => `127.0.0.1:${port}`, connLog);
+    const c = net.connect(p.boundPort, '127.0.0.1');
+    await new Promise((r) => c.once('data', r));
+    c.resetAndDestroy();
+    expect(await serverSide).toBe('ECONNRESET');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(connLog.recent()[0]).toMatchObject({ result: 'reset', endpoint: `127.0.0.1:${port}` });
+  });
+
   it('keeps open connections when the listener closes', async () => {
     const port = await server((s) => s.on('data', (d) => s.write(d)));
     const p = await proxy(() => `127.0.0.1:${port}`);

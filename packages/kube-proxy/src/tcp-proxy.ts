@@ -77,7 +77,10 @@ export class TcpProxy {
     let endpoint = '';
     let upstream: net.Socket | undefined;
     let result = 'ok';
-    client.on('error', () => upstream?.destroy());
+    client.on('error', () => {
+      result = 'reset';
+      upstream?.resetAndDestroy();
+    });
     client.once('close', () => {
       this.#o.connLog?.add({
         start, durationMs: Date.now() - start, protocol: 'TCP', service: this.#o.service, via: this.#o.via, client: clientAddr, node: this.#o.node,
@@ -140,10 +143,6 @@ export class TcpProxy {
         up.on('error', () => {
           result = 'reset';
           client.resetAndDestroy();
-        });
-        client.on('error', () => {
-          result = 'reset';
-          up.resetAndDestroy();
         });
         up.once('close', () => {
           if (!client.destroyed && !client.writableEnded) client.destroySoon();
