@@ -61,6 +61,33 @@ export class NetnsCluster {
     return this.json<{ items: PodJ[] }>(['get', 'pods', '-l', selector]).items;
   }
 
+  /** The InternalIP of node `node-N`. */
+  nodeIP(n: number): string {
+    const node = this.json<{ status: { addresses: { type: string; address: string }[] } }>(['get', 'node', `node-${n}`]);
+    return node.status.addresses.find((a) => a.type === 'InternalIP')!.address;
+  }
+
+  /** The host's address on the cluster bridge (the node subnet's .1). */
+  hostIP(): string {
+    return this.nodeIP(1).replace(/\.\d+$/, '.1');
+  }
+
+  /**
+   * Waits until every node's kube-proxy has applied the current version of
+   * Service `ns/name` and its EndpointSlices (asks each proxy's /applied).
+   */
+  async waitApplied(name: string, ns = 'default', timeoutMs = 15_000): Promise<void> {
+    const svc = this.json<{ metadata: { resourceVersion: string } }>(['get', 'svc', '-n', ns, name]);
+    const slices = this.json<{ items: { metadata: { resourceVersion: string } }[] }>(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${name}`]);
+    const rv = Math.max(Number(svc.metadata.resourceVersion), ...slices.items.map((s) => Number(s.metadata.resourceVersion)));
+    for (let n = 1; n <= this.nodes; n++) {
+      const url = `http://${this.nodeIP(n)}:10256/applied?service=${ns}/${name}&rv=${rv}&timeoutMs=${timeoutMs}`;
+      const r = spawnSync('curl', ['-s', '--max-time', String(timeoutMs / 1000 + 2), url], { encoding: 'utf8' });
+      const body = JSON.parse(r.stdout || '{}') as { timeout?: boolean; rv?: number };
+      if (!body.rv || body.timeout) throw new Error(`node-${n}'s kube-proxy has not applied ${ns}/${name}@${rv}: ${r.stdout}${r.stderr}`);
+    }
+  }
+
   /** The ready addresses of a Service's Endpoints. */
   readyIPs(svc: string): string[] {
     const ep = this.json<{ subsets?: { addresses?: { ip: string }[] }[] }>(['get', 'endpoints', svc]);

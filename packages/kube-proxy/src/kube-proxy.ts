@@ -254,6 +254,7 @@ export class KubeProxy {
           udpIdleMs: this.opts.udpIdleMs,
           dialTimeoutsMs: this.opts.dialTimeoutsMs,
           servesExternalIP: (ip) => this.#servesExternalIP(ip),
+          nodeAddresses: () => [...this.#localAddrs],
           isInternalClient: (ip) => this.#isInternalClient(ip),
           onListenError: (s, w, err) => this.#listenFailed(s, w, err),
           listen: !this.#nft,

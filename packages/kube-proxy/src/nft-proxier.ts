@@ -42,6 +42,9 @@ export class NftProxier {
   /** Addresses on kube-ipvs0 (node ports do not apply to them): wanted, and as installed. */
   #svcAddrs = new Set<string>();
   #installedAddrs = new Set<string>();
+  /** This node's endpoint addresses (how many ports use each), and the `hairpin` set as installed. */
+  readonly #localEps = new Map<string, number>();
+  #installedHairpin = new Set<string>();
   #nextId = 1;
   #needBase = true;
   #conntrackMissing = false;
@@ -88,6 +91,8 @@ export class NftProxier {
       });
       this.#keepBlocks(e, used);
     }
+    this.#countLocal(e.wantInput, -1);
+    this.#countLocal(input, +1);
     e.wantInput = input;
     // Against the installed model and the last wanted one: a sync in flight may be installing that one.
     const changed = !modelsEqual(e.installed, e.want) || (prevWant !== undefined && !modelsEqual(prevWant, e.want));
@@ -108,13 +113,21 @@ export class NftProxier {
     }
   }
 
+  #countLocal(input: NftPortInput | undefined, by: 1 | -1): void {
+    for (const ip of new Set(input?.local.map((e) => e.ip))) {
+      const n = (this.#localEps.get(ip) ?? 0) + by;
+      if (n > 0) this.#localEps.set(ip, n);
+      else this.#localEps.delete(ip);
+    }
+  }
+
   /** The addresses bound on kube-ipvs0 (cluster IPs, external IPs that are not the node's own). */
   setServiceAddrs(addrs: Set<string>): void {
     this.#svcAddrs = addrs;
   }
 
   get pending(): boolean {
-    return this.#dirty.size > 0 || this.#needBase || !sameSet(this.#svcAddrs, this.#installedAddrs);
+    return this.#dirty.size > 0 || this.#needBase || !sameSet(this.#svcAddrs, this.#installedAddrs) || !sameKeys(this.#localEps, this.#installedHairpin);
   }
 
   /** Sends what changed in one transaction. Throws with nft's message on failure (the next sync rebuilds). */
@@ -135,11 +148,18 @@ export class NftProxier {
     const before = rebuild ? new Set<string>() : this.#installedAddrs;
     const addrAdd = [...addrs].filter((a) => !before.has(a));
     const addrDel = [...before].filter((a) => !addrs.has(a));
+    const hairpin = new Set(this.#localEps.keys());
+    const hpBefore = rebuild ? new Set<string>() : this.#installedHairpin;
+    const pair = (ip: string) => `${ip} . ${ip}`;
+    const hpAdd = [...hairpin].filter((a) => !hpBefore.has(a)).map(pair);
+    const hpDel = [...hpBefore].filter((a) => !hairpin.has(a)).map(pair);
     const t = `ip ${NAT_TABLE}`;
     const lines = [
       ...(rebuild ? [baseScript(this.#ctx)] : []),
       ...(addrAdd.length ? [`add element ${t} svc-addrs { ${addrAdd.join(', ')} }`] : []),
       ...(addrDel.length ? [`delete element ${t} svc-addrs { ${addrDel.join(', ')} }`] : []),
+      ...(hpAdd.length ? [`add element ${t} hairpin { ${hpAdd.join(', ')} }`] : []),
+      ...(hpDel.length ? [`delete element ${t} hairpin { ${hpDel.join(', ')} }`] : []),
       ...phases.flat(),
     ];
     let r: { code: number; stderr: string };
@@ -155,6 +175,7 @@ export class NftProxier {
     }
     this.#needBase = false;
     this.#installedAddrs = addrs;
+    this.#installedHairpin = hairpin;
     const gone: { vips: string[]; port: number; ip: string }[] = [];
     for (const [k, x] of sent) {
       const e = this.#ports.get(k)!;
@@ -207,11 +228,14 @@ export class NftProxier {
     this.#slots.reset();
     this.#dirty.clear();
     this.#installedAddrs = new Set();
+    this.#localEps.clear();
+    this.#installedHairpin = new Set();
     this.#needBase = true;
   }
 }
 
 const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+const sameKeys = (a: Map<string, unknown>, b: Set<string>) => a.size === b.size && [...a.keys()].every((x) => b.has(x));
 
 /** UDP endpoints `before` sent to that `after` no longer does, with the service addresses that reached them. */
 function udpEndpointsGone(before: NftPortInput | undefined, after: NftPortInput | undefined): { vips: string[]; port: number; ip: string }[] {

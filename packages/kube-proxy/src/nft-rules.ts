@@ -15,9 +15,14 @@
  * - `-ext` (node port, external IP): Cluster policy masquerades (the pod
  *   sees the node); Local keeps the client address, except that this node's
  *   pods and the node itself are treated as Cluster, as kube-proxy does.
- * - A pod of this node sent to a pod of this node is masqueraded too
- *   (hairpin: without it the reply would cross the pod bridge directly and
- *   miss the reverse NAT).
+ * - Hairpin: a pod whose connection is DNATed back to itself is
+ *   masqueraded (set `hairpin`: `ip . ip` for every local endpoint), or it
+ *   would get a packet from its own address and drop it. Where bridged
+ *   frames pass netfilter (br_netfilter) such a packet never takes the
+ *   routing path, so the set is what catches it; without br_netfilter every
+ *   pod-to-pod DNAT on this node is routed back out of the pod bridge and
+ *   masqueraded (else the reply would cross the bridge and miss the reverse
+ *   NAT).
  * - Endpoint choice: every selection (a port's cluster-wide or local
  *   endpoints) owns a block of slots B…B+cap-1 in one table-wide map,
  *   `@eps` (slot → ip . port); its rule draws `numgen random mod N offset
@@ -160,6 +165,8 @@ export function baseScript(ctx: NftContext): string {
     // endpoint slots, drawn by numgen (see the header)
     '  map eps { typeof numgen random mod 1 : ip daddr . tcp dport; }',
     '  map ep-chains { typeof numgen random mod 1 : verdict; }',
+    // `ip . ip` for each endpoint on this node: its own connections DNATed back to it (see the header)
+    '  set hairpin { type ipv4_addr . ipv4_addr; }',
     '  chain services {',
     '    ip daddr . meta l4proto . th dport vmap @svc-ips',
     '    ip daddr != @svc-addrs ip daddr != 127.0.0.0/8 fib daddr type local meta l4proto . th dport vmap @nodeports',
@@ -171,7 +178,9 @@ export function baseScript(ctx: NftContext): string {
     // Not fully-random: a random source port can land on a 4-tuple the server still holds in TIME_WAIT, whose
     // SYN is then answered with a challenge ACK and the client waits a second (seen: new conn/s 0.95 → 0.60).
     `    meta mark & ${MASQ_MARK} != 0 masquerade`,
-    // hairpin: a pod of this node sent to a pod of this node (maybe itself) must see the reply come back through here
+    // hairpin: a pod sent to itself (the frame may have been bridged: no input interface here)
+    '    ct status dnat ip saddr . ip daddr @hairpin masquerade',
+    // routed back out of the pod bridge (no br_netfilter): the reply must come back through here
     `    iifname ${bridge} oifname ${bridge} ct status dnat masquerade`,
     '  }',
     '}',

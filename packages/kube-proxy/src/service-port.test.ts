@@ -12,6 +12,7 @@ const ctx = (node = 'node-1'): ServicePortContext => ({
   connLog: new ConnLog(4),
   isInternalClient: (ip) => ip.startsWith('10.244.1.'),
   servesExternalIP: (ip) => ip === '172.30.0.11',
+  nodeAddresses: () => ['127.0.0.1', '172.30.0.11', '10.244.1.1'],
   onListenError: () => {},
 });
 
@@ -19,7 +20,7 @@ function state(spec: Partial<Service['spec']>, eps: { ip: string; node: string; 
   const svc: Service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'default' }, spec: { clusterIP: '10.96.0.9', ports: [{ port: 80, nodePort: 30080 }], ...spec } };
   const slice: EndpointSlice = {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 's-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 's' } }, addressType: 'IPv4',
-    ports: [{ port: 8080 }],
+    ports: [{ port: 8080, protocol: svc.spec!.ports?.[0]?.protocol ?? 'TCP' }],
     endpoints: eps.map((e) => ({ addresses: [e.ip], nodeName: e.node, conditions: { ready: e.ready ?? true, serving: e.serving, terminating: e.terminating } })),
   };
   return servicePorts(svc, [slice])[0];
@@ -31,6 +32,10 @@ describe('ServicePort', () => {
     const p = new ServicePort(st, ctx());
     p.update(st);
     expect(p.wanted().map((w) => `${w.via} ${w.host}:${w.port}`)).toEqual(['cluster-ip 10.96.0.9:80', 'node-port 0.0.0.0:30080', 'external-ip 172.30.0.11:80']);
+    // UDP node ports listen on each node address, so replies leave from the address the client sent to
+    const udp = state({ type: 'NodePort', ports: [{ port: 53, protocol: 'UDP', nodePort: 30053 }] }, [{ ip: '10.244.2.2', node: 'node-2' }]);
+    p.update(udp);
+    expect(p.wanted().filter((w) => w.via === 'node-port').map((w) => `${w.host}:${w.port}`)).toEqual(['127.0.0.1:30053', '172.30.0.11:30053', '10.244.1.1:30053']);
     const none = state({ type: 'NodePort' }, [{ ip: '10.244.2.2', node: 'node-2', ready: false, serving: false }]);
     p.update(none);
     expect(p.wanted()).toEqual([]);

@@ -37,6 +37,8 @@ export interface ServicePortContext {
   dialTimeoutsMs?: number[];
   /** True for clients on this node (its pods, the node itself): ETP Local treats them as Cluster. */
   isInternalClient: (ip: string) => boolean;
+  /** This node's own addresses (not the service addresses on kube-ipvs0), loopback included. */
+  nodeAddresses: () => string[];
   /** External IPs this node serves (its own addresses or bound ones). */
   servesExternalIP: (ip: string) => boolean;
   /** Reports a listener that could not be opened. */
@@ -90,7 +92,13 @@ export class ServicePort {
     if (!hasAnyEndpoints(s.endpoints)) return [];
     const out: ListenerSpec[] = [];
     if (s.clusterIP) out.push({ host: s.clusterIP, port: s.port, via: 'cluster-ip', local: s.internalLocal });
-    if (s.nodePort) out.push({ host: '0.0.0.0', port: s.nodePort, via: 'node-port', local: s.externalLocal });
+    if (s.nodePort && s.protocol === 'UDP') {
+      // One socket per node address: a reply from a wildcard socket takes the address routing picks towards the
+      // client (the pod bridge's, for this node's pods), which a client that sent to the node's address rejects.
+      for (const host of this.#ctx.nodeAddresses()) out.push({ host, port: s.nodePort, via: 'node-port', local: s.externalLocal });
+    } else if (s.nodePort) {
+      out.push({ host: '0.0.0.0', port: s.nodePort, via: 'node-port', local: s.externalLocal });
+    }
     for (const ip of s.externalIPs) if (this.#ctx.servesExternalIP(ip)) out.push({ host: ip, port: s.port, via: 'external-ip', local: s.externalLocal });
     return out;
   }

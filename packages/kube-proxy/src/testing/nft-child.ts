@@ -16,7 +16,8 @@ const port = (clusterIP: string, ...ips: string[]): NftPortInput => ({
   internalLocal: false,
   externalLocal: false,
   cluster: ips.map((ip) => ({ ip, port: 8080 })),
-  local: [],
+  // this node's pods are 10.244.1.0/24
+  local: ips.filter((ip) => ip.startsWith('10.244.1.')).map((ip) => ({ ip, port: 8080 })),
   anyEndpoints: ips.length > 0,
   affinitySeconds: 0,
 });

@@ -19,10 +19,13 @@
  * `unreachable` routes so an address nobody owns fails fast too (the /24 per
  * node and the /32 service IPs are more specific and win). The host keeps its
  * own sysctls and routes; it only gains the bridge and its connected route.
- * Because the host has no route to pod addresses (they would leave through
- * its default route), node namespaces refuse to forward pod traffic to the
- * host's bridge address (an `ip rule … unreachable`); pods talk to the
- * control plane, LB and nodes, which all have routes back.
+ * The host has no route to pod addresses (a reply to one would leave through
+ * its default route), so pod traffic towards it is masqueraded as the node
+ * (table `ip kubemu-podnet` in each node, as a CNI's ip-masq does for
+ * destinations outside the cluster's networks); pods talk to the control
+ * plane, LB and other nodes with their own address, since those all have
+ * routes back. Replies of connections the host opens (to a node port, say)
+ * are conntrack's business and pass untouched.
  *
  * Every step is idempotent and reads the kernel's state rather than a file,
  * so calling it again after a crash repairs a half-made namespace, and
@@ -39,7 +42,7 @@ import {
   shortNameOf, validateClusterName,
 } from './names.js';
 import { deleteNetns, ensureNetns, killNetnsProcesses, listNetns, netnsIsLive } from './netns.js';
-import { CommandError, ip, ipBatch, parseIpJson, sysctlIn } from './run.js';
+import { CommandError, inNetns, ip, ipBatch, parseIpJson, sysctlIn } from './run.js';
 
 export interface ClusterNetworkOptions {
   /** ^[a-z][a-z0-9]{0,7}$ */
@@ -88,8 +91,14 @@ export interface TeardownResult {
 export const DEFAULT_NODE_SUBNET = '172.30.0.0/24';
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
-/** Priority of the rule that keeps pod traffic away from the host's bridge address. */
-export const HOST_GUARD_RULE_PRIORITY = 90;
+/**
+ * Priority of the policy rule older versions used to keep pod traffic away
+ * from the host (it also caught the replies of the host's own connections);
+ * addNamespace removes it.
+ */
+const OLD_HOST_GUARD_RULE_PRIORITY = 90;
+/** The node's pod-network NAT table (ip-masq). */
+export const PODNET_TABLE = 'kubemu-podnet';
 /** Alias of a host veth end: names the namespace holding its peer. */
 const ALIAS_PREFIX = 'kubemu:';
 
@@ -159,6 +168,30 @@ export class ClusterNetwork {
     this.serviceCIDR = formatCidr(this.#services);
     this.bridge = bridgeName(this.cluster);
     this.bridgeIP = formatIPv4(hostAt(this.#subnet, 1));
+  }
+
+  /**
+   * The node's ip-masq table (replaced whole): pod traffic leaving the node
+   * for an address with no route back to pods — the host's bridge address,
+   * anything outside the cluster's networks — takes the node's address.
+   * Traffic between pods, and from pods to the cluster's machines, keeps the
+   * pod's address. Only new connections are NATed; replies of connections
+   * others opened to pods are left to conntrack.
+   */
+  podnetScript(): string {
+    const t = `ip ${PODNET_TABLE}`;
+    return [
+      `table ${t} {}`,
+      `delete table ${t}`,
+      `table ${t} {`,
+      '  chain postrouting {',
+      '    type nat hook postrouting priority srcnat + 10; policy accept;',
+      `    oifname "${NS_ETH}" ip saddr ${this.podCIDR} ip daddr ${this.bridgeIP} masquerade`,
+      `    oifname "${NS_ETH}" ip saddr ${this.podCIDR} ip daddr != { ${this.podCIDR}, ${this.nodeSubnet} } masquerade`,
+      '  }',
+      '}',
+      '',
+    ].join('\n');
   }
 
   /** Full netns name for a short name (`node-1`) or a full name of this cluster. */
@@ -394,12 +427,11 @@ export class ClusterNetwork {
       `route replace unreachable ${this.podCIDR}`,
       `route replace unreachable ${this.serviceCIDR}`,
     );
-    if (role === 'node' && !rules.some((r) => r.priority === HOST_GUARD_RULE_PRIORITY && r.action === 'unreachable')) {
-      lines.push(`rule add from ${this.podCIDR} to ${this.bridgeIP}/32 priority ${HOST_GUARD_RULE_PRIORITY} unreachable`);
-    }
+    for (const r of rules) if (r.priority === OLD_HOST_GUARD_RULE_PRIORITY && r.action === 'unreachable') lines.push(`rule del priority ${OLD_HOST_GUARD_RULE_PRIORITY}`);
     const self: NsFacts = { netns, ip: ipAddr, links: addrs };
     lines.push(...this.#routeLines(netns, [...others.filter((f) => f.netns !== netns), self]));
     await ipBatch(netns, lines);
+    if (role === 'node') await inNetns(netns, 'nft', ['-f', '-'], { input: this.podnetScript() });
     await sysctlIn(netns, {
       'net.ipv4.ip_forward': role === 'node' ? '1' : '0',
       'net.ipv4.ping_group_range': '0 2147483647',

@@ -207,12 +207,23 @@ describe.skipIf(!CAN_RUN)('netns plumbing (real namespaces, root)', () => {
     const get = await run('ip', ['-n', net.netnsName('node-2'), 'route', 'get', '203.0.113.1'], { allowFail: true });
     expect(get.code).not.toBe(0);
     expect(get.stderr).toMatch(/unreachable/i);
-    // The host's bridge address is off limits for pods (the host would answer via its default route).
-    expect(await connectFrom(podB, net.bridgeIP, 80)).toMatch(/^ERR (EHOSTUNREACH|ENETUNREACH)/);
+    // Unowned pod and service addresses hit the unreachable routes (below).
     // Unowned pod and service addresses hit the unreachable routes. (The node reports these with
     // ICMP, which the kernel rate-limits per pod: a burst of 5, then 1/s — spread over two pods.)
     expect(await connectFrom(podB, '10.245.9.9', 80)).toMatch(/^ERR (EHOSTUNREACH|ENETUNREACH)/);
     expect(await connectFrom(podA, '10.96.0.99', 80)).toMatch(/^ERR (EHOSTUNREACH|ENETUNREACH)/);
+  });
+
+  it('pods reach the host masqueraded as their node (the host has no route to pods)', async () => {
+    const WHO = `const s=require('net').createServer(c=>c.end('host saw '+c.remoteAddress+'\\n'));s.listen(0,process.argv[1],()=>console.log('port '+s.address().port))`;
+    const host = spawn(process.execPath, ['-e', WHO, net.bridgeIP], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(host);
+    const port = await new Promise<number>((resolve) => host.stdout!.once('data', (d: Buffer) => resolve(Number(/port (\d+)/.exec(d.toString())![1]))));
+    expect(await connectFrom(podB, net.bridgeIP, port)).toBe(`host saw ${ipOf(12)}`);
+    expect(await connectFrom(podA, net.bridgeIP, port)).toBe(`host saw ${ipOf(11)}`);
+    host.kill('SIGKILL');
+    // an old cluster's policy rule that kept pods off the host (and caught replies to the host) is gone
+    expect((await run('ip', ['-n', net.netnsName('node-1'), 'rule', 'show'])).stdout).not.toMatch(/unreachable/);
   });
 
   it('a service IP bound on a node answers that node’s pods, and unbinding is idempotent', async () => {
