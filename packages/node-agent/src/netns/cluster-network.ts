@@ -32,6 +32,7 @@
  * teardown() finds everything by name (see names.ts). Topology changes on one
  * instance are serialized; the lock is per process (one `kubemu up` at a time).
  */
+import { existsSync } from 'node:fs';
 import { NetnsError } from './errors.js';
 import {
   broadcastOf, cidrContains, cidrsOverlap, cidrWithin, formatCidr, formatIPv4, hostAt, mask, parseCidr, parseIPv4,
@@ -99,6 +100,8 @@ export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 const OLD_HOST_GUARD_RULE_PRIORITY = 90;
 /** The node's pod-network NAT table (ip-masq). */
 export const PODNET_TABLE = 'kubemu-podnet';
+/** The kernel has br_netfilter (built in or loaded); without it same-node Service traffic is masqueraded (nft-rules.ts). */
+const BR_NETFILTER = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
 /** Alias of a host veth end: names the namespace holding its peer. */
 const ALIAS_PREFIX = 'kubemu:';
 
@@ -440,6 +443,9 @@ export class ClusterNetwork {
       // global route-error limit and would let only ~2 such errors through per pod before
       // connects hang in SYN retries; without it a pod gets a burst of 5, then 1/s.
       'net.ipv4.icmp_ratelimit': role === 'node' ? '0' : '1000',
+      // Bridged pod frames pass conntrack and NAT (kube-proxy's requirement): a pod's reply to a
+      // Service client on the same node gets its reverse NAT without being masqueraded on the way in.
+      ...(role === 'node' && BR_NETFILTER ? { 'net.bridge.bridge-nf-call-iptables': '1' } : {}),
     });
     return { name: short, netns, role, ip: ipAddr, hostVeth };
   }
