@@ -1,0 +1,91 @@
+/**
+ * The README's "Start a cluster" lines, run as written from the host: the
+ * shell blocks are read from README.md and each line runs in bash, with only
+ * the placeholders a reader fills in (`kubia-xxxxx`, `<another pod's IP>`,
+ * `<kubia's CLUSTER-IP>`, `<node port>`) replaced by real values. It starts
+ * the default cluster (`kubemu`, 172.30.0.0/24), so it is skipped when one
+ * is already running on this machine.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/control-plane-process.js';
+import { IS_ROOT, until } from './helpers/netns-cluster.js';
+
+/** The commands of the README's "Start a cluster" section, in order. */
+function readmeLines(): string[] {
+  const md = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = md.split(/^## /m).find((s) => s.startsWith('Start a cluster'));
+  if (!section) throw new Error('README.md has no "## Start a cluster" section');
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks.flatMap((b) => b.split('\n')).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+const defaultClusterRunning = (): boolean => /\bkm-kubemu-/.test(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '');
+const SKIP = !IS_ROOT || defaultClusterRunning();
+if (IS_ROOT && SKIP) console.warn('readme.test.ts skipped: a cluster named "kubemu" is running here (the README starts the default one)');
+
+describe.skipIf(SKIP)('README, as written', () => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const fill = new Map<string, string>();
+
+  function sh(line: string): { status: number; stdout: string; stderr: string } {
+    let cmd = line;
+    for (const [k, v] of fill) cmd = cmd.replaceAll(k, v);
+    const r = spawnSync('bash', ['-c', cmd], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+    return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  afterAll(() => {
+    spawnSync('bash', ['-c', 'npx kubemu down'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  }, 60_000);
+
+  it("starts a cluster, serves kubia over pod IPs, its cluster IP and a node port from the host, and goes down", async () => {
+    const lines = readmeLines();
+    const find = (re: RegExp) => {
+      const l = lines.find((x) => re.test(x));
+      if (!l) throw new Error(`README.md no longer has a line matching ${re}`);
+      return l;
+    };
+    const ok = (line: string) => {
+      const r = sh(line);
+      expect(r.status, `${line}\n${r.stdout}${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+
+    ok(find(/kubemu up/));
+    const exp = find(/^export KUBECONFIG=/);
+    env.KUBECONFIG = sh(`${exp} && printf %s "$KUBECONFIG"`).stdout;
+    expect(env.KUBECONFIG).toMatch(/kubeconfig$/);
+    expect(ok(find(/kubectl get nodes/)).match(/\bReady\b/g)).toHaveLength(3);
+    ok(find(/kubectl apply -f examples/));
+    ok(find(/kubectl wait/));
+    ok(find(/kubectl get pods/));
+
+    const pods = JSON.parse(sh('kubectl get pods -l app=kubia -o json').stdout) as { items: { metadata: { name: string }; status: { podIP: string } }[] };
+    expect(pods.items).toHaveLength(3);
+    const [me, other] = pods.items;
+    fill.set('kubia-xxxxx', me!.metadata.name);
+    fill.set("<another pod's IP>", other!.status.podIP);
+    await until('kubia endpoints', () => sh(find(/kubectl get endpoints/)).stdout.split(',').length === 3, 15_000);
+
+    expect(ok(find(/another pod's IP/)).trim()).toBe(`You've hit ${other!.metadata.name}`);
+    fill.set("<kubia's CLUSTER-IP>", sh("kubectl get svc kubia -o jsonpath='{.spec.clusterIP}'").stdout);
+    const viaService = find(/CLUSTER-IP/);
+    const names = new Set(pods.items.map((p) => `You've hit ${p.metadata.name}`));
+    // every draw answers, including the ones that land on the calling pod itself
+    for (let i = 0; i < 12; i++) expect(names, `${viaService} #${i}`).toContain(ok(viaService).trim());
+    expect(ok(find(/kubectl logs/))).toMatch(/Kubia server starting/);
+
+    ok(find(/kubectl expose/));
+    fill.set('<node port>', sh("kubectl get svc kubia-np -o jsonpath='{.spec.ports[0].nodePort}'").stdout);
+    const fromHost = find(/^curl .*<node port>/);
+    await until('the node port answering from the host', () => /You've hit/.test(sh(fromHost).stdout), 10_000);
+    for (let i = 0; i < 12; i++) expect(names, `${fromHost} #${i}`).toContain(ok(fromHost).trim());
+
+    expect(ok(find(/kubemu status/))).toMatch(/node-3/);
+    ok(find(/kubemu down/));
+    expect(defaultClusterRunning()).toBe(false);
+  });
+});
