@@ -3,12 +3,18 @@
  * Data-plane benchmark (root, netns runtime). For each kube-proxy mode
  * (nftables, then userspace) it starts its own 3-node cluster
  * (`kubemu up --name benchnf|benchus --proxy-mode …`), runs a server pod on
- * node-2 and drives load from node-1's namespace over three paths, all
- * measured in the same cluster:
+ * node-2 and drives load over these paths, all measured in the same cluster:
  *
- *   direct     node-1 ──────────────────────────────▶ pod (node-2)
- *   clusterip  node-1 ─▶ kube-proxy node-1 ─────────▶ pod (node-2)
- *   nodeport   node-1 ─▶ node-3:nodePort kube-proxy ─▶ pod (node-2)
+ *   direct         node-1 ──────────────────────────────▶ pod (node-2)
+ *   clusterip      node-1 ─▶ kube-proxy node-1 ─────────▶ pod (node-2)
+ *   nodeport       node-1 ─▶ node-3:nodePort kube-proxy ─▶ pod (node-2)
+ *   pod-direct     client pod (node-1) ─────────────────▶ pod (node-2)
+ *   pod-clusterip  client pod (node-1) ─▶ kube-proxy node-1 ─▶ pod (node-2)
+ *   host-nodeport  the host ─▶ node-3:nodePort kube-proxy ─▶ pod (node-2)
+ *
+ * The last three are where users stand (a pod calling a Service, the README's
+ * curl from the host). Each path's ratio is to its own baseline: pod-clusterip
+ * to pod-direct, every other path to direct (the host has no route to pods).
  *
  * (nftables: "kube-proxy" is the DNAT rules it programmed in that node's
  * namespace; userspace: the kube-proxy process relays the bytes.)
@@ -189,9 +195,11 @@ function kubectl(args, input) {
   return r.stdout;
 }
 
-function runLoad(node, cfg) {
+/** Runs one load in network namespace `netns` (null: the host's). */
+function runLoad(netns, cfg) {
   return new Promise((res, rej) => {
-    const child = spawn('nsenter', [`--net=/run/netns/km-${NAME}-${node}`, '--', process.execPath, SELF, '--load', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const argv = [process.execPath, SELF, '--load', JSON.stringify(cfg)];
+    const child = netns ? spawn('nsenter', [`--net=/run/netns/${netns}`, '--', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`load ${cfg.kind} exited ${code}`))));
@@ -205,6 +213,7 @@ async function dataplane(mode) {
   kubectl(['apply', '--validate=false', '-f', '-'], JSON.stringify({
     apiVersion: 'v1', kind: 'List', items: [
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-server', labels: { app: 'bench' } }, spec: { nodeName: 'node-2', containers: [{ name: 's', image: 'bench', command: [process.execPath, '-e', SERVER], ports: [{ containerPort: 8080 }, { containerPort: 9000 }, { containerPort: 9001, protocol: 'UDP' }] }] } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-client' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost', args: ['pause'] }] } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench' }, spec: { type: 'NodePort', selector: { app: 'bench' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'bulk', port: 9000, targetPort: 9000 }, { name: 'udp', port: 9001, targetPort: 9001, protocol: 'UDP' }] } },
     ],
   }));
@@ -212,7 +221,8 @@ async function dataplane(mode) {
   for (let i = 0; ; i++) {
     pod = JSON.parse(kubectl(['get', 'pod', 'bench-server', '-o', 'json']));
     const eps = JSON.parse(kubectl(['get', 'endpoints', 'bench', '-o', 'json']));
-    if (pod.status.podIP && eps.subsets?.[0]?.addresses?.length) break;
+    const client = JSON.parse(kubectl(['get', 'pod', 'bench-client', '-o', 'json']));
+    if (pod.status.podIP && eps.subsets?.[0]?.addresses?.length && client.status.phase === 'Running') break;
     if (i > 300) throw new Error('bench server not ready in 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -220,10 +230,19 @@ async function dataplane(mode) {
   const svc = JSON.parse(kubectl(['get', 'svc', 'bench', '-o', 'json']));
   const np = Object.fromEntries(svc.spec.ports.map((p) => [p.name, p.nodePort]));
   const node3 = JSON.parse(kubectl(['get', 'node', 'node-3', '-o', 'json'])).status.addresses.find((a) => a.type === 'InternalIP').address;
+  const clientUid = JSON.parse(kubectl(['get', 'pod', 'bench-client', '-o', 'json'])).metadata.uid;
+  const node1 = `km-${NAME}-node-1`;
+  const clientPod = `km-${NAME}-p-${clientUid.replace(/-/g, '').slice(0, 12)}`;
+  const direct = { host: pod.status.podIP, http: 8080, bulk: 9000, udp: 9001 };
+  const clusterip = { host: svc.spec.clusterIP, http: 80, bulk: 9000, udp: 9001 };
+  const nodeport = { host: node3, http: np.http, bulk: np.bulk, udp: np.udp };
   const paths = {
-    direct: { host: pod.status.podIP, http: 8080, bulk: 9000, udp: 9001 },
-    clusterip: { host: svc.spec.clusterIP, http: 80, bulk: 9000, udp: 9001 },
-    nodeport: { host: node3, http: np.http, bulk: np.bulk, udp: np.udp },
+    direct: { from: node1, ...direct, base: 'direct' },
+    clusterip: { from: node1, ...clusterip, base: 'direct' },
+    nodeport: { from: node1, ...nodeport, base: 'direct' },
+    'pod-direct': { from: clientPod, ...direct, base: 'pod-direct' },
+    'pod-clusterip': { from: clientPod, ...clusterip, base: 'pod-direct' },
+    'host-nodeport': { from: null, ...nodeport, base: 'direct' },
   };
   const tests = [
     { name: 'keep-alive req/s', kind: 'keepalive', port: 'http', concurrency: 16, metric: 'rps' },
@@ -236,7 +255,7 @@ async function dataplane(mode) {
   const measure = async (name, metric, cfgOf) => {
     const runs = Object.fromEntries(Object.keys(paths).map((p) => [p, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [p, a] of Object.entries(paths)) runs[p].push(await runLoad('node-1', cfgOf(a)));
+      for (const [p, a] of Object.entries(paths)) runs[p].push(await runLoad(a.from, cfgOf(a)));
     }
     results[name] = Object.fromEntries(Object.entries(runs).map(([p, rs]) => [p, rs.sort((x, y) => x[metric] - y[metric])[Math.floor(rs.length / 2)]]));
   };
@@ -246,14 +265,14 @@ async function dataplane(mode) {
   const half = Math.max(50, Math.floor(results['keep-alive req/s'].direct.rps / 2));
   await measure(`latency @ ${half}/s`, 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: half }));
 
-  console.log(`\ndata plane, ${mode} mode (${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, load from node-1, server pod on node-2; ratio = path / direct)\n`);
-  console.log(`${'test'.padEnd(22)}${'path'.padEnd(11)}${'value'.padStart(10)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'+p99 ms'.padStart(9)}${'errors'.padStart(8)}`);
+  console.log(`\ndata plane, ${mode} mode (${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, server pod on node-2; ratio = path / its baseline)\n`);
+  console.log(`${'test'.padEnd(22)}${'path'.padEnd(15)}${'value'.padStart(10)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'+p99 ms'.padStart(9)}${'errors'.padStart(8)}`);
   for (const t of [...tests, { name: `latency @ ${half}/s`, metric: 'rps' }]) {
-    const d = results[t.name].direct;
-    for (const p of Object.keys(paths)) {
+    for (const [p, a] of Object.entries(paths)) {
+      const d = results[t.name][a.base];
       const r = results[t.name][p];
       const v = r[t.metric];
-      console.log(`${t.name.padEnd(22)}${p.padEnd(11)}${f(v).padStart(10)}${f(v / d[t.metric], 2).padStart(8)}${f(r.p50, 3).padStart(9)}${f(r.p99, 3).padStart(9)}${(p === 'direct' ? '' : f(r.p99 - d.p99, 3)).padStart(9)}${String(r.errors).padStart(8)}`);
+      console.log(`${t.name.padEnd(22)}${p.padEnd(15)}${f(v).padStart(10)}${f(v / d[t.metric], 2).padStart(8)}${f(r.p50, 3).padStart(9)}${f(r.p99, 3).padStart(9)}${(p === a.base ? '' : f(r.p99 - d.p99, 3)).padStart(9)}${String(r.errors).padStart(8)}`);
     }
   }
   return results;
@@ -382,20 +401,19 @@ try {
   }
   if (summary.length) {
     const goals = { 'keep-alive req/s': '≥ 0.85', 'new conn req/s': '≥ 0.60', 'bulk TCP Mbit/s': '≥ 0.70', 'UDP echo /s': '—' };
-    console.log('\nsummary (ratio to direct in the same cluster; NodePort is the goal path):');
-    console.log(`${'test'.padEnd(20)}${summary.map(([m]) => `${m} CIP`.padStart(16) + `${m} NP`.padStart(16)).join('')}${'goal'.padStart(8)}`);
+    // each path against its baseline (see the header)
+    const cols = [['clusterip', 'direct', 'CIP'], ['nodeport', 'direct', 'NP'], ['pod-clusterip', 'pod-direct', 'pod→CIP'], ['host-nodeport', 'direct', 'host→NP']];
+    const head = summary.map(([m]) => cols.map(([, , label]) => `${m.slice(0, 2)} ${label}`.padStart(12)).join('')).join('');
+    console.log('\nsummary (ratio to direct in the same cluster; pod→CIP to pod→pod; NodePort is the goal path):');
+    console.log(`${'test'.padEnd(20)}${head}${'goal'.padStart(8)}`);
     for (const t of Object.keys(goals)) {
-      const cells = summary.map(([, r]) => {
-        const d = r[t].direct;
-        const metric = t === 'bulk TCP Mbit/s' ? 'mbps' : 'rps';
-        return f(r[t].clusterip[metric] / d[metric], 2).padStart(16) + f(r[t].nodeport[metric] / d[metric], 2).padStart(16);
-      });
+      const metric = t === 'bulk TCP Mbit/s' ? 'mbps' : 'rps';
+      const cells = summary.map(([, r]) => cols.map(([p, base]) => f(r[t][p][metric] / r[t][base][metric], 2).padStart(12)).join(''));
       console.log(`${t.padEnd(20)}${cells.join('')}${goals[t].padStart(8)}`);
     }
     const lat = summary.map(([, r]) => {
       const k = Object.keys(r).find((x) => x.startsWith('latency'));
-      const d = r[k].direct.p99;
-      return f(r[k].clusterip.p99 - d, 3).padStart(16) + f(r[k].nodeport.p99 - d, 3).padStart(16);
+      return cols.map(([p, base]) => f(r[k][p].p99 - r[k][base].p99, 3).padStart(12)).join('');
     });
     console.log(`${'+p99 ms @ half load'.padEnd(20)}${lat.join('')}${'≤ 1 ms'.padStart(8)}`);
   }
