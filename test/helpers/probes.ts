@@ -17,8 +17,10 @@ export interface Probe {
   port: number;
   /** HTTP path (tcp); default `/`. */
   path?: string;
-  /** UDP payload; default `hostname`. */
+  /** UDP payload (default `hostname`); with `raw`, what is written on the TCP connection. */
   send?: string;
+  /** tcp only: no HTTP; write `send` (if any) and read until the server closes. */
+  raw?: boolean;
   /** Default 1500 ms. */
   timeoutMs?: number;
 }
@@ -27,6 +29,8 @@ export interface ProbeResult {
   id: string;
   /** The reply body, when there was one. */
   body?: string;
+  /** The HTTP status code (tcp, not raw). */
+  status?: number;
   /** How it failed: `timeout` or an errno code. */
   err?: string;
   ms: number;
@@ -34,7 +38,7 @@ export interface ProbeResult {
 
 /** The program that runs a batch (argv[1]: JSON Probe[]; prints JSON ProbeResult[]). */
 const PROGRAM = `
-const http = require('http'), dgram = require('dgram');
+const http = require('http'), dgram = require('dgram'), net = require('net');
 const probes = JSON.parse(process.argv[1]);
 function one(p) {
   const t0 = Date.now(), limit = p.timeoutMs || 1500;
@@ -49,10 +53,19 @@ function one(p) {
       s.connect(p.port, p.host, () => { s.send(p.send || 'hostname'); setTimeout(() => { try { s.send(p.send || 'hostname'); } catch {} }, 400); });
       return;
     }
+    if (p.raw) {
+      let b = '';
+      const sock = net.connect(p.port, p.host, () => { if (p.send) sock.write(p.send); });
+      const t = setTimeout(() => { finish({ err: 'timeout' }); sock.destroy(); }, limit);
+      sock.on('data', (d) => (b += d));
+      sock.on('end', () => { clearTimeout(t); finish({ body: b }); sock.destroy(); });
+      sock.on('error', (e) => { clearTimeout(t); finish({ err: e.code || e.message }); });
+      return;
+    }
     const req = http.get({ host: p.host, port: p.port, path: p.path || '/', agent: false }, (res) => {
       let b = '';
       res.on('data', (d) => (b += d));
-      res.on('end', () => finish({ body: b }));
+      res.on('end', () => finish({ body: b, status: res.statusCode }));
       res.on('error', (e) => finish({ err: e.code || e.message }));
     });
     // a timer of our own: the socket's timeout starts only once it is connected
