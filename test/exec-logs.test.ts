@@ -122,6 +122,13 @@ describe('kubectl exec', () => {
     expect(r.status).toBe(3);
   });
 
+  it('takes a command line longer than 16 KiB (every argument is a query parameter of the URL)', async () => {
+    const long = 'x'.repeat(40_000);
+    const r = await kubectl(['exec', 'web', '--', 'sh', '-c', `printf %s "$1" | wc -c`, 'sh', long]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('40000');
+  });
+
   it('runs a command that succeeds', async () => {
     const r = await kubectl(['exec', 'web', '--', 'echo', 'hello', 'world']);
     expect(r.stderr).toBe('');

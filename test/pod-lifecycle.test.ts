@@ -3,6 +3,7 @@
  * errors, crash loops, graceful termination, logs, and the agnhost and echo
  * workloads Kubernetes' own tests use.
  */
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, NetnsCluster, until, type PodJ } from './helpers/netns-cluster.js';
 
@@ -68,6 +69,35 @@ spec:
     expect(c.kubectl(['get', 'pod', 'stubborn']).stdout).toMatch(/Terminating/);
     await until('gone', () => c.kubectl(['get', 'pod', 'stubborn']).status !== 0, 20_000);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('runs the preStop hook before SIGTERM, and the grace period covers both', async () => {
+    const mark = `/run/kubemu-prestop-${c.name}`;
+    rmSync(mark, { force: true });
+    c.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: hooked}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'trap "echo TERM >> ${mark}; exit 0" TERM; while true; do sleep 0.1; done']
+    lifecycle:
+      preStop:
+        exec: {command: [sh, -c, 'echo preStop >> ${mark}; sleep 2']}
+`);
+    try {
+      await until('running', () => pod('hooked').status.phase === 'Running');
+      const t0 = Date.now();
+      expect(c.kubectl(['delete', 'pod', 'hooked', '--wait=false']).status).toBe(0);
+      await until('gone', () => c.kubectl(['get', 'pod', 'hooked']).status !== 0, 20_000);
+      // the hook ran first and its 2 s kept the pod Terminating; SIGTERM came after it
+      expect(readFileSync(mark, 'utf8').split('\n').filter(Boolean)).toEqual(['preStop', 'TERM']);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    } finally {
+      rmSync(mark, { force: true });
+    }
   });
 
   it('serves kubectl logs and logs -f from the container', async () => {

@@ -162,6 +162,14 @@ export interface Probe {
   terminationGracePeriodSeconds?: number;
 }
 
+/** A container lifecycle hook (postStart / preStop). */
+export interface LifecycleHandler {
+  exec?: { command?: string[] };
+  httpGet?: Probe['httpGet'];
+  tcpSocket?: Probe['tcpSocket'];
+  sleep?: { seconds: number };
+}
+
 export interface Container {
   name: string;
   image?: string;
@@ -174,6 +182,7 @@ export interface Container {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler };
   imagePullPolicy?: string;
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;

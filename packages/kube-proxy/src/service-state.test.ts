@@ -18,6 +18,7 @@ describe('service state', () => {
     expect(skipReason(svc({ clusterIP: 'None' }))).toBe('headless');
     expect(skipReason(svc({ type: 'ExternalName', externalName: 'x.example' }))).toBe('ExternalName');
     expect(skipReason(svc({ clusterIP: '10.96.0.5' }, { 'service.kubernetes.io/service-proxy-name': 'other' }))).toMatch(/proxy-name/);
+    expect(skipReason(svc({ clusterIP: '10.96.0.5' }, { 'service.kubernetes.io/headless': '' }))).toMatch(/headless/);
     expect(skipReason(svc({ clusterIP: '10.96.0.5' }))).toBeUndefined();
     expect(servicePorts(svc({ clusterIP: 'None', ports: [{ port: 80 }] }), [])).toEqual([]);
   });

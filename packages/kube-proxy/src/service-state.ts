@@ -45,12 +45,15 @@ export interface ServicePortState {
 }
 
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+/** Set on Services whose endpoints are for discovery only: kube-proxy leaves them alone (as it watches `!service.kubernetes.io/headless`). */
+export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
 export const DEFAULT_AFFINITY_SECONDS = 10800;
 
 /** Why kube-proxy ignores `svc`, or undefined when it serves it. */
 export function skipReason(svc: Service): string | undefined {
   if (svc.metadata.labels?.[SERVICE_PROXY_NAME_LABEL] !== undefined) return 'labelled service.kubernetes.io/service-proxy-name';
+  if (svc.metadata.labels?.[HEADLESS_LABEL] !== undefined) return 'labelled service.kubernetes.io/headless';
   const spec = svc.spec ?? {};
   if (spec.type === 'ExternalName') return 'ExternalName';
   if (!spec.clusterIP || spec.clusterIP === 'None') return 'headless';

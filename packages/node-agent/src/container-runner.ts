@@ -15,7 +15,10 @@ export type Sandbox = Pick<PodSandbox, 'spawn' | 'exec' | 'pids' | 'destroy'>;
 import { containerProgram } from './container-command.js';
 import { RestartBackoff } from './backoff.js';
 import { ProbeWorker, type ProbeKind } from './probes/probe-worker.js';
-import { runProbe } from './probes/probe.js';
+import { runHook, runProbe, type ProbeTarget } from './probes/probe.js';
+
+/** kubelet's floor for SIGTERM → SIGKILL once a preStop hook has used up the grace period. */
+const MIN_GRACE_AFTER_HOOK_SECONDS = 2;
 
 export interface ContainerDeps {
   sandbox: Sandbox;
@@ -144,12 +147,17 @@ export class ContainerRunner {
   }
 
   #probeOnce(probe: Probe) {
-    return runProbe(probe, {
+    return runProbe(probe, this.#target());
+  }
+
+  /** What probes and hooks act on: this container in its pod. */
+  #target(): ProbeTarget {
+    return {
       podIP: this.#d.podIP,
       container: this.spec,
       kubeMinor: this.#d.kubeMinor,
       exec: (command, timeoutMs) => this.execCapture(command, timeoutMs),
-    });
+    };
   }
 
   #probeChanged(kind: ProbeKind, ok: boolean, probe: Probe): void {
@@ -234,12 +242,25 @@ export class ContainerRunner {
     clearTimeout(t);
   }
 
-  /** Stops for good: SIGTERM, SIGKILL after the grace period. */
+  /**
+   * Stops for good, as kubelet does: the preStop hook (bounded by the grace
+   * period), then SIGTERM, then SIGKILL when what is left of the grace period
+   * (at least 2 s after a hook) has passed. A grace period of 0 skips the hook.
+   */
   async stop(graceSeconds: number): Promise<void> {
     this.#stopping = true;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#stopProbes();
     if (this.state.running) this.#d.event('Normal', 'Killing', `Stopping container ${this.spec.name}`);
+    const hook = this.spec.lifecycle?.preStop;
+    if (hook && graceSeconds > 0 && this.#proc && this.#proc.exitCode === null) {
+      const t0 = Date.now();
+      const exited = new Promise<void>((r) => this.#proc?.once('exit', () => r()));
+      // A container that exits by itself ends its hook's wait.
+      const r = await Promise.race([runHook(hook, this.#target(), graceSeconds * 1000), exited.then(() => ({ ok: true, message: '' }))]);
+      if (!r.ok) this.#d.event('Warning', 'FailedPreStopHook', `PreStopHook failed: ${r.message}`);
+      graceSeconds = Math.max(MIN_GRACE_AFTER_HOOK_SECONDS, graceSeconds - (Date.now() - t0) / 1000);
+    }
     await this.#kill(graceSeconds, true);
   }
 }

@@ -19,6 +19,9 @@ import { parseRoute } from './route.js';
 import { PodStreams, type ResourceRoute } from '../streams/pod-streams.js';
 import { writeStatus } from '../streams/pod-target.js';
 
+/** Request line plus headers, as the Kubernetes API server allows. */
+const MAX_HEADER_BYTES = 1 << 20;
+
 export interface ApiServerOptions {
   cert: string;
   key: string;
@@ -42,7 +45,9 @@ export class ApiServer {
     this.#log = opts.log;
     this.#handler = new ResourceHandler(reg);
     this.#streams = new PodStreams(reg, opts.agents, opts.log.child({ component: 'pod-streams' }));
-    this.#server = createServer({ cert: opts.cert, key: opts.key, keepAliveTimeout: 60_000 }, (req, res) => {
+    // Node's 16 KiB header limit would reset a long `kubectl exec` URL (every argument is a query parameter);
+    // the Kubernetes API server takes 1 MiB.
+    this.#server = createServer({ cert: opts.cert, key: opts.key, keepAliveTimeout: 60_000, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
       this.#handle(req, res).catch((e) => this.#fail(res, e, req));
     });
     this.#server.requestTimeout = 0; // watches are long

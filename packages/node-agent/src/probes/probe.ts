@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import type { Container, Probe } from '@kubemu/api';
+import type { Container, LifecycleHandler, Probe } from '@kubemu/api';
 
 export interface ProbeResult {
   ok: boolean;
@@ -48,6 +48,18 @@ export async function runProbe(probe: Probe, t: ProbeTarget): Promise<ProbeResul
     return tcpProbe(probe.tcpSocket.host || t.podIP, port, timeoutMs);
   }
   return { ok: false, message: 'probe has no handler (grpc is not supported by kubemu)' };
+}
+
+/**
+ * Runs a lifecycle hook (preStop, postStart) as kubelet does: exec, httpGet
+ * or tcpSocket like a probe attempt, or sleep; bounded by `timeoutMs`.
+ */
+export async function runHook(h: LifecycleHandler, t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+  if (h.sleep) {
+    await new Promise((r) => setTimeout(r, Math.min(timeoutMs, Math.max(0, h.sleep!.seconds) * 1000)));
+    return { ok: true, message: '' };
+  }
+  return runProbe({ exec: h.exec, httpGet: h.httpGet, tcpSocket: h.tcpSocket, timeoutSeconds: timeoutMs / 1000 }, t);
 }
 
 function httpProbe(scheme: string, host: string, port: number, path: string, headers: { name: string; value: string }[], timeoutMs: number, minor: string): Promise<ProbeResult> {
