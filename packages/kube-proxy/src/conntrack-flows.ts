@@ -10,7 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ConnRecord } from './conn-log.js';
-import { run } from './exec.js';
+import { run } from '@kubemu/netns';
 
 interface Tuple {
   src: string;
@@ -120,10 +120,9 @@ function tcpTimeWaitSeconds(): number {
 
 /** The DNATed flows to Services in this namespace (`total`) and the newest `limit` of them, oldest first. Throws when conntrack cannot list. */
 export async function serviceFlows(lookup: ServiceLookup, node: string, limit: number): Promise<{ total: number; items: ConnRecord[] }> {
-  const r = await run('conntrack', ['-L', '--dst-nat', '-o', 'extended'], undefined, 5000);
+  const r = await run('conntrack', ['-L', '--dst-nat', '-o', 'extended'], { timeoutMs: 5000, allowFail: true });
   if (r.code !== 0) {
-    const why = r.stderr.trim();
-    throw new Error(/ENOENT/.test(why) ? 'conntrack is not installed; install the conntrack package to list connections' : `listing conntrack failed: ${why}`);
+    throw new Error(r.error?.notInstalled ? 'conntrack is not installed; install the conntrack package to list connections' : `listing conntrack failed: ${r.stderr.trim()}`);
   }
   const now = Date.now();
   const tw = tcpTimeWaitSeconds();

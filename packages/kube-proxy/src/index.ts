@@ -5,7 +5,6 @@ export * from './relay.js';
 export * from './tcp-proxy.js';
 export * from './udp-proxy.js';
 export * from './health-server.js';
-export * from './service-ips.js';
 export * from './drop-rules.js';
 export * from './service-port.js';
 export * from './kube-proxy.js';

@@ -4,7 +4,7 @@
  * this node's network namespace.
  *
  *   watch services ─────┐                         ┌─ ServicePort (balancers + listeners)
- *   watch endpointslices┴▶ dirty services ─flush─▶┼─ kernel: kube-ipvs0 /32s (service-ips)
+ *   watch endpointslices┴▶ dirty services ─flush─▶┼─ kernel: kube-ipvs0 /32s (@kubemu/netns)
  *                           (same tick)           └─        nftables drops (drop-rules)
  *
  * A watch event is applied in the same event-loop turn for balancers (new
@@ -16,15 +16,15 @@
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { AgentClient, AgentEventSink, type EndpointSlice, type Service } from '@kubemu/api';
+import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
+import { tryParseIPv4, type EndpointSlice, type Service } from '@kubemu/api';
 import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
 import { ServicePort, type ListenerSpec } from './service-port.js';
 import { ConnLog } from './conn-log.js';
 import { enableConntrackAccounting, serviceFlows } from './conntrack-flows.js';
-import { SERVICE_IFACE, ServiceIPs } from './service-ips.js';
+import { KubeIpvs0, SERVICE_DUMMY, inHostNetns } from '@kubemu/netns';
 import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
-import { inHostNetns } from './exec.js';
 import { NftProxier } from './nft-proxier.js';
 
 export interface KubeProxyOptions {
@@ -76,7 +76,7 @@ export class KubeProxy {
   readonly #applied = new Map<string, Applied>();
   readonly #waiters = new Map<string, { rv: number; resolve: (a: Applied) => void }[]>();
   readonly #events: AgentEventSink;
-  readonly #ips = new ServiceIPs();
+  readonly #ips = new KubeIpvs0({ netns: null, refuse: (ip) => this.#refuseServiceIP(ip) });
   readonly #drops = new DropRules();
   readonly #nft?: NftProxier;
   readonly mode: ProxyMode;
@@ -116,10 +116,10 @@ export class KubeProxy {
     if (this.#kernel && inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
     for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
       for (const a of addrs ?? []) {
-        if (a.family !== 'IPv4' || name === SERVICE_IFACE) continue;
+        if (a.family !== 'IPv4' || name === SERVICE_DUMMY) continue;
         this.#localAddrs.add(a.address);
-        const mask = ipNum(a.netmask)!;
-        const net: [number, number] = [(ipNum(a.address)! & mask) >>> 0, mask];
+        const mask = tryParseIPv4(a.netmask)!;
+        const net: [number, number] = [(tryParseIPv4(a.address)! & mask) >>> 0, mask];
         if (name === this.#podBridge) this.#podNets.push(net);
         if (!a.internal && a.netmask !== '255.255.255.255') this.#connectedNets.push(net);
       }
@@ -298,7 +298,7 @@ export class KubeProxy {
   /** This node's own addresses and its pods (the pod bridge's subnets). */
   #isInternalClient(ip: string): boolean {
     if (this.#localAddrs.has(ip) || ip.startsWith('127.')) return true;
-    const n = ipNum(ip);
+    const n = tryParseIPv4(ip);
     return n !== undefined && this.#podNets.some(([net, mask]) => ((n & mask) >>> 0) === net);
   }
 
@@ -309,9 +309,16 @@ export class KubeProxy {
 
   /** An external IP we may bind: not one of this node's addresses and not on a connected subnet (a neighbour's). */
   #bindableExternal(ip: string): boolean {
-    if (this.#localAddrs.has(ip) || !this.#kernel) return false;
-    const n = ipNum(ip);
-    return n !== undefined && !this.#connectedNets.some(([net, mask]) => ((n & mask) >>> 0) === net);
+    return this.#kernel && this.#refuseServiceIP(ip) === undefined;
+  }
+
+  /** kube-ipvs0's guard: a service address must not shadow this node's own address or a neighbour's. */
+  #refuseServiceIP(ip: string): string | undefined {
+    if (this.#localAddrs.has(ip)) return "it is this node's own address";
+    const n = tryParseIPv4(ip);
+    if (n === undefined) return 'not an IPv4 address';
+    if (this.#connectedNets.some(([net, mask]) => ((n & mask) >>> 0) === net)) return "it is on a subnet this node is connected to (a neighbour's address)";
+    return undefined;
   }
 
   #listenFailed(s: ServicePortState, w: ListenerSpec, err: Error, what = ''): void {
@@ -445,8 +452,3 @@ export class KubeProxy {
   }
 }
 
-function ipNum(ip: string): number | undefined {
-  const o = ip.split('.').map(Number);
-  if (o.length !== 4 || o.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return undefined;
-  return ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]) >>> 0;
-}

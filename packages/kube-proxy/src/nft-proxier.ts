@@ -17,7 +17,7 @@
  */
 import type { Logger } from 'pino';
 import type { ServiceLookup } from './conntrack-flows.js';
-import { run } from './exec.js';
+import { run } from '@kubemu/netns';
 import { nftRunner } from './nft.js';
 import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel, type Selection } from './nft-rules.js';
 import { SlotSpace, type SlotBlock } from './nft-slots.js';
@@ -192,9 +192,9 @@ export class NftProxier {
     for (const g of gone) {
       for (const vip of g.vips) {
         if (this.#conntrackMissing) return;
-        const r = await run('conntrack', ['-D', '-p', 'udp', '--orig-dst', vip, '--orig-port-dst', String(g.port), '--reply-src', g.ip]);
+        const r = await run('conntrack', ['-D', '-p', 'udp', '--orig-dst', vip, '--orig-port-dst', String(g.port), '--reply-src', g.ip], { allowFail: true });
         // conntrack exits 1 when nothing matched; only a missing tool is worth a word (once: no more spawns).
-        if (r.code === -1 && /ENOENT/.test(r.stderr)) {
+        if (r.error?.notInstalled) {
           this.#conntrackMissing = true;
           this.#log.warn({ err: r.stderr.trim() }, 'conntrack not available: UDP flows to removed endpoints stay until they idle out (install the conntrack package)');
         }

@@ -15,7 +15,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClusterNetwork } from '@kubemu/node-agent';
+import { cidrOf, formatIPv4, hostAt } from '@kubemu/api';
+import { ClusterNetwork } from '@kubemu/netns';
 
 export const STATE_ROOT = process.env.KUBEMU_STATE_ROOT ?? '/var/lib/kubemu';
 export const RUN_ROOT = process.env.KUBEMU_RUN_ROOT ?? '/run/kubemu';
@@ -94,9 +95,7 @@ function startIn(netns: string, args: string[], logFile: string, nodeFlags: stri
 }
 
 function ipAt(subnet: string, host: number): string {
-  const [base] = subnet.split('/');
-  const o = base.split('.').map(Number);
-  return `${o[0]}.${o[1]}.${o[2]}.${o[3] + host}`;
+  return formatIPv4(hostAt(cidrOf(subnet), host));
 }
 
 async function pickSubnet(name: string, requested?: string): Promise<string> {

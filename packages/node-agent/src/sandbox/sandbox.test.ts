@@ -11,12 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterNetwork } from './cluster-network.js';
-import { NetnsError } from './errors.js';
-import { isOurs } from './names.js';
-import { listNetns } from './netns.js';
+import { ClusterNetwork, NetnsError, inNetns, isOurs, listNetns, netnsPath, run } from '@kubemu/netns';
 import { PodSandbox } from './pod-sandbox.js';
-import { inNetns, netnsPath, run } from './run.js';
 
 const hasTool = (t: string): boolean => spawnSync(t, ['--version'], { stdio: 'ignore' }).error === undefined;
 const CAN_RUN = process.platform === 'linux' && process.getuid?.() === 0 && ['ip', 'nsenter', 'unshare'].every(hasTool);

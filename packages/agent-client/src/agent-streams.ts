@@ -20,21 +20,7 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { Readable, Writable, finished } from 'node:stream';
-import { isApiError } from './errors.js';
-import type { Status } from './types.js';
-import {
-  STREAM_ACK_BYTES,
-  STREAM_CHUNK_BYTES,
-  STREAM_RESIZE,
-  STREAM_STDERR,
-  STREAM_STDIN,
-  STREAM_STDOUT,
-  STREAM_WINDOW_BYTES,
-  exitStatus,
-  type ClientMsg,
-  type ExecStartMsg,
-  type LogsStartMsg,
-} from './wire.js';
+import { isApiError, type Status, STREAM_ACK_BYTES, STREAM_CHUNK_BYTES, STREAM_RESIZE, STREAM_STDERR, STREAM_STDIN, STREAM_STDOUT, STREAM_WINDOW_BYTES, exitStatus, type ClientMsg, type ExecStartMsg, type LogsStartMsg } from '@kubemu/api';
 
 /** Sends one message on the connection the stream was opened on; false when that connection is gone. */
 export type StreamSend = (msg: ClientMsg) => boolean;

@@ -16,7 +16,7 @@
  * --net switches the network namespace only and keeps the host's mounts.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readlinkSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandError, NetnsError } from './errors.js';
 
@@ -36,6 +36,8 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** With allowFail, why a command that never finished failed (not installed, timed out, killed). */
+  error?: CommandError;
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -138,10 +140,11 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
           stdout,
           stderr,
           timedOut: e.killed === true && e.signal === 'SIGKILL',
+          notInstalled: e.code === 'ENOENT',
           reason: e.code === 'ENOENT' ? `${cmd} is not installed (ENOENT)` : typeof e.code === 'string' ? e.code : undefined,
           cause: error,
         });
-        if (opts.allowFail) resolve({ code: -1, stdout, stderr: stderr || failure.message });
+        if (opts.allowFail) resolve({ code: -1, stdout, stderr: stderr || failure.message, error: failure });
         else reject(failure);
       },
     );
@@ -189,4 +192,13 @@ export function parseIpJson<T>(stdout: string): T[] {
 export async function sysctlIn(ns: string, settings: Record<string, string>): Promise<void> {
   const args = ['-q', '-w', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)];
   await inNetns(ns, 'sysctl', args);
+}
+
+/** True when this process runs in the machine's initial network namespace (the host's), where nothing may be programmed. */
+export function inHostNetns(): boolean {
+  try {
+    return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
+  } catch {
+    return false;
+  }
 }

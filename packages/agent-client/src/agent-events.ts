@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentClient } from './agent-client.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '@kubemu/api';
 
 export interface AgentEventSinkOptions {
   /** `source.component` and `reportingComponent` (e.g. kubelet, kube-proxy). */

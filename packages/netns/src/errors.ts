@@ -53,6 +53,8 @@ export class CommandError extends NetnsError {
   readonly stdout: string;
   readonly stderr: string;
   readonly timedOut: boolean;
+  /** The tool is not installed (ENOENT): installing its package is the fix. */
+  readonly notInstalled: boolean;
 
   constructor(init: {
     commandLine: string;
@@ -61,6 +63,7 @@ export class CommandError extends NetnsError {
     stdout: string;
     stderr: string;
     timedOut?: boolean;
+    notInstalled?: boolean;
     reason?: string;
     cause?: unknown;
   }) {
@@ -78,6 +81,7 @@ export class CommandError extends NetnsError {
     this.exitCode = init.exitCode;
     this.signal = init.signal;
     this.stdout = init.stdout;
+    this.notInstalled = init.notInstalled === true;
     this.stderr = init.stderr;
     this.timedOut = init.timedOut ?? false;
   }

@@ -13,9 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { ApiError } from './errors.js';
-import type { KubeObject } from './types.js';
-import { AGENT_PATH, decodeMsg, encodeMsg, type ExecStartMsg, type LogsStartMsg, type RequestMsg, type ServerMsg } from './wire.js';
+import { ApiError, type KubeObject, AGENT_PATH, decodeMsg, encodeMsg, type ExecStartMsg, type LogsStartMsg, type RequestMsg, type ServerMsg } from '@kubemu/api';
 import { AgentStream, ExecStream, LogStream, failureStatus, type ExecRequest, type LogsRequest, type StreamSend } from './agent-streams.js';
 
 /**

@@ -31,11 +31,12 @@ import { spawn as spawnChild, type ChildProcess, type StdioOptions } from 'node:
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { NetnsError } from './errors.js';
-import { cidrContains, formatCidr, isIPv4, mask, parseIPv4 } from './ip4.js';
-import { NS_ETH, POD_BRIDGE, isPodNetns, podHostname, podNetnsName, podVethName, resolveNetns, validateClusterName, validatePodName } from './names.js';
-import { deleteNetns, ensureNetns, killNetnsProcesses, listNetns, netnsIsLive, netnsPids, nsInode, processAlive } from './netns.js';
-import { DEFAULT_PATH, ip, ipBatch, netnsPath, parseIpJson, shellQuote, tool } from './run.js';
+import { cidrContains, formatCidr, isIPv4, mask, parseIPv4 } from '@kubemu/api';
+import {
+  DEFAULT_PATH, NS_ETH, NetnsError, POD_BRIDGE, deleteNetns, ensureNetns, ip, ipBatch, isPodNetns, killNetnsProcesses, listNetns,
+  netnsIsLive, netnsPath, netnsPids, nsInode, parseIpJson, podHostname, podNetnsName, podVethName, processAlive, resolveNetns,
+  shellQuote, tool, validateClusterName, validatePodName,
+} from '@kubemu/netns';
 
 export interface PodSandboxOptions {
   cluster: string;

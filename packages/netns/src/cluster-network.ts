@@ -36,10 +36,11 @@ import { existsSync } from 'node:fs';
 import { NetnsError } from './errors.js';
 import {
   broadcastOf, cidrContains, cidrsOverlap, cidrWithin, formatCidr, formatIPv4, hostAt, mask, parseCidr, parseIPv4,
-  type Cidr,
-} from './ip4.js';
+  tryParseIPv4, type Cidr,
+} from '@kubemu/api';
+import { KubeIpvs0 } from './kube-ipvs0.js';
 import {
-  NS_ETH, POD_BRIDGE, SERVICE_DUMMY, bridgeName, clusterOf, hostVethName, isOurs, isPodNetns, resolveNetns,
+  NS_ETH, POD_BRIDGE, bridgeName, clusterOf, hostVethName, isOurs, isPodNetns, resolveNetns,
   shortNameOf, validateClusterName,
 } from './names.js';
 import { deleteNetns, ensureNetns, killNetnsProcesses, listNetns, netnsIsLive } from './netns.js';
@@ -255,33 +256,22 @@ export class ClusterNetwork {
    */
   async bindServiceIP(ns: string, ipAddr: string): Promise<void> {
     const netns = this.netnsName(ns);
-    const machineIndex = this.#checkBindable(ipAddr);
-    if (machineIndex !== null && (await ip(null, ['link', 'show', 'dev', hostVethName(this.cluster, machineIndex)], { allowFail: true })).code === 0) {
-      throw new NetnsError('ERR_INVALID_ADDRESS', `${ipAddr} is a machine's own address in ${this.nodeSubnet}`);
-    }
-    const args = ['addr', 'replace', `${ipAddr}/32`, 'dev', SERVICE_DUMMY];
-    if ((await ip(netns, args, { allowFail: true })).code === 0) return;
     if (!(await netnsIsLive(netns))) throw new NetnsError('ERR_NETNS_NOT_FOUND', `namespace ${netns} does not exist`);
-    const dummy = await ip(netns, ['link', 'add', SERVICE_DUMMY, 'type', 'dummy'], { allowFail: true });
-    if (dummy.code !== 0 && /unknown device type/i.test(dummy.stderr)) {
-      // Kernel without the dummy driver: a bridge with no ports holds local addresses just the same.
-      await ip(netns, ['link', 'add', SERVICE_DUMMY, 'type', 'bridge'], { allowFail: true });
-    }
-    await ipBatch(netns, [`link set ${SERVICE_DUMMY} up`, args.join(' ')]);
+    const why = this.#refuseServiceIP(ipAddr);
+    const machine = why === undefined ? this.#machineIndex(ipAddr) : null;
+    const taken = machine !== null && (await ip(null, ['link', 'show', 'dev', hostVethName(this.cluster, machine)], { allowFail: true })).code === 0;
+    await new KubeIpvs0({ netns, refuse: () => (taken ? `it is a machine's own address in ${this.nodeSubnet}` : why) }).bind(ipAddr);
   }
 
   /** Removes `ip`/32 from `kube-ipvs0`; returns false when it was not bound (or the namespace is gone). */
-  async unbindServiceIP(ns: string, ipAddr: string): Promise<boolean> {
-    const netns = this.netnsName(ns);
+  unbindServiceIP(ns: string, ipAddr: string): Promise<boolean> {
     parseIPv4(ipAddr);
-    const res = await ip(netns, ['addr', 'del', `${ipAddr}/32`, 'dev', SERVICE_DUMMY], { allowFail: true });
-    return res.code === 0;
+    return new KubeIpvs0({ netns: this.netnsName(ns) }).unbind(ipAddr);
   }
 
   /** The addresses bound on `kube-ipvs0` in `ns`. */
-  async serviceIPs(ns: string): Promise<string[]> {
-    const res = await ip(this.netnsName(ns), ['-j', '-4', 'addr', 'show', 'dev', SERVICE_DUMMY], { allowFail: true });
-    return res.code === 0 ? parseIpJson<IpAddrLink>(res.stdout).flatMap((l) => v4(l).map((a) => a.local)) : [];
+  serviceIPs(ns: string): Promise<string[]> {
+    return new KubeIpvs0({ netns: this.netnsName(ns) }).current();
   }
 
   /** Full names of the cluster's machine namespaces (not pods) that exist now. */
@@ -394,14 +384,19 @@ export class ClusterNetwork {
     return n - this.#subnet.network;
   }
 
-  /** Service CIDR → null; node subnet (an LB address) → its offset there; anything else throws. */
-  #checkBindable(ipAddr: string): number | null {
+  /** Why `ipAddr` cannot be a service address: only the service CIDR and the node subnet's spare addresses (LB IPs) can. */
+  #refuseServiceIP(ipAddr: string): string | undefined {
+    const n = tryParseIPv4(ipAddr);
+    if (n === undefined) return 'not an IPv4 address';
+    if (cidrContains(this.#services, n)) return undefined;
+    if (cidrContains(this.#subnet, n) && n !== hostAt(this.#subnet, 1) && n !== this.#subnet.network && n !== broadcastOf(this.#subnet)) return undefined;
+    return `it is in neither the service CIDR ${this.serviceCIDR} nor the node subnet ${this.nodeSubnet}`;
+  }
+
+  /** The offset of a node-subnet address (which names the veth of the machine that would own it); null outside it. */
+  #machineIndex(ipAddr: string): number | null {
     const n = parseIPv4(ipAddr);
-    if (cidrContains(this.#services, n)) return null;
-    if (cidrContains(this.#subnet, n) && n !== hostAt(this.#subnet, 1) && n !== this.#subnet.network && n !== broadcastOf(this.#subnet)) {
-      return n - this.#subnet.network;
-    }
-    throw new NetnsError('ERR_INVALID_ADDRESS', `${ipAddr} is in neither the service CIDR ${this.serviceCIDR} nor the node subnet ${this.nodeSubnet}`);
+    return cidrContains(this.#subnet, n) ? n - this.#subnet.network : null;
   }
 
   async #addNamespace(name: string, ipAddr: string, opts: AddNamespaceOptions): Promise<NamespaceInfo> {

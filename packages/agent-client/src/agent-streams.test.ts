@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { errors } from './errors.js';
+import { errors, STREAM_WINDOW_BYTES, type ClientMsg } from '@kubemu/api';
 import { ExecStream, LogStream, failureStatus } from './agent-streams.js';
-import { STREAM_WINDOW_BYTES, type ClientMsg } from './wire.js';
 
 const REQ = { namespace: 'default', pod: 'web', uid: 'u', container: 'main', command: ['cat'], stdin: true, stdout: true, stderr: true, tty: false };
 const LOGREQ = { namespace: 'default', pod: 'web', uid: 'u', container: 'main', follow: false, previous: false, timestamps: false };

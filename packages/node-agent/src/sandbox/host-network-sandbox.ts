@@ -8,8 +8,7 @@ import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NetnsError } from './errors.js';
-import { DEFAULT_PATH, netnsPath, shellQuote, tool } from './run.js';
+import { DEFAULT_PATH, NetnsError, netnsPath, shellQuote, tool } from '@kubemu/netns';
 import type { ExecOptions, SpawnOptions } from './pod-sandbox.js';
 
 export class HostNetworkSandbox {
