@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { API_SERVER_PORT } from '@kubemu/api';
 import { SqliteStore } from './store/sqlite-store.js';
 import { Registry } from './registry/registry.js';
 import { bootstrap } from './system/bootstrap.js';
@@ -75,7 +76,7 @@ export class ControlPlane {
       log: this.log.child({ component: 'api-server' }),
       agents: this.#agents,
     });
-    const addr = await this.#api.listen(host, this.opts.port ?? 6443);
+    const addr = await this.#api.listen(host, this.opts.port ?? API_SERVER_PORT);
     bootstrap(this.registry, { ip: advertise, port: addr.port });
     this.#namespaces = new NamespaceController(this.registry, this.log.child({ component: 'namespace-controller' }));
     this.#namespaces.start();

@@ -9,3 +9,4 @@ export * from './defaults.js';
 export * from './validation/index.js';
 export * from './images.js';
 export * from './ip4.js';
+export * from './cluster-defaults.js';

@@ -18,3 +18,14 @@ describe('ip4', () => {
     for (const bad of ['10.96.0.01', '1.2.3', 'a.b.c.d', '', '300.1.1.1']) expect(tryParseIPv4(bad)).toBeUndefined();
   });
 });
+
+describe('cluster defaults', () => {
+  it('derives the well-known addresses from the CIDRs', async () => {
+    const { clusterDNSIP, addressInCidr, nodePodCIDR } = await import('./cluster-defaults.js');
+    expect(clusterDNSIP()).toBe('10.96.0.10');
+    expect(addressInCidr('10.100.0.0/16', 1)).toBe('10.100.0.1');
+    expect(nodePodCIDR('10.244.0.0/16', 3)).toBe('10.244.3.0/24');
+    expect(nodePodCIDR('10.32.0.0/12', 257)).toBe('10.33.1.0/24');
+    expect(() => nodePodCIDR('10.244.0.0/24', 1)).toThrow(/no \/24 for node 1/);
+  });
+});

@@ -17,12 +17,12 @@ import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
-import { tryParseIPv4, type EndpointSlice, type Service } from '@kubemu/api';
+import { KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, tryParseIPv4, type EndpointSlice, type Service } from '@kubemu/api';
 import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
 import { ServicePort, type ListenerSpec } from './service-port.js';
 import { ConnLog } from './conn-log.js';
 import { enableConntrackAccounting, serviceFlows } from './conntrack-flows.js';
-import { KubeIpvs0, SERVICE_DUMMY, inHostNetns } from '@kubemu/netns';
+import { KubeIpvs0, inHostNetns } from '@kubemu/netns';
 import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
 import { NftProxier } from './nft-proxier.js';
@@ -106,7 +106,7 @@ export class KubeProxy {
     this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
     this.#events = new AgentEventSink(this.client, { component: 'kube-proxy', node: opts.nodeName, defaultKind: 'Service' });
     this.mode = opts.mode ?? 'nftables';
-    this.#podBridge = opts.podBridge ?? 'cbr0';
+    this.#podBridge = opts.podBridge ?? POD_BRIDGE;
     if (this.mode === 'nftables') this.#nft = new NftProxier({ podBridge: this.#podBridge }, opts.log);
   }
 
@@ -116,7 +116,7 @@ export class KubeProxy {
     if (this.#kernel && inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
     for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
       for (const a of addrs ?? []) {
-        if (a.family !== 'IPv4' || name === SERVICE_DUMMY) continue;
+        if (a.family !== 'IPv4' || name === SERVICE_INTERFACE) continue;
         this.#localAddrs.add(a.address);
         const mask = tryParseIPv4(a.netmask)!;
         const net: [number, number] = [(tryParseIPv4(a.address)! & mask) >>> 0, mask];
@@ -137,7 +137,7 @@ export class KubeProxy {
         if (failed.length) this.#log.warn({ sysctls: failed }, 'cannot turn on conntrack accounting; /connections shows no bytes or ages');
       }
     }
-    const bind = this.opts.healthzBind ?? '0.0.0.0:10256';
+    const bind = this.opts.healthzBind ?? `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`;
     if (bind) {
       const i = bind.lastIndexOf(':');
       this.#healthz = new ProxyHealthServer({

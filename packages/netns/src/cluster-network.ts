@@ -36,11 +36,11 @@ import { existsSync } from 'node:fs';
 import { NetnsError } from './errors.js';
 import {
   broadcastOf, cidrContains, cidrsOverlap, cidrWithin, formatCidr, formatIPv4, hostAt, mask, parseCidr, parseIPv4,
-  tryParseIPv4, type Cidr,
+  tryParseIPv4, type Cidr, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, POD_BRIDGE,
 } from '@kubemu/api';
 import { KubeIpvs0 } from './kube-ipvs0.js';
 import {
-  NS_ETH, POD_BRIDGE, bridgeName, clusterOf, hostVethName, isOurs, isPodNetns, resolveNetns,
+  NS_ETH, bridgeName, clusterOf, hostVethName, isOurs, isPodNetns, resolveNetns,
   shortNameOf, validateClusterName,
 } from './names.js';
 import { deleteNetns, ensureNetns, killNetnsProcesses, listNetns, netnsIsLive } from './netns.js';
@@ -90,9 +90,6 @@ export interface TeardownResult {
   killedPids: number[];
 }
 
-export const DEFAULT_NODE_SUBNET = '172.30.0.0/24';
-export const DEFAULT_POD_CIDR = '10.244.0.0/16';
-export const DEFAULT_SERVICE_CIDR = '10.96.0.0/12';
 /**
  * Priority of the policy rule older versions used to keep pod traffic away
  * from the host (it also caught the replies of the host's own connections);

@@ -12,7 +12,7 @@
  * and skips a set equal to the last one it applied.
  */
 import { NetnsError } from './errors.js';
-import { SERVICE_DUMMY } from './names.js';
+import { SERVICE_INTERFACE } from '@kubemu/api';
 import { ip, ipBatch, parseIpJson } from './run.js';
 
 export interface KubeIpvs0Options {
@@ -41,25 +41,25 @@ export class KubeIpvs0 {
   /** Throws ERR_INVALID_ADDRESS, naming the address and why, when the guard refuses it. */
   #check(addr: string): void {
     const why = this.#refuse(addr);
-    if (why !== undefined) throw new NetnsError('ERR_INVALID_ADDRESS', `${addr} cannot be a service address on ${SERVICE_DUMMY}: ${why}`);
+    if (why !== undefined) throw new NetnsError('ERR_INVALID_ADDRESS', `${addr} cannot be a service address on ${SERVICE_INTERFACE}: ${why}`);
   }
 
   async #ensureIface(): Promise<void> {
     if (this.#ready) return;
-    if ((await ip(this.#netns, ['link', 'show', 'dev', SERVICE_DUMMY], { allowFail: true })).code !== 0) {
-      const dummy = await ip(this.#netns, ['link', 'add', SERVICE_DUMMY, 'type', 'dummy'], { allowFail: true });
+    if ((await ip(this.#netns, ['link', 'show', 'dev', SERVICE_INTERFACE], { allowFail: true })).code !== 0) {
+      const dummy = await ip(this.#netns, ['link', 'add', SERVICE_INTERFACE, 'type', 'dummy'], { allowFail: true });
       // Kernel without the dummy driver: a bridge with no ports holds local addresses just the same.
-      if (dummy.code !== 0) await ip(this.#netns, ['link', 'add', SERVICE_DUMMY, 'type', 'bridge'], { allowFail: true });
+      if (dummy.code !== 0) await ip(this.#netns, ['link', 'add', SERVICE_INTERFACE, 'type', 'bridge'], { allowFail: true });
       // Someone else may have made it meanwhile: whatever failed above, it must exist now.
-      await ip(this.#netns, ['link', 'show', 'dev', SERVICE_DUMMY]);
+      await ip(this.#netns, ['link', 'show', 'dev', SERVICE_INTERFACE]);
     }
-    await ip(this.#netns, ['link', 'set', SERVICE_DUMMY, 'up']);
+    await ip(this.#netns, ['link', 'set', SERVICE_INTERFACE, 'up']);
     this.#ready = true;
   }
 
   /** The IPv4 addresses bound now (none when the interface does not exist). */
   async current(): Promise<string[]> {
-    const r = await ip(this.#netns, ['-j', '-4', 'addr', 'show', 'dev', SERVICE_DUMMY], { allowFail: true });
+    const r = await ip(this.#netns, ['-j', '-4', 'addr', 'show', 'dev', SERVICE_INTERFACE], { allowFail: true });
     if (r.code !== 0) return [];
     return parseIpJson<IpAddrLink>(r.stdout).flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => a.local));
   }
@@ -68,14 +68,14 @@ export class KubeIpvs0 {
   async bind(addr: string): Promise<void> {
     this.#check(addr);
     await this.#ensureIface();
-    await ip(this.#netns, ['addr', 'replace', `${addr}/32`, 'dev', SERVICE_DUMMY]);
+    await ip(this.#netns, ['addr', 'replace', `${addr}/32`, 'dev', SERVICE_INTERFACE]);
     this.#synced = undefined;
   }
 
   /** Unbinds one address; false when it was not bound. */
   async unbind(addr: string): Promise<boolean> {
     this.#synced = undefined;
-    return (await ip(this.#netns, ['addr', 'del', `${addr}/32`, 'dev', SERVICE_DUMMY], { allowFail: true })).code === 0;
+    return (await ip(this.#netns, ['addr', 'del', `${addr}/32`, 'dev', SERVICE_INTERFACE], { allowFail: true })).code === 0;
   }
 
   /** Makes the bound set equal `want` (all or nothing: a refused address changes nothing); returns the lines applied. */
@@ -86,8 +86,8 @@ export class KubeIpvs0 {
     await this.#ensureIface();
     const have = new Set(await this.current());
     const lines: string[] = [];
-    for (const a of want) if (!have.has(a)) lines.push(`addr replace ${a}/32 dev ${SERVICE_DUMMY}`);
-    for (const a of have) if (!want.has(a)) lines.push(`addr del ${a}/32 dev ${SERVICE_DUMMY}`);
+    for (const a of want) if (!have.has(a)) lines.push(`addr replace ${a}/32 dev ${SERVICE_INTERFACE}`);
+    for (const a of have) if (!want.has(a)) lines.push(`addr del ${a}/32 dev ${SERVICE_INTERFACE}`);
     await ipBatch(this.#netns, lines);
     this.#synced = new Set(want);
     return lines;
@@ -95,7 +95,7 @@ export class KubeIpvs0 {
 
   /** Removes the interface and every address on it. */
   async teardown(): Promise<void> {
-    await ip(this.#netns, ['link', 'del', SERVICE_DUMMY], { allowFail: true });
+    await ip(this.#netns, ['link', 'del', SERVICE_INTERFACE], { allowFail: true });
     this.#ready = false;
     this.#synced = undefined;
   }

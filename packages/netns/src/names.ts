@@ -30,10 +30,6 @@ const POD_SUFFIX_RE = /^p-[0-9a-f]{12}$/;
 
 /** Inside every namespace: the veth end towards the host bridge (nodes) or the node (pods). */
 export const NS_ETH = 'eth0';
-/** The pod bridge inside a node namespace. */
-export const POD_BRIDGE = 'cbr0';
-/** The dummy interface holding service IPs, as kube-proxy's IPVS mode names it. */
-export const SERVICE_DUMMY = 'kube-ipvs0';
 export const IFNAME_MAX = 15;
 export const HOSTNAME_MAX = 63;
 

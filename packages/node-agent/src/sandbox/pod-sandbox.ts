@@ -31,9 +31,9 @@ import { spawn as spawnChild, type ChildProcess, type StdioOptions } from 'node:
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import { cidrContains, formatCidr, isIPv4, mask, parseIPv4 } from '@kubemu/api';
+import { POD_BRIDGE, cidrContains, formatCidr, isIPv4, mask, parseIPv4 } from '@kubemu/api';
 import {
-  DEFAULT_PATH, NS_ETH, NetnsError, POD_BRIDGE, deleteNetns, ensureNetns, ip, ipBatch, isPodNetns, killNetnsProcesses, listNetns,
+  DEFAULT_PATH, NS_ETH, NetnsError, deleteNetns, ensureNetns, ip, ipBatch, isPodNetns, killNetnsProcesses, listNetns,
   netnsIsLive, netnsPath, netnsPids, nsInode, parseIpJson, podHostname, podNetnsName, podVethName, processAlive, resolveNetns,
   shellQuote, tool, validateClusterName, validatePodName,
 } from '@kubemu/netns';
