@@ -30,8 +30,6 @@ export interface ControlPlaneOptions {
   /** Seconds without a heartbeat before a node goes NotReady (default 40). */
   nodeGracePeriodSeconds?: number;
   log?: Logger;
-  /** fsync each write (default true). */
-  durable?: boolean;
 }
 
 export class ControlPlane {
@@ -59,7 +57,7 @@ export class ControlPlane {
     const host = this.opts.host ?? '127.0.0.1';
     const advertise = this.opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
     this.credentials = await loadOrCreateCredentials(dataDir, [host, advertise]);
-    this.store = new SqliteStore(join(dataDir, 'store.db'), { durable: this.opts.durable });
+    this.store = new SqliteStore(join(dataDir, 'store.db'));
     this.registry = new Registry(this.store, {
       serviceCIDR: this.opts.serviceCIDR,
       nodePortRange: this.opts.nodePortRange,

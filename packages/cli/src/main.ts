@@ -122,6 +122,7 @@ program
   .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
   .option('--healthz-bind-address <addr:port>', 'where /healthz is served', `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`)
   .option('--udp-timeout <ms>', 'userspace mode: idle time after which a UDP flow is closed', '30000')
+  .option('--health-timeout <ms>', '/healthz answers 503 when an update waits longer than this to be applied', '10000')
   .option('--proxy-mode <mode>', 'nftables (the kernel forwards) or userspace (this process relays every connection)', 'nftables')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {
@@ -137,6 +138,7 @@ program
       ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
       healthzBind: o.healthzBindAddress,
       udpIdleMs: Number(o.udpTimeout),
+      healthTimeoutMs: Number(o.healthTimeout),
       mode,
       log,
     });

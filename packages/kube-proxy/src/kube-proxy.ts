@@ -17,7 +17,8 @@ import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
-import { KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, tryParseIPv4, type EndpointSlice, type Service } from '@kubemu/api';
+import { KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, tryParseIPv4, type EndpointSlice, type Node, type Service } from '@kubemu/api';
+import { ProxyHealth } from './proxy-health.js';
 import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
 import { ServicePort, type ListenerSpec } from './service-port.js';
 import { ConnLog } from './conn-log.js';
@@ -33,15 +34,11 @@ export interface KubeProxyOptions {
   token: string;
   ca?: string;
   log: Logger;
-  /** Program kube-ipvs0 and nftables (default true; refused in the host namespace). */
-  programKernel?: boolean;
   /** `host:port` for /healthz (default 0.0.0.0:10256); empty string = none. */
   healthzBind?: string;
+  /** /healthz turns 503 when an update waits this long to be applied (default 10 000 ms: twice the retry period). */
+  healthTimeoutMs?: number;
   udpIdleMs?: number;
-  dialTimeoutsMs?: number[];
-  connLogSize?: number;
-  /** The bridge this node's pods hang off (default cbr0). */
-  podBridge?: string;
   /**
    * `nftables` (default): the kernel forwards (DNAT rules in the node
    * namespace, client IPs kept for Local policies); `userspace`: this process
@@ -59,6 +56,9 @@ interface Applied {
   at: number;
 }
 
+/** Connections the userspace proxy remembers for /connections. */
+const CONN_LOG_SIZE = 4096;
+
 const rvOf = (o: { metadata: { resourceVersion?: string } }) => Number(o.metadata.resourceVersion ?? 0) || 0;
 
 export class KubeProxy {
@@ -70,7 +70,7 @@ export class KubeProxy {
   readonly #slices = new Map<string, Map<string, EndpointSlice>>();
   readonly #ports = new Map<string, ServicePort>();
   readonly #portsBySvc = new Map<string, Set<string>>();
-  readonly #health = new Map<string, ServiceHealthServer>();
+  readonly #serviceHealth = new Map<string, ServiceHealthServer>();
   readonly #dirty = new Set<string>();
   #flushScheduled = false;
   readonly #applied = new Map<string, Applied>();
@@ -80,7 +80,6 @@ export class KubeProxy {
   readonly #drops = new DropRules();
   readonly #nft?: NftProxier;
   readonly mode: ProxyMode;
-  #kernel = false;
   #kernelRunning?: Promise<void>;
   #kernelAgain = false;
   #kernelWant?: { ips: Set<string>; drop: DropRuleInput };
@@ -89,7 +88,7 @@ export class KubeProxy {
   /** The last kernel sync failed; the retry timer tries again. */
   #kernelFailed = false;
   #healthz?: ProxyHealthServer;
-  #lastUpdated = Date.now();
+  readonly #health: ProxyHealth;
   #stops: (() => void)[] = [];
   #retryTimer?: NodeJS.Timeout;
   readonly #podBridge: string;
@@ -102,18 +101,17 @@ export class KubeProxy {
   constructor(opts: KubeProxyOptions) {
     this.opts = opts;
     this.#log = opts.log;
-    this.connLog = new ConnLog(opts.connLogSize ?? 4096);
+    this.connLog = new ConnLog(CONN_LOG_SIZE);
     this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
     this.#events = new AgentEventSink(this.client, { component: 'kube-proxy', node: opts.nodeName, defaultKind: 'Service' });
     this.mode = opts.mode ?? 'nftables';
-    this.#podBridge = opts.podBridge ?? POD_BRIDGE;
+    this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? 10_000 });
+    this.#podBridge = POD_BRIDGE;
     if (this.mode === 'nftables') this.#nft = new NftProxier({ podBridge: this.#podBridge }, opts.log);
   }
 
   async start(): Promise<void> {
-    this.#kernel = this.opts.programKernel ?? true;
-    if (this.#nft && !this.#kernel) throw new Error('the nftables proxy mode programs the kernel; use --proxy-mode userspace without it');
-    if (this.#kernel && inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
+    if (inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
     for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
       for (const a of addrs ?? []) {
         if (a.family !== 'IPv4' || name === SERVICE_INTERFACE) continue;
@@ -124,25 +122,22 @@ export class KubeProxy {
         if (!a.internal && a.netmask !== '255.255.255.255') this.#connectedNets.push(net);
       }
     }
-    if (this.#kernel) {
-      // Listeners may bind a service IP before `ip addr` has put it on kube-ipvs0 (this namespace only).
-      try {
-        writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
-      } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'cannot set ip_nonlocal_bind; new cluster IPs wait for their address');
-      }
-      await this.#ips.sync(new Set()).catch((err) => this.#log.warn({ err: err.message }, 'kube-ipvs0 not ready'));
-      if (this.#nft) {
-        const failed = enableConntrackAccounting();
-        if (failed.length) this.#log.warn({ sysctls: failed }, 'cannot turn on conntrack accounting; /connections shows no bytes or ages');
-      }
+    // Listeners may bind a service IP before `ip addr` has put it on kube-ipvs0 (this namespace only).
+    try {
+      writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'cannot set ip_nonlocal_bind; new cluster IPs wait for their address');
+    }
+    await this.#ips.sync(new Set()).catch((err) => this.#log.warn({ err: err.message }, 'kube-ipvs0 not ready'));
+    if (this.#nft) {
+      const failed = enableConntrackAccounting();
+      if (failed.length) this.#log.warn({ sysctls: failed }, 'cannot turn on conntrack accounting; /connections shows no bytes or ages');
     }
     const bind = this.opts.healthzBind ?? `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`;
     if (bind) {
       const i = bind.lastIndexOf(':');
       this.#healthz = new ProxyHealthServer({
-        lastUpdated: () => this.#lastUpdated,
-        healthy: () => true,
+        health: () => this.#health.state(),
         mode: this.mode,
         connections: (limit) => this.#connections(limit),
         applied: (svc) => (svc ? { service: svc, ...(this.#applied.get(svc) ?? { rv: 0, at: 0 }) } : Object.fromEntries(this.#applied)),
@@ -158,6 +153,8 @@ export class KubeProxy {
     this.client.start();
     this.#stops.push(this.client.watch('services', {}, (ev) => this.#onService(ev.type, ev.object as Service)));
     this.#stops.push(this.client.watch('discovery.k8s.io/endpointslices', {}, (ev) => this.#onSlice(ev.type, ev.object as EndpointSlice)));
+    // Our own Node: /healthz says whether the node is eligible for load-balancer traffic.
+    this.#stops.push(this.client.watch('nodes', { fieldSelector: `metadata.name=${this.opts.nodeName}` }, (ev) => this.#health.syncNode(ev.type === 'DELETED' ? undefined : (ev.object as Node))));
     this.#retryTimer = setInterval(() => void this.#retryFailed(), 5000);
     this.#retryTimer.unref();
     await this.client.waitConnected(60_000);
@@ -194,6 +191,7 @@ export class KubeProxy {
   }
 
   #markDirty(key: string): void {
+    this.#health.queued();
     this.#dirty.add(key);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -222,7 +220,7 @@ export class KubeProxy {
     const rvs = keys.map((k) => [k, at(k)] as const);
     void done.then(() => {
       const now = Date.now();
-      this.#lastUpdated = now;
+      if (!this.#kernelFailed) this.#health.updated();
       for (const [k, rv] of rvs) this.#markApplied(k, rv, now);
     });
   }
@@ -252,7 +250,6 @@ export class KubeProxy {
           log: this.#log,
           connLog: this.connLog,
           udpIdleMs: this.opts.udpIdleMs,
-          dialTimeoutsMs: this.opts.dialTimeoutsMs,
           servesExternalIP: (ip) => this.#servesExternalIP(ip),
           nodeAddresses: () => [...this.#localAddrs],
           isInternalClient: (ip) => this.#isInternalClient(ip),
@@ -273,22 +270,22 @@ export class KubeProxy {
 
   async #syncHealth(svcKey: string, svc: Service | undefined, states: ServicePortState[]): Promise<void> {
     const hc = states[0]?.healthCheckNodePort;
-    let h = this.#health.get(svcKey);
+    let h = this.#serviceHealth.get(svcKey);
     if (h && h.port !== hc) {
       h.close();
-      this.#health.delete(svcKey);
+      this.#serviceHealth.delete(svcKey);
       h = undefined;
     }
     if (!hc || !svc) return;
     const local = new Set(states.flatMap((s) => s.endpoints.filter((e) => e.ready && e.nodeName === this.opts.nodeName).map((e) => e.ip)));
     if (!h) {
-      h = new ServiceHealthServer(hc, svc.metadata.namespace ?? 'default', svc.metadata.name ?? '');
-      this.#health.set(svcKey, h);
+      h = new ServiceHealthServer(hc, svc.metadata.namespace ?? 'default', svc.metadata.name ?? '', () => this.#health.state().healthy);
+      this.#serviceHealth.set(svcKey, h);
       h.localEndpoints = local.size;
       try {
         await h.listen();
       } catch (err) {
-        this.#health.delete(svcKey);
+        this.#serviceHealth.delete(svcKey);
         this.#listenFailed(states[0], { host: '0.0.0.0', port: hc, via: 'node-port', local: true }, err as Error, 'healthCheckNodePort ');
       }
     }
@@ -309,7 +306,7 @@ export class KubeProxy {
 
   /** An external IP we may bind: not one of this node's addresses and not on a connected subnet (a neighbour's). */
   #bindableExternal(ip: string): boolean {
-    return this.#kernel && this.#refuseServiceIP(ip) === undefined;
+    return this.#refuseServiceIP(ip) === undefined;
   }
 
   /** kube-ipvs0's guard: a service address must not shadow this node's own address or a neighbour's. */
@@ -332,6 +329,7 @@ export class KubeProxy {
     if (this.#kernelFailed) {
       this.#kernelFailed = false;
       await this.#scheduleKernel();
+      if (!this.#kernelFailed && !this.#dirty.size) this.#health.updated();
     }
     for (const p of this.#ports.values()) await p.retry();
   }
@@ -361,7 +359,6 @@ export class KubeProxy {
    * when nothing differs), then the nftables proxier's pending ports.
    */
   #scheduleKernel(): Promise<void> {
-    if (!this.#kernel) return Promise.resolve();
     if (this.#factsDirty) {
       this.#factsDirty = false;
       this.#kernelWant = this.#kernelInput();
@@ -383,6 +380,7 @@ export class KubeProxy {
           await this.#nft?.sync();
         } catch (err) {
           this.#kernelFailed = true;
+          this.#health.failed((err as Error).message);
           this.#log.error({ err: (err as Error).message }, 'programming kube-ipvs0/nftables failed; retrying within 5 s');
         }
       } while (this.#kernelAgain);
@@ -439,11 +437,11 @@ export class KubeProxy {
     if (this.#retryTimer) clearInterval(this.#retryTimer);
     for (const p of this.#ports.values()) p.close();
     this.#ports.clear();
-    for (const h of this.#health.values()) h.close();
-    this.#health.clear();
+    for (const h of this.#serviceHealth.values()) h.close();
+    this.#serviceHealth.clear();
     this.#healthz?.close();
     this.client.close();
-    if (cleanKernel && this.#kernel) {
+    if (cleanKernel) {
       await this.#kernelRunning;
       await this.#drops.teardown();
       await this.#nft?.teardown();

@@ -34,7 +34,6 @@ export interface ServicePortContext {
   log: Logger;
   connLog: ConnLog;
   udpIdleMs?: number;
-  dialTimeoutsMs?: number[];
   /** True for clients on this node (its pods, the node itself): ETP Local treats them as Cluster. */
   isInternalClient: (ip: string) => boolean;
   /** This node's own addresses (not the service addresses on kube-ipvs0), loopback included. */
@@ -178,7 +177,7 @@ export class ServicePort {
   async #open(k: string, w: ListenerSpec): Promise<void> {
     const s = this.state;
     const common = { host: w.host, port: w.port, pick: this.#pickFor(w), service: s.key, via: w.via, node: this.#ctx.node, log: this.#ctx.log, connLog: this.#ctx.connLog };
-    const l: Listener = s.protocol === 'UDP' ? new UdpProxy({ ...common, idleMs: this.#ctx.udpIdleMs }) : new TcpProxy({ ...common, dialTimeoutsMs: this.#ctx.dialTimeoutsMs });
+    const l: Listener = s.protocol === 'UDP' ? new UdpProxy({ ...common, idleMs: this.#ctx.udpIdleMs }) : new TcpProxy(common);
     this.#listeners.set(k, l);
     try {
       await l.listen();
