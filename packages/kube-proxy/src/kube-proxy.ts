@@ -1,17 +1,20 @@
 /**
- * kube-proxy (userspace mode): one per node. Watches Services and
- * EndpointSlices over the agent WebSocket and turns them into listeners in
- * this node's network namespace.
+ * kube-proxy: one per node. Watches Services, EndpointSlices and its own
+ * Node over the agent WebSocket and keeps this node's network namespace
+ * serving them, through one Proxier per data plane (proxier.ts):
  *
- *   watch services ─────┐                         ┌─ ServicePort (balancers + listeners)
+ *   watch services ─────┐                         ┌─ Proxier.setPort (nftables/ or userspace/)
  *   watch endpointslices┴▶ dirty services ─flush─▶┼─ kernel: kube-ipvs0 /32s (@kubemu/netns)
- *                           (same tick)           └─        nftables drops (drop-rules)
+ *   watch own Node ─▶ health                      └─        filter-table drops (drop-rules)
+ *                           (same tick)
  *
- * A watch event is applied in the same event-loop turn for balancers (new
- * connections see it at once); listeners and kernel state follow within
- * milliseconds. When the api-server is away the last known state keeps
- * forwarding; AgentClient resumes or re-lists on reconnect, and the
- * differences arrive as ordinary events.
+ * What is the same in every mode lives here: watches, which version of each
+ * Service is applied (/applied), health (/healthz, healthCheckNodePorts),
+ * kube-ipvs0 and the drop rules. A watch event reaches the proxier in the
+ * same event-loop turn; kernel state follows within milliseconds. When the
+ * api-server is away the last known state keeps forwarding; AgentClient
+ * resumes or re-lists on reconnect, and the differences arrive as ordinary
+ * events.
  */
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -19,14 +22,13 @@ import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
 import { KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, tryParseIPv4, type EndpointSlice, type Node, type Service } from '@kubemu/api';
 import { ProxyHealth } from './proxy-health.js';
-import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
-import { ServicePort, type ListenerSpec } from './service-port.js';
-import { ConnLog } from './conn-log.js';
-import { enableConntrackAccounting, serviceFlows } from './conntrack-flows.js';
+import { portKernelFacts, servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
 import { KubeIpvs0, inHostNetns } from '@kubemu/netns';
 import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
-import { NftProxier } from './nft-proxier.js';
+import type { Proxier, ProxierContext, ProxyMode } from './proxier.js';
+import { NftablesProxier } from './nftables/nftables-proxier.js';
+import { UserspaceProxier } from './userspace/userspace-proxier.js';
 
 export interface KubeProxyOptions {
   nodeName: string;
@@ -48,27 +50,32 @@ export interface KubeProxyOptions {
   mode?: ProxyMode;
 }
 
-export type ProxyMode = 'nftables' | 'userspace';
-export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'userspace'];
+/** The data plane for `mode`: the one place a new mode is wired in. */
+export function createProxier(mode: ProxyMode, ctx: ProxierContext, opts: { log: Logger; udpIdleMs?: number }): Proxier {
+  switch (mode) {
+    case 'nftables':
+      return new NftablesProxier(ctx, opts);
+    case 'userspace':
+      return new UserspaceProxier(ctx, opts);
+  }
+}
 
 interface Applied {
   rv: number;
   at: number;
 }
 
-/** Connections the userspace proxy remembers for /connections. */
-const CONN_LOG_SIZE = 4096;
-
 const rvOf = (o: { metadata: { resourceVersion?: string } }) => Number(o.metadata.resourceVersion ?? 0) || 0;
 
 export class KubeProxy {
   readonly opts: KubeProxyOptions;
   readonly client: AgentClient;
-  readonly connLog: ConnLog;
+  readonly proxier: Proxier;
   readonly #log: Logger;
   readonly #services = new Map<string, Service>();
   readonly #slices = new Map<string, Map<string, EndpointSlice>>();
-  readonly #ports = new Map<string, ServicePort>();
+  /** The state of every service port handed to the proxier (kube-ipvs0 and drops are computed from it). */
+  readonly #ports = new Map<string, ServicePortState>();
   readonly #portsBySvc = new Map<string, Set<string>>();
   readonly #serviceHealth = new Map<string, ServiceHealthServer>();
   readonly #dirty = new Set<string>();
@@ -78,7 +85,6 @@ export class KubeProxy {
   readonly #events: AgentEventSink;
   readonly #ips = new KubeIpvs0({ netns: null, refuse: (ip) => this.#refuseServiceIP(ip) });
   readonly #drops = new DropRules();
-  readonly #nft?: NftProxier;
   readonly mode: ProxyMode;
   #kernelRunning?: Promise<void>;
   #kernelAgain = false;
@@ -101,13 +107,19 @@ export class KubeProxy {
   constructor(opts: KubeProxyOptions) {
     this.opts = opts;
     this.#log = opts.log;
-    this.connLog = new ConnLog(CONN_LOG_SIZE);
     this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
     this.#events = new AgentEventSink(this.client, { component: 'kube-proxy', node: opts.nodeName, defaultKind: 'Service' });
     this.mode = opts.mode ?? 'nftables';
     this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? 10_000 });
     this.#podBridge = POD_BRIDGE;
-    if (this.mode === 'nftables') this.#nft = new NftProxier({ podBridge: this.#podBridge }, opts.log);
+    this.proxier = createProxier(this.mode, {
+      node: opts.nodeName,
+      podBridge: this.#podBridge,
+      nodeAddresses: () => [...this.#localAddrs],
+      isInternalClient: (ip) => this.#isInternalClient(ip),
+      servesExternalIP: (ip) => this.#servesExternalIP(ip),
+      onPortError: (s, what, err) => this.#portFailed(s, what, err),
+    }, { log: opts.log, udpIdleMs: opts.udpIdleMs });
   }
 
   async start(): Promise<void> {
@@ -129,10 +141,7 @@ export class KubeProxy {
       this.#log.warn({ err: (err as Error).message }, 'cannot set ip_nonlocal_bind; new cluster IPs wait for their address');
     }
     await this.#ips.sync(new Set()).catch((err) => this.#log.warn({ err: err.message }, 'kube-ipvs0 not ready'));
-    if (this.#nft) {
-      const failed = enableConntrackAccounting();
-      if (failed.length) this.#log.warn({ sysctls: failed }, 'cannot turn on conntrack accounting; /connections shows no bytes or ages');
-    }
+    await this.proxier.start();
     const bind = this.opts.healthzBind ?? `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`;
     if (bind) {
       const i = bind.lastIndexOf(':');
@@ -160,10 +169,9 @@ export class KubeProxy {
     await this.client.waitConnected(60_000);
   }
 
-  /** The connection log; in nftables mode, the DNATed flows conntrack holds (the kernel forwards, not us). */
+  /** What the data plane says it carries (userspace: its connection log; nftables: the flows conntrack holds). */
   async #connections(limit: number): Promise<unknown> {
-    const n = Number.isFinite(limit) ? limit : 1000;
-    const { total, items } = this.#nft ? await serviceFlows(this.#nft.serviceLookup(), this.opts.nodeName, n) : { total: this.connLog.total, items: this.connLog.recent(n) };
+    const { total, items } = await this.proxier.connections(Number.isFinite(limit) ? limit : 1000);
     return { node: this.opts.nodeName, mode: this.mode, total, items };
   }
 
@@ -208,8 +216,8 @@ export class KubeProxy {
     this.#dirty.clear();
     const work: Promise<void>[] = [];
     for (const key of keys) work.push(...this.#syncService(key));
-    // Userspace mode: endpoint-only changes (the common case) never wait for ip/nft.
-    const kernel = this.#factsDirty || this.#nft?.pending ? this.#scheduleKernel() : Promise.resolve();
+    // Changes that touch neither kube-ipvs0, the drops nor the proxier's kernel state (userspace endpoint changes) never wait for ip/nft.
+    const kernel = this.#factsDirty || this.proxier.pending ? this.#scheduleKernel() : Promise.resolve();
     const done = Promise.all([...work, kernel]);
     const at = (svcKey: string) => {
       const svc = this.#services.get(svcKey);
@@ -232,37 +240,20 @@ export class KubeProxy {
     if (svc && skipReason(svc)) this.#log.debug({ service: svcKey, reason: skipReason(svc) }, 'not proxied');
     const old = this.#portsBySvc.get(svcKey) ?? new Set<string>();
     const now = new Set(states.map((s) => s.key));
+    const work: Promise<void>[] = [];
     for (const k of old) {
       if (now.has(k)) continue;
-      this.#ports.get(k)?.close();
       this.#ports.delete(k);
-      this.#nft?.setPort(k, undefined);
+      work.push(this.proxier.setPort(k, undefined));
       this.#factsDirty = true;
     }
     if (now.size) this.#portsBySvc.set(svcKey, now);
     else this.#portsBySvc.delete(svcKey);
-    const work: Promise<void>[] = [];
     for (const st of states) {
-      let p = this.#ports.get(st.key);
-      if (!p) {
-        p = new ServicePort(st, {
-          node: this.opts.nodeName,
-          log: this.#log,
-          connLog: this.connLog,
-          udpIdleMs: this.opts.udpIdleMs,
-          servesExternalIP: (ip) => this.#servesExternalIP(ip),
-          nodeAddresses: () => [...this.#localAddrs],
-          isInternalClient: (ip) => this.#isInternalClient(ip),
-          onListenError: (s, w, err) => this.#listenFailed(s, w, err),
-          listen: !this.#nft,
-        });
-        this.#ports.set(st.key, p);
-        this.#factsDirty = true;
-      }
-      const before = this.#factsDirty ? '' : p.kernelKey();
-      work.push(p.apply(st));
-      if (!this.#factsDirty && p.kernelKey() !== before) this.#factsDirty = true;
-      this.#nft?.setPort(st.key, p.nftInput());
+      const prev = this.#ports.get(st.key);
+      if (!this.#factsDirty && (!prev || kernelKey(prev, this.opts.nodeName) !== kernelKey(st, this.opts.nodeName))) this.#factsDirty = true;
+      this.#ports.set(st.key, st);
+      work.push(this.proxier.setPort(st.key, st));
     }
     work.push(this.#syncHealth(svcKey, svc, states));
     return work;
@@ -286,7 +277,7 @@ export class KubeProxy {
         await h.listen();
       } catch (err) {
         this.#serviceHealth.delete(svcKey);
-        this.#listenFailed(states[0], { host: '0.0.0.0', port: hc, via: 'node-port', local: true }, err as Error, 'healthCheckNodePort ');
+        this.#portFailed(states[0], `healthCheckNodePort listener 0.0.0.0:${hc}/TCP`, err as Error);
       }
     }
     h.localEndpoints = local.size;
@@ -318,9 +309,9 @@ export class KubeProxy {
     return undefined;
   }
 
-  #listenFailed(s: ServicePortState, w: ListenerSpec, err: Error, what = ''): void {
-    const msg = `failed to open ${what}listener ${w.host}:${w.port}/${s.protocol} for service ${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''} on node ${this.opts.nodeName}: ${err.message}`;
-    this.#log.warn({ service: s.key, listener: `${w.host}:${w.port}`, err: err.message }, 'cannot program service');
+  #portFailed(s: ServicePortState, what: string, err: Error): void {
+    const msg = `failed to open ${what} for service ${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''} on node ${this.opts.nodeName}: ${err.message}`;
+    this.#log.warn({ service: s.key, what, err: err.message }, 'cannot program service');
     const svc = this.#services.get(`${s.namespace}/${s.name}`);
     if (svc) this.#events.emit(svc, 'Warning', 'FailedToStartServiceListener', msg);
   }
@@ -331,7 +322,7 @@ export class KubeProxy {
       await this.#scheduleKernel();
       if (!this.#kernelFailed && !this.#dirty.size) this.#health.updated();
     }
-    for (const p of this.#ports.values()) await p.retry();
+    await this.proxier.retry();
   }
 
   // ---- kernel: addresses and nftables ------------------------------------------
@@ -339,11 +330,10 @@ export class KubeProxy {
   #kernelInput(): { ips: Set<string>; drop: DropRuleInput } {
     const ips = new Set<string>();
     const drop: DropRuleInput = { serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [], podBridge: this.#podBridge };
-    for (const p of this.#ports.values()) {
-      const s = p.state;
+    for (const s of this.#ports.values()) {
       if (s.clusterIP) ips.add(s.clusterIP);
       for (const ip of s.externalIPs) if (this.#bindableExternal(ip)) ips.add(ip);
-      const f = p.kernelFacts();
+      const f = portKernelFacts(s, this.opts.nodeName);
       drop.servicePorts.push(...f.ports.filter((x) => ips.has(x.ip)));
       drop.dropAddrPorts.push(...f.dropAddr);
       drop.dropExternalPorts.push(...f.dropExt);
@@ -362,7 +352,7 @@ export class KubeProxy {
     if (this.#factsDirty) {
       this.#factsDirty = false;
       this.#kernelWant = this.#kernelInput();
-      this.#nft?.setServiceAddrs(this.#kernelWant.ips);
+      this.proxier.setServiceAddrs(this.#kernelWant.ips);
     }
     if (this.#kernelRunning) {
       this.#kernelAgain = true;
@@ -377,7 +367,7 @@ export class KubeProxy {
             await this.#ips.sync(w.ips);
             await this.#drops.sync(w.drop);
           }
-          await this.#nft?.sync();
+          await this.proxier.sync();
         } catch (err) {
           this.#kernelFailed = true;
           this.#health.failed((err as Error).message);
@@ -435,18 +425,22 @@ export class KubeProxy {
     for (const s of this.#stops) s();
     this.#stops = [];
     if (this.#retryTimer) clearInterval(this.#retryTimer);
-    for (const p of this.#ports.values()) p.close();
     this.#ports.clear();
     for (const h of this.#serviceHealth.values()) h.close();
     this.#serviceHealth.clear();
     this.#healthz?.close();
     this.client.close();
+    await this.#kernelRunning;
+    await this.proxier.stop(cleanKernel);
     if (cleanKernel) {
-      await this.#kernelRunning;
       await this.#drops.teardown();
-      await this.#nft?.teardown();
       await this.#ips.teardown();
     }
   }
 }
 
+/** Changes exactly when a port's kernel facts on `node` change (so unchanged ports skip the kernel sync). */
+function kernelKey(s: ServicePortState, node: string): string {
+  const f = portKernelFacts(s, node);
+  return JSON.stringify([f.ports, f.dropAddr, f.dropExt, f.dropNode]);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RoundRobin } from './load-balancer.js';
+import { RoundRobin } from './round-robin.js';
 
 const EPS = ['10.244.1.2:8080', '10.244.2.2:8080', '10.244.3.2:8080'];
 

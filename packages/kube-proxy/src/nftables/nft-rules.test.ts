@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CAN_PROGRAM_NETNS, inScratchNetns } from './testing/scratch-netns.js';
+import { CAN_PROGRAM_NETNS, inScratchNetns } from '../testing/scratch-netns.js';
 import { baseScript, diffModel, emptyModel, NAT_TABLE, portModel as model, type NftPortInput } from './nft-rules.js';
 
 const ctx = { podBridge: 'cbr0' };

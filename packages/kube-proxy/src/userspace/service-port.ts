@@ -14,13 +14,11 @@
  * listener stays open but new connections never reach it.
  */
 import type { Logger } from 'pino';
-import { RoundRobin } from './load-balancer.js';
-import { hasAnyEndpoints, usableEndpoints, type EndpointInfo, type ServicePortState } from './service-state.js';
-import type { NftEndpoint, NftPortInput } from './nft-rules.js';
+import { RoundRobin } from './round-robin.js';
+import { hasAnyEndpoints, usableEndpoints, type ServicePortState } from '../service-state.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { UdpProxy } from './udp-proxy.js';
 import type { ConnLog } from './conn-log.js';
-import type { PortRef } from './drop-rules.js';
 
 export interface ListenerSpec {
   host: string;
@@ -42,8 +40,6 @@ export interface ServicePortContext {
   servesExternalIP: (ip: string) => boolean;
   /** Reports a listener that could not be opened. */
   onListenError: (state: ServicePortState, spec: ListenerSpec, err: Error) => void;
-  /** False in nftables mode: the kernel forwards, nothing listens here. */
-  listen?: boolean;
 }
 
 type Listener = TcpProxy | UdpProxy;
@@ -102,33 +98,6 @@ export class ServicePort {
     return out;
   }
 
-  /** Kernel facts: the port's service-IP ports and the DROPs its Local policies need here. */
-  kernelFacts(): { ports: PortRef[]; dropAddr: PortRef[]; dropExt: PortRef[]; dropNode: Omit<PortRef, 'ip'>[] } {
-    const s = this.state;
-    const proto = s.protocol === 'UDP' ? 'udp' : 'tcp';
-    const ports: PortRef[] = [];
-    if (s.clusterIP) ports.push({ ip: s.clusterIP, proto, port: s.port });
-    for (const ip of s.externalIPs) ports.push({ ip, proto, port: s.port });
-    const noLocal = hasAnyEndpoints(s.endpoints) && usableEndpoints(s.endpoints, this.#ctx.node).length === 0;
-    const dropAddr: PortRef[] = [];
-    const dropExt: PortRef[] = [];
-    const dropNode: Omit<PortRef, 'ip'>[] = [];
-    if (noLocal) {
-      if (s.internalLocal && s.clusterIP) dropAddr.push({ ip: s.clusterIP, proto, port: s.port });
-      if (s.externalLocal) {
-        if (s.nodePort) dropNode.push({ proto, port: s.nodePort });
-        for (const ip of s.externalIPs) dropExt.push({ ip, proto, port: s.port });
-      }
-    }
-    return { ports, dropAddr, dropExt, dropNode };
-  }
-
-  /** Changes exactly when this port's kernel facts change (so unchanged ports skip the kernel sync). */
-  kernelKey(): string {
-    const f = this.kernelFacts();
-    return JSON.stringify([f.ports, f.dropAddr, f.dropExt, f.dropNode]);
-  }
-
   #pickFor(w: ListenerSpec) {
     if (!w.local) return (clientIP: string, attempt: number) => this.cluster.next(clientIP, Date.now(), attempt > 0);
     if (w.via === 'cluster-ip') return (clientIP: string, attempt: number) => this.local.next(clientIP, Date.now(), attempt > 0);
@@ -137,27 +106,8 @@ export class ServicePort {
     return (clientIP: string, attempt: number) => (internal(clientIP) ? this.cluster : this.local).next(clientIP, Date.now(), attempt > 0);
   }
 
-  /** This port as the nftables proxier wants it (what would be listened on, and where it may go). */
-  nftInput(): NftPortInput {
-    const s = this.state;
-    const ep = (e: EndpointInfo): NftEndpoint => ({ ip: e.ip, port: e.port });
-    return {
-      protocol: s.protocol === 'UDP' ? 'udp' : 'tcp',
-      clusterIP: s.clusterIP,
-      port: s.port,
-      nodePort: s.nodePort,
-      externalIPs: s.externalIPs.filter((ip) => this.#ctx.servesExternalIP(ip)),
-      internalLocal: s.internalLocal,
-      externalLocal: s.externalLocal,
-      cluster: usableEndpoints(s.endpoints).map(ep),
-      local: usableEndpoints(s.endpoints, this.#ctx.node).map(ep),
-      anyEndpoints: hasAnyEndpoints(s.endpoints),
-      affinitySeconds: s.affinitySeconds,
-    };
-  }
-
   async #syncListeners(): Promise<void> {
-    if (this.#closed || this.#ctx.listen === false) return;
+    if (this.#closed) return;
     const want = new Map(this.wanted().map((w) => [`${w.via}|${w.host}:${w.port}|${w.local}`, w]));
     for (const [k, l] of this.#listeners) {
       if (!want.has(k)) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Service } from '@kubemu/api';
 import { ConnLog } from './conn-log.js';
 import { ServicePort, type ServicePortContext } from './service-port.js';
-import { servicePorts } from './service-state.js';
+import { portKernelFacts, servicePorts } from '../service-state.js';
 
 // Only the synchronous parts are exercised here (no listener is opened).
 const ctx = (node = 'node-1'): ServicePortContext => ({
@@ -52,21 +52,16 @@ describe('ServicePort', () => {
 
   it('drops Local-policy traffic on a node without local endpoints, and only there', () => {
     const st = state({ type: 'NodePort', externalTrafficPolicy: 'Local', internalTrafficPolicy: 'Local', externalIPs: ['172.30.0.11'] }, [{ ip: '10.244.2.2', node: 'node-2' }]);
-    const here = new ServicePort(st, ctx('node-1'));
-    here.update(st);
-    expect(here.kernelFacts()).toEqual({
+    expect(portKernelFacts(st, 'node-1')).toEqual({
       ports: [{ ip: '10.96.0.9', proto: 'tcp', port: 80 }, { ip: '172.30.0.11', proto: 'tcp', port: 80 }],
       dropAddr: [{ ip: '10.96.0.9', proto: 'tcp', port: 80 }],
       dropExt: [{ ip: '172.30.0.11', proto: 'tcp', port: 80 }],
       dropNode: [{ proto: 'tcp', port: 30080 }],
     });
-    const there = new ServicePort(st, ctx('node-2'));
-    there.update(st);
-    expect(there.kernelFacts().dropNode).toEqual([]);
+    expect(portKernelFacts(st, 'node-2').dropNode).toEqual([]);
     // no endpoints anywhere: refused (no listener), not dropped
     const none = state({ type: 'NodePort', externalTrafficPolicy: 'Local' }, []);
-    here.update(none);
-    expect(here.kernelFacts().dropNode).toEqual([]);
+    expect(portKernelFacts(none, 'node-1').dropNode).toEqual([]);
   });
 
   it('sends ETP Local node-port clients from this node to any endpoint, external ones to local endpoints', () => {

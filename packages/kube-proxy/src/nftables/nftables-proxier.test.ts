@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CAN_PROGRAM_NETNS, inScratchNetns } from './testing/scratch-netns.js';
+import { CAN_PROGRAM_NETNS, inScratchNetns } from '../testing/scratch-netns.js';
 
 // The proxier programs the namespace it runs in, so it runs in a child process inside a throwaway one (root only).
-describe.skipIf(!CAN_PROGRAM_NETNS)('NftProxier in a scratch namespace', () => {
+describe.skipIf(!CAN_PROGRAM_NETNS)('NftablesProxier in a scratch namespace', () => {
   it('installs ports through libnftables, reuses freed endpoint slots, leaves the table alone on a bad script', () => {
     inScratchNetns((ns) => {
-      const child = fileURLToPath(new URL('./testing/nft-child.ts', import.meta.url));
+      const child = fileURLToPath(new URL('../testing/nft-child.ts', import.meta.url));
       const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', child], { encoding: 'utf8', timeout: 30_000 });
       expect(r.stderr).toBe('');
       const out = JSON.parse(r.stdout) as { kind: string; bad: { code: number; stderr: string }; steps: Record<string, string> };

@@ -4,25 +4,9 @@
  * The tracing and explain tools read it (kube-proxy serves it on :10256).
  */
 
-export interface ConnRecord {
-  /** ms since the epoch when the connection was accepted. */
-  start: number;
-  durationMs: number;
-  protocol: 'TCP' | 'UDP';
-  /** Service port key, `ns/name:port/PROTO`. */
-  service: string;
-  /** What the client dialled: `cluster-ip`, `node-port`, `external-ip`. */
-  via: string;
-  client: string;
-  node: string;
-  /** `ip:port` chosen, or '' when none could be reached. */
-  endpoint: string;
-  bytesIn: number;
-  bytesOut: number;
-  /** `ok`, `no-endpoints`, `connect-failed`, `reset`. */
-  result: string;
-  attempts: number;
-}
+import type { ConnRecord } from '../proxier.js';
+
+export type { ConnRecord };
 
 export class ConnLog {
   readonly #ring: (ConnRecord | undefined)[];

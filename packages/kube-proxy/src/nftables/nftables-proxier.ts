@@ -1,8 +1,8 @@
 /**
- * nftables proxy mode, the I/O part: keeps the `ip kubemu-nat` table of this
+ * The nftables data plane, the I/O part: keeps the `ip kubemu-nat` table of this
  * node namespace equal to the service ports it is given.
  *
- *   setPort(key, input) ─▶ desired model ─┐ (dirty keys only)
+ *   setPort(key, state) ─▶ desired model ─┐ (dirty keys only)
  *                                         ├─▶ diffModel() per port ─▶ one nft transaction (nft.ts)
  *   installed models ─────────────────────┘
  *
@@ -16,10 +16,13 @@
  * a gone pod; TCP connections are left to end by themselves.
  */
 import type { Logger } from 'pino';
-import type { ServiceLookup } from './conntrack-flows.js';
 import { run } from '@kubemu/netns';
-import { nftRunner } from './nft.js';
+import type { ConnRecord, Proxier, ProxierContext } from '../proxier.js';
+import type { ServicePortState } from '../service-state.js';
+import { nftRunner, type NftRunner } from '../nft.js';
+import { enableConntrackAccounting, serviceFlows, type ServiceLookup } from './conntrack-flows.js';
 import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel, type Selection } from './nft-rules.js';
+import { nftPortInput } from './port-input.js';
 import { SlotSpace, type SlotBlock } from './nft-slots.js';
 
 interface PortEntry {
@@ -33,9 +36,18 @@ interface PortEntry {
   blocks: Map<Selection, SlotBlock>;
 }
 
-export class NftProxier {
+export interface NftablesOptions {
+  log: Logger;
+  /** How nft scripts run (default: libnftables in process, else the nft binary); tests pass a fake. */
+  runner?: () => Promise<NftRunner>;
+}
+
+export class NftablesProxier implements Proxier {
+  readonly mode = 'nftables' as const;
+  readonly #proxier: ProxierContext;
   readonly #ctx: NftContext;
   readonly #log: Logger;
+  readonly #runner: () => Promise<NftRunner>;
   readonly #ports = new Map<string, PortEntry>();
   readonly #dirty = new Set<string>();
   readonly #slots = new SlotSpace();
@@ -50,13 +62,36 @@ export class NftProxier {
   #conntrackMissing = false;
   #fallbackWarned = false;
 
-  constructor(ctx: NftContext, log: Logger) {
-    this.#ctx = ctx;
-    this.#log = log;
+  constructor(ctx: ProxierContext, opts: NftablesOptions) {
+    this.#proxier = ctx;
+    this.#ctx = { podBridge: ctx.podBridge };
+    this.#log = opts.log;
+    this.#runner = opts.runner ?? nftRunner;
+  }
+
+  async start(): Promise<void> {
+    const failed = enableConntrackAccounting();
+    if (failed.length) this.#log.warn({ sysctls: failed }, 'cannot turn on conntrack accounting; /connections shows no bytes or ages');
+  }
+
+  setPort(key: string, state: ServicePortState | undefined): Promise<void> {
+    this.setPortInput(key, state && nftPortInput(state, this.#proxier.node, this.#proxier.servesExternalIP));
+    return Promise.resolve();
+  }
+
+  async retry(): Promise<void> {}
+
+  /** The DNATed flows conntrack holds for Services (the kernel forwards, not us). */
+  connections(limit: number): Promise<{ total: number; items: ConnRecord[] }> {
+    return serviceFlows(this.serviceLookup(), this.#proxier.node, limit);
+  }
+
+  async stop(clean: boolean): Promise<void> {
+    if (clean) await this.teardown();
   }
 
   async #nft() {
-    const r = await nftRunner();
+    const r = await this.#runner();
     if (r.fallbackReason && !this.#fallbackWarned) {
       this.#fallbackWarned = true;
       this.#log.warn(r.fallbackReason);
@@ -64,8 +99,8 @@ export class NftProxier {
     return r;
   }
 
-  /** Sets (or, with undefined, removes) a service port; true when its rules change. */
-  setPort(key: string, input: NftPortInput | undefined): boolean {
+  /** Sets (or, with undefined, removes) a service port as nft inputs; true when its rules change. */
+  setPortInput(key: string, input: NftPortInput | undefined): boolean {
     let e = this.#ports.get(key);
     const prevWant = e?.want;
     if (!input) {

@@ -9,7 +9,7 @@
  * listed while their entry waits out TIME_WAIT (2 minutes by default).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ConnRecord } from './conn-log.js';
+import type { ConnRecord } from '../proxier.js';
 import { run } from '@kubemu/netns';
 
 interface Tuple {
