@@ -23,12 +23,12 @@ interface Folded {
 }
 
 export class AgentEventSink {
-  readonly #client: AgentClient;
+  readonly #client: Pick<AgentClient, 'request'>;
   readonly #o: AgentEventSinkOptions;
   readonly #folded = new Map<string, Folded>();
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(client: AgentClient, opts: AgentEventSinkOptions) {
+  constructor(client: Pick<AgentClient, 'request'>, opts: AgentEventSinkOptions) {
     this.#client = client;
     this.#o = opts;
   }

@@ -21,9 +21,10 @@ import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
 import { KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, tryParseIPv4, type EndpointSlice, type Node, type Service } from '@kubemu/api';
-import { ProxyHealth } from './proxy-health.js';
+import { ProxyHealth, type HealthState } from './proxy-health.js';
 import { portKernelFacts, servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
-import { KubeIpvs0, inHostNetns } from '@kubemu/netns';
+import { KubeIpvs0, inHostNetns, type IpTool } from '@kubemu/netns';
+import type { NftRunner } from './nft.js';
 import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
 import type { Proxier, ProxierContext, ProxyMode } from './proxier.js';
@@ -48,10 +49,29 @@ export interface KubeProxyOptions {
    * (dial retries on other endpoints, per-connection accounting).
    */
   mode?: ProxyMode;
+  /** What it runs on; the defaults are the real ones (tests inject fakes, so KubeProxy runs without root). */
+  deps?: Partial<KubeProxyDeps>;
+}
+
+/** The agent-client calls kube-proxy makes. */
+export type ApiLink = Pick<AgentClient, 'on' | 'start' | 'watch' | 'waitConnected' | 'close' | 'request'>;
+
+export interface KubeProxyDeps {
+  /** The api-server connection (default: an AgentClient to `server` with `token`). */
+  client: ApiLink;
+  /** How nft scripts run (default: libnftables in process, else the nft binary). */
+  nft: () => Promise<NftRunner>;
+  /** How iproute2 runs, for kube-ipvs0. */
+  ip: IpTool;
+  /** This node's interfaces (default os.networkInterfaces). */
+  interfaces: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  /** True in the machine's own network namespace, where kube-proxy refuses to run. */
+  inHostNetns: () => boolean;
+  now: () => number;
 }
 
 /** The data plane for `mode`: the one place a new mode is wired in. */
-export function createProxier(mode: ProxyMode, ctx: ProxierContext, opts: { log: Logger; udpIdleMs?: number }): Proxier {
+export function createProxier(mode: ProxyMode, ctx: ProxierContext, opts: { log: Logger; udpIdleMs?: number; runner?: () => Promise<NftRunner> }): Proxier {
   switch (mode) {
     case 'nftables':
       return new NftablesProxier(ctx, opts);
@@ -69,7 +89,8 @@ const rvOf = (o: { metadata: { resourceVersion?: string } }) => Number(o.metadat
 
 export class KubeProxy {
   readonly opts: KubeProxyOptions;
-  readonly client: AgentClient;
+  readonly client: ApiLink;
+  readonly #deps: Partial<KubeProxyDeps>;
   readonly proxier: Proxier;
   readonly #log: Logger;
   readonly #services = new Map<string, Service>();
@@ -83,8 +104,9 @@ export class KubeProxy {
   readonly #applied = new Map<string, Applied>();
   readonly #waiters = new Map<string, { rv: number; resolve: (a: Applied) => void }[]>();
   readonly #events: AgentEventSink;
-  readonly #ips = new KubeIpvs0({ netns: null, refuse: (ip) => this.#refuseServiceIP(ip) });
-  readonly #drops = new DropRules();
+  readonly #ips: KubeIpvs0;
+  readonly #drops: DropRules;
+  readonly #now: () => number;
   readonly mode: ProxyMode;
   #kernelRunning?: Promise<void>;
   #kernelAgain = false;
@@ -107,10 +129,14 @@ export class KubeProxy {
   constructor(opts: KubeProxyOptions) {
     this.opts = opts;
     this.#log = opts.log;
-    this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
+    const deps = (this.#deps = opts.deps ?? {});
+    this.#now = deps.now ?? Date.now;
+    this.client = deps.client ?? new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
     this.#events = new AgentEventSink(this.client, { component: 'kube-proxy', node: opts.nodeName, defaultKind: 'Service' });
+    this.#ips = new KubeIpvs0({ netns: null, refuse: (ip) => this.#refuseServiceIP(ip), tool: deps.ip });
+    this.#drops = new DropRules(deps.nft);
     this.mode = opts.mode ?? 'nftables';
-    this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? 10_000 });
+    this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? 10_000, now: this.#now });
     this.#podBridge = POD_BRIDGE;
     this.proxier = createProxier(this.mode, {
       node: opts.nodeName,
@@ -119,12 +145,12 @@ export class KubeProxy {
       isInternalClient: (ip) => this.#isInternalClient(ip),
       servesExternalIP: (ip) => this.#servesExternalIP(ip),
       onPortError: (s, what, err) => this.#portFailed(s, what, err),
-    }, { log: opts.log, udpIdleMs: opts.udpIdleMs });
+    }, { log: opts.log, udpIdleMs: opts.udpIdleMs, runner: deps.nft });
   }
 
   async start(): Promise<void> {
-    if (inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
-    for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+    if ((this.#deps.inHostNetns ?? inHostNetns)()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
+    for (const [name, addrs] of Object.entries((this.#deps.interfaces ?? os.networkInterfaces)())) {
       for (const a of addrs ?? []) {
         if (a.family !== 'IPv4' || name === SERVICE_INTERFACE) continue;
         this.#localAddrs.add(a.address);
@@ -227,7 +253,7 @@ export class KubeProxy {
     };
     const rvs = keys.map((k) => [k, at(k)] as const);
     void done.then(() => {
-      const now = Date.now();
+      const now = this.#now();
       if (!this.#kernelFailed) this.#health.updated();
       for (const [k, rv] of rvs) this.#markApplied(k, rv, now);
     });
@@ -368,6 +394,7 @@ export class KubeProxy {
             await this.#drops.sync(w.drop);
           }
           await this.proxier.sync();
+          this.#kernelFailed = false;
         } catch (err) {
           this.#kernelFailed = true;
           this.#health.failed((err as Error).message);
@@ -396,6 +423,11 @@ export class KubeProxy {
     });
     if (left.length) this.#waiters.set(svcKey, left);
     else this.#waiters.delete(svcKey);
+  }
+
+  /** What /healthz reports now. */
+  healthState(): HealthState {
+    return this.#health.state();
   }
 
   /** Resolves with {rv, at} once `svcKey` has applied resourceVersion ≥ rv (or {timeout} after `timeoutMs`). */
