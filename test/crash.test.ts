@@ -4,7 +4,7 @@
  * resumes from where it was without missing an event.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { AgentClient, type AgentEvent } from '@kubemu/api';
+import { AgentClient, type AgentEvent } from '@kubemu/agent-client';
 import { until } from './helpers/netns-cluster.js';
 import { ControlPlaneProcess } from './helpers/control-plane-process.js';
 

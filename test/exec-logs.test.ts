@@ -13,7 +13,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentClient, errors, type ExecStream, type LogStream } from '@kubemu/api';
+import { AgentClient, type ExecStream, type LogStream } from '@kubemu/agent-client';
+import { errors } from '@kubemu/api';
 import { ControlPlaneProcess } from './helpers/control-plane-process.js';
 import { kubectlAsync, spawnKubectl, versionedKubectl } from './helpers/kubectl-async.js';
 

@@ -309,6 +309,25 @@ spec:
     expect(JSON.parse(hz.stdout).lastUpdated).toBeTruthy();
   });
 
+  it("answers /healthz 503 while its Node is marked for deletion (the load balancer's signal), 200 again after", async () => {
+    const healthz = () => {
+      const r = inNode(3, ['curl', '-s', '-w', ' %{http_code}', '--max-time', '2', `http://${nodeIP(2)}:10256/healthz`]);
+      const i = r.stdout.lastIndexOf(' ');
+      return { code: r.stdout.slice(i + 1), body: JSON.parse(r.stdout.slice(0, i) || '{}') as { nodeEligible?: boolean } };
+    };
+    expect(healthz()).toMatchObject({ code: '200', body: { nodeEligible: true } });
+    expect(c.kubectl(['taint', 'node', 'node-2', 'ToBeDeletedByClusterAutoscaler=1:NoSchedule']).status).toBe(0);
+    try {
+      await until('node-2 ineligible', () => healthz().code === '503', 10_000);
+      expect(healthz().body.nodeEligible).toBe(false);
+      // liveness is about the proxy alone
+      expect(inNode(3, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', `http://${nodeIP(2)}:10256/livez`]).stdout).toBe('200');
+    } finally {
+      c.kubectl(['taint', 'node', 'node-2', 'ToBeDeletedByClusterAutoscaler-']);
+    }
+    await until('node-2 eligible again', () => healthz().code === '200', 10_000);
+  });
+
   it('serves externalIPs on the node that owns the address', async () => {
     const ip1 = nodeIP(1);
     c.apply(`apiVersion: v1

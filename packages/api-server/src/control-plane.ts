@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { API_SERVER_PORT } from '@kubemu/api';
 import { SqliteStore } from './store/sqlite-store.js';
 import { Registry } from './registry/registry.js';
 import { bootstrap } from './system/bootstrap.js';
@@ -29,8 +30,6 @@ export interface ControlPlaneOptions {
   /** Seconds without a heartbeat before a node goes NotReady (default 40). */
   nodeGracePeriodSeconds?: number;
   log?: Logger;
-  /** fsync each write (default true). */
-  durable?: boolean;
 }
 
 export class ControlPlane {
@@ -58,7 +57,7 @@ export class ControlPlane {
     const host = this.opts.host ?? '127.0.0.1';
     const advertise = this.opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
     this.credentials = await loadOrCreateCredentials(dataDir, [host, advertise]);
-    this.store = new SqliteStore(join(dataDir, 'store.db'), { durable: this.opts.durable });
+    this.store = new SqliteStore(join(dataDir, 'store.db'));
     this.registry = new Registry(this.store, {
       serviceCIDR: this.opts.serviceCIDR,
       nodePortRange: this.opts.nodePortRange,
@@ -75,7 +74,7 @@ export class ControlPlane {
       log: this.log.child({ component: 'api-server' }),
       agents: this.#agents,
     });
-    const addr = await this.#api.listen(host, this.opts.port ?? 6443);
+    const addr = await this.#api.listen(host, this.opts.port ?? API_SERVER_PORT);
     bootstrap(this.registry, { ip: advertise, port: addr.port });
     this.#namespaces = new NamespaceController(this.registry, this.log.child({ component: 'namespace-controller' }));
     this.#namespaces.start();

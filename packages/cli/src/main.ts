@@ -1,12 +1,18 @@
 /**
- * kubemu: the command line. `control-plane` runs the api-server process;
- * `apply`, `get` and `delete` cover the basics for people without kubectl.
+ * kubemu: the command line.
+ *   up / down / status / kubeconfig     a netns cluster on this machine (runtime/netns-runtime.ts)
+ *   control-plane / node-agent / kube-proxy
+ *                                       the processes `up` starts, each in the foreground
+ *   apply / get / delete                the basics, for people without kubectl
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import pino from 'pino';
-import { resolveResourceName, resourceForKind, type KubeObject } from '@kubemu/api';
+import {
+  API_SERVER_PORT, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
+  resourceForKind, type KubeObject,
+} from '@kubemu/api';
 import { loadKubeconfig } from './kubeconfig.js';
 import { RestClient, RestError } from './rest-client.js';
 import { readManifests } from './manifests.js';
@@ -47,10 +53,10 @@ program
   .command('control-plane')
   .description('run the control plane (api-server, store, controllers) in the foreground')
   .requiredOption('--data-dir <dir>', 'where the store, PKI and kubeconfig live')
-  .option('--listen <addr:port>', 'address to serve HTTPS on', '127.0.0.1:6443')
+  .option('--listen <addr:port>', 'address to serve HTTPS on', `127.0.0.1:${API_SERVER_PORT}`)
   .option('--advertise-address <ip>', 'address written into the kubeconfig and the kubernetes Endpoints')
-  .option('--service-cidr <cidr>', 'service cluster IP range', '10.96.0.0/12')
-  .option('--node-port-range <range>', 'node port range', '30000-32767')
+  .option('--service-cidr <cidr>', 'service cluster IP range', DEFAULT_SERVICE_CIDR)
+  .option('--node-port-range <range>', 'node port range', DEFAULT_NODE_PORT_RANGE)
   .option('--node-monitor-grace-period <seconds>', 'seconds without a heartbeat before a node is NotReady', '40')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {
@@ -114,8 +120,9 @@ program
   .requiredOption('--node <name>')
   .requiredOption('--server <url>')
   .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
-  .option('--healthz-bind-address <addr:port>', 'where /healthz is served', '0.0.0.0:10256')
+  .option('--healthz-bind-address <addr:port>', 'where /healthz is served', `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`)
   .option('--udp-timeout <ms>', 'userspace mode: idle time after which a UDP flow is closed', '30000')
+  .option('--health-timeout <ms>', '/healthz answers 503 when an update waits longer than this to be applied', '10000')
   .option('--proxy-mode <mode>', 'nftables (the kernel forwards) or userspace (this process relays every connection)', 'nftables')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {
@@ -131,6 +138,7 @@ program
       ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
       healthzBind: o.healthzBindAddress,
       udpIdleMs: Number(o.udpTimeout),
+      healthTimeoutMs: Number(o.healthTimeout),
       mode,
       log,
     });
@@ -145,7 +153,9 @@ program
   .description('start a cluster on this machine: a bridge, a network namespace per node, the control plane and node agents (root)')
   .option('--nodes <n>', 'number of nodes', '3')
   .option('--name <name>', 'cluster name (lowercase, up to 8 characters)', 'kubemu')
-  .option('--subnet <cidr>', 'node network (default 172.30.0.0/24, or the next free 172.30.N.0/24)')
+  .option('--subnet <cidr>', `node network (default ${DEFAULT_NODE_SUBNET}, or the next free 172.30.N.0/24)`)
+  .option('--pod-cidr <cidr>', 'pod addresses; each node gets a /24 of it', DEFAULT_POD_CIDR)
+  .option('--service-cidr <cidr>', 'cluster IPs (the kubernetes Service takes the first)', DEFAULT_SERVICE_CIDR)
   .option('--node-monitor-grace-period <seconds>', 'seconds without a heartbeat before a node is NotReady', '40')
   .option('--proxy-mode <mode>', "kube-proxy's data plane: nftables (kernel DNAT, client IPs kept for Local policies) or userspace (a relay per connection, like Kubernetes' old userspace proxy)", 'nftables')
   .action(async (o) => {
@@ -154,7 +164,7 @@ program
     const mode = await proxyMode(o.proxyMode);
     const rt = await import('./runtime/netns-runtime.js');
     const t0 = Date.now();
-    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), proxyMode: mode, progress: (m) => console.log(`• ${m}`) });
+    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, podCIDR: o.podCidr, serviceCIDR: o.serviceCidr, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), proxyMode: mode, progress: (m) => console.log(`• ${m}`) });
     const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));
     console.log(`• waiting for ${n} node(s) to be Ready…`);
     const deadline = Date.now() + 60_000;
@@ -166,7 +176,7 @@ program
       await new Promise((r) => setTimeout(r, 100));
     }
     console.log(`\ncluster "${rec.name}" is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    console.log(`  api server:  https://${rec.controlPlane.ip}:6443`);
+    console.log(`  api server:  https://${rec.controlPlane.ip}:${rec.controlPlane.port}`);
     console.log(`  kubeconfig:  ${rt.kubeconfigPath(o.name)}`);
     for (const node of rec.nodes) console.log(`  ${node.name}:      ${node.ip}  (pods ${node.podCIDR})`);
     console.log(`\n  kubectl --kubeconfig "$(npx kubemu kubeconfig${o.name === 'kubemu' ? '' : ` --name ${o.name}`})" get nodes`);
@@ -202,7 +212,7 @@ program
     const rt = await import('./runtime/netns-runtime.js');
     const rec = rt.readRecord(o.name);
     if (!rec) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\``);
-    console.log(`cluster ${rec.name}  subnet ${rec.subnet}  api https://${rec.controlPlane.ip}:6443`);
+    console.log(`cluster ${rec.name}  subnet ${rec.subnet}  pods ${rec.podCIDR ?? DEFAULT_POD_CIDR}  services ${rec.serviceCIDR ?? DEFAULT_SERVICE_CIDR}  api https://${rec.controlPlane.ip}:${rec.controlPlane.port}`);
     for (const [what, pid] of Object.entries(rec.pids)) console.log(`  ${what.padEnd(22)} pid ${String(pid).padEnd(8)} ${rt.alive(pid) ? 'running' : 'NOT RUNNING'}`);
     try {
       const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));

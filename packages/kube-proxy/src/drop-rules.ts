@@ -16,7 +16,7 @@
  * Established flows are left alone. The whole table is replaced in one
  * atomic `nft -f` transaction.
  */
-import { nftRunner } from './nft.js';
+import { nftRunner, type NftRunner } from './nft.js';
 
 export const NFT_TABLE = 'kubemu-proxy';
 
@@ -77,19 +77,24 @@ export function dropRuleScript(i: DropRuleInput): string {
 
 export class DropRules {
   #last = '';
+  readonly #runner: () => Promise<NftRunner>;
+
+  constructor(runner: () => Promise<NftRunner> = nftRunner) {
+    this.#runner = runner;
+  }
 
   /** Applies `input`; a no-op when nothing changed. Throws with nft's message on failure. */
   async sync(input: DropRuleInput): Promise<boolean> {
     const script = dropRuleScript(input);
     if (script === this.#last) return false;
-    const r = await (await nftRunner()).run(script);
+    const r = await (await this.#runner()).run(script);
     if (r.code !== 0) throw new Error(`nft failed: ${r.stderr.trim()}`);
     this.#last = script;
     return true;
   }
 
   async teardown(): Promise<void> {
-    await (await nftRunner()).run(`delete table ip ${NFT_TABLE}`);
+    await (await this.#runner()).run(`delete table ip ${NFT_TABLE}`);
     this.#last = '';
   }
 }

@@ -43,8 +43,7 @@ describe('health servers', () => {
   it('serves /healthz, /connections and /applied for the proxy', async () => {
     let resolveWait: (v: unknown) => void = () => {};
     const s = new ProxyHealthServer({
-      lastUpdated: () => 0,
-      healthy: () => true,
+      health: () => ({ healthy: true, nodeEligible: true, lastUpdated: 0, currentTime: 0 }),
       mode: 'userspace',
       connections: (limit) => ({ limit }),
       applied: (svc) => ({ svc }),

@@ -7,11 +7,14 @@
  *   ready local endpoints, else 503, with
  *   `{"service":{"namespace","name"},"localEndpoints":N,"serviceProxyHealthy":true}`
  *   and the header `X-Load-Balancing-Endpoint-Weight: N`.
- * - ProxyHealthServer: `:10256/healthz` and `/livez` (200 + lastUpdated /
- *   currentTime), plus kubemu's `/connections` (the connection log) and
- *   `/applied` (which version of each Service this proxy has applied, and when).
+ * - ProxyHealthServer: `:10256/healthz` (200 when the proxy is healthy and
+ *   its node eligible, else 503; see proxy-health.ts) and `/livez` (health
+ *   only), with lastUpdated / currentTime / nodeEligible, plus kubemu's
+ *   `/connections` (the connection log) and `/applied` (which version of
+ *   each Service this proxy has applied, and when).
  */
 import http from 'node:http';
+import type { HealthState } from './proxy-health.js';
 
 export function serviceHealthBody(namespace: string, name: string, localEndpoints: number, proxyHealthy = true): { status: number; body: string } {
   return {
@@ -29,9 +32,11 @@ export class ServiceHealthServer {
     readonly port: number,
     readonly namespace: string,
     readonly name: string,
+    /** The proxy's own health: an unhealthy proxy fails every Service's check, as in Kubernetes. */
+    readonly proxyHealthy: () => boolean = () => true,
   ) {
     this.#server = http.createServer((_req, res) => {
-      const { status, body } = serviceHealthBody(this.namespace, this.name, this.localEndpoints);
+      const { status, body } = serviceHealthBody(this.namespace, this.name, this.localEndpoints, this.proxyHealthy());
       res.writeHead(status, {
         'Content-Type': 'application/json',
         'X-Content-Type-Options': 'nosniff',
@@ -64,8 +69,7 @@ export class ServiceHealthServer {
 }
 
 export interface ProxyStatus {
-  lastUpdated: () => number;
-  healthy: () => boolean;
+  health: () => HealthState;
   /** `userspace` or `nftables`, for /proxyMode. */
   mode: string;
   connections: (limit: number) => unknown;
@@ -92,8 +96,11 @@ export class ProxyHealthServer {
     switch (url.pathname) {
       case '/healthz':
       case '/livez': {
-        const ok = s.healthy();
-        return json(ok ? 200 : 503, { lastUpdated: new Date(s.lastUpdated()).toISOString(), currentTime: new Date().toISOString(), nodeEligible: true });
+        const h = s.health();
+        const ok = h.healthy && (url.pathname === '/livez' || h.nodeEligible);
+        const times = { lastUpdated: new Date(h.lastUpdated).toISOString(), currentTime: new Date(h.currentTime).toISOString() };
+        const why = h.reason ? { reason: h.reason } : {};
+        return json(ok ? 200 : 503, url.pathname === '/livez' ? { ...times, ...why } : { ...times, nodeEligible: h.nodeEligible, ...why });
       }
       case '/proxyMode':
         res.writeHead(200, { 'Content-Type': 'text/plain' });

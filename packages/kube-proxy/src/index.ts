@@ -1,13 +1,17 @@
-export * from './service-state.js';
-export * from './load-balancer.js';
-export * from './conn-log.js';
-export * from './relay.js';
-export * from './tcp-proxy.js';
-export * from './udp-proxy.js';
-export * from './health-server.js';
-export * from './service-ips.js';
-export * from './drop-rules.js';
-export * from './service-port.js';
+/**
+ * @kubemu/kube-proxy. KubeProxy (kube-proxy.ts) watches Services and
+ * EndpointSlices and hands each service port to one Proxier (proxier.ts) per
+ * data plane: nftables/ (kernel DNAT, the default) or userspace/ (a relay per
+ * connection). Shared by both: service-state.ts (what a port is, pure),
+ * drop-rules.ts (the filter table), health (proxy-health.ts, health-server.ts).
+ */
+export * from './proxier.js';
 export * from './kube-proxy.js';
-export * from './nft-rules.js';
-export * from './nft-proxier.js';
+export * from './service-state.js';
+export * from './proxy-health.js';
+export * from './health-server.js';
+export * from './drop-rules.js';
+export * from './nftables/nftables-proxier.js';
+export * from './nftables/nft-rules.js';
+export * from './userspace/userspace-proxier.js';
+export * from './userspace/round-robin.js';

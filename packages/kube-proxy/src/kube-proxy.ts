@@ -1,31 +1,35 @@
 /**
- * kube-proxy (userspace mode): one per node. Watches Services and
- * EndpointSlices over the agent WebSocket and turns them into listeners in
- * this node's network namespace.
+ * kube-proxy: one per node. Watches Services, EndpointSlices and its own
+ * Node over the agent WebSocket and keeps this node's network namespace
+ * serving them, through one Proxier per data plane (proxier.ts):
  *
- *   watch services ─────┐                         ┌─ ServicePort (balancers + listeners)
- *   watch endpointslices┴▶ dirty services ─flush─▶┼─ kernel: kube-ipvs0 /32s (service-ips)
- *                           (same tick)           └─        nftables drops (drop-rules)
+ *   watch services ─────┐                         ┌─ Proxier.setPort (nftables/ or userspace/)
+ *   watch endpointslices┴▶ dirty services ─flush─▶┼─ kernel: kube-ipvs0 /32s (@kubemu/netns)
+ *   watch own Node ─▶ health                      └─        filter-table drops (drop-rules)
+ *                           (same tick)
  *
- * A watch event is applied in the same event-loop turn for balancers (new
- * connections see it at once); listeners and kernel state follow within
- * milliseconds. When the api-server is away the last known state keeps
- * forwarding; AgentClient resumes or re-lists on reconnect, and the
- * differences arrive as ordinary events.
+ * What is the same in every mode lives here: watches, which version of each
+ * Service is applied (/applied), health (/healthz, healthCheckNodePorts),
+ * kube-ipvs0 and the drop rules. A watch event reaches the proxier in the
+ * same event-loop turn; kernel state follows within milliseconds. When the
+ * api-server is away the last known state keeps forwarding; AgentClient
+ * resumes or re-lists on reconnect, and the differences arrive as ordinary
+ * events.
  */
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { AgentClient, AgentEventSink, type EndpointSlice, type Service } from '@kubemu/api';
-import { servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
-import { ServicePort, type ListenerSpec } from './service-port.js';
-import { ConnLog } from './conn-log.js';
-import { enableConntrackAccounting, serviceFlows } from './conntrack-flows.js';
-import { SERVICE_IFACE, ServiceIPs } from './service-ips.js';
+import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
+import { KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, tryParseIPv4, type EndpointSlice, type Node, type Service } from '@kubemu/api';
+import { ProxyHealth, type HealthState } from './proxy-health.js';
+import { portKernelFacts, servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
+import { KubeIpvs0, inHostNetns, type IpTool } from '@kubemu/netns';
+import type { NftRunner } from './nft.js';
 import { DropRules, type DropRuleInput } from './drop-rules.js';
 import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
-import { inHostNetns } from './exec.js';
-import { NftProxier } from './nft-proxier.js';
+import type { Proxier, ProxierContext, ProxyMode } from './proxier.js';
+import { NftablesProxier } from './nftables/nftables-proxier.js';
+import { UserspaceProxier } from './userspace/userspace-proxier.js';
 
 export interface KubeProxyOptions {
   nodeName: string;
@@ -33,15 +37,11 @@ export interface KubeProxyOptions {
   token: string;
   ca?: string;
   log: Logger;
-  /** Program kube-ipvs0 and nftables (default true; refused in the host namespace). */
-  programKernel?: boolean;
   /** `host:port` for /healthz (default 0.0.0.0:10256); empty string = none. */
   healthzBind?: string;
+  /** /healthz turns 503 when an update waits this long to be applied (default 10 000 ms: twice the retry period). */
+  healthTimeoutMs?: number;
   udpIdleMs?: number;
-  dialTimeoutsMs?: number[];
-  connLogSize?: number;
-  /** The bridge this node's pods hang off (default cbr0). */
-  podBridge?: string;
   /**
    * `nftables` (default): the kernel forwards (DNAT rules in the node
    * namespace, client IPs kept for Local policies); `userspace`: this process
@@ -49,10 +49,36 @@ export interface KubeProxyOptions {
    * (dial retries on other endpoints, per-connection accounting).
    */
   mode?: ProxyMode;
+  /** What it runs on; the defaults are the real ones (tests inject fakes, so KubeProxy runs without root). */
+  deps?: Partial<KubeProxyDeps>;
 }
 
-export type ProxyMode = 'nftables' | 'userspace';
-export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'userspace'];
+/** The agent-client calls kube-proxy makes. */
+export type ApiLink = Pick<AgentClient, 'on' | 'start' | 'watch' | 'waitConnected' | 'close' | 'request'>;
+
+export interface KubeProxyDeps {
+  /** The api-server connection (default: an AgentClient to `server` with `token`). */
+  client: ApiLink;
+  /** How nft scripts run (default: libnftables in process, else the nft binary). */
+  nft: () => Promise<NftRunner>;
+  /** How iproute2 runs, for kube-ipvs0. */
+  ip: IpTool;
+  /** This node's interfaces (default os.networkInterfaces). */
+  interfaces: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  /** True in the machine's own network namespace, where kube-proxy refuses to run. */
+  inHostNetns: () => boolean;
+  now: () => number;
+}
+
+/** The data plane for `mode`: the one place a new mode is wired in. */
+export function createProxier(mode: ProxyMode, ctx: ProxierContext, opts: { log: Logger; udpIdleMs?: number; runner?: () => Promise<NftRunner> }): Proxier {
+  switch (mode) {
+    case 'nftables':
+      return new NftablesProxier(ctx, opts);
+    case 'userspace':
+      return new UserspaceProxier(ctx, opts);
+  }
+}
 
 interface Applied {
   rv: number;
@@ -63,24 +89,25 @@ const rvOf = (o: { metadata: { resourceVersion?: string } }) => Number(o.metadat
 
 export class KubeProxy {
   readonly opts: KubeProxyOptions;
-  readonly client: AgentClient;
-  readonly connLog: ConnLog;
+  readonly client: ApiLink;
+  readonly #deps: Partial<KubeProxyDeps>;
+  readonly proxier: Proxier;
   readonly #log: Logger;
   readonly #services = new Map<string, Service>();
   readonly #slices = new Map<string, Map<string, EndpointSlice>>();
-  readonly #ports = new Map<string, ServicePort>();
+  /** The state of every service port handed to the proxier (kube-ipvs0 and drops are computed from it). */
+  readonly #ports = new Map<string, ServicePortState>();
   readonly #portsBySvc = new Map<string, Set<string>>();
-  readonly #health = new Map<string, ServiceHealthServer>();
+  readonly #serviceHealth = new Map<string, ServiceHealthServer>();
   readonly #dirty = new Set<string>();
   #flushScheduled = false;
   readonly #applied = new Map<string, Applied>();
   readonly #waiters = new Map<string, { rv: number; resolve: (a: Applied) => void }[]>();
   readonly #events: AgentEventSink;
-  readonly #ips = new ServiceIPs();
-  readonly #drops = new DropRules();
-  readonly #nft?: NftProxier;
+  readonly #ips: KubeIpvs0;
+  readonly #drops: DropRules;
+  readonly #now: () => number;
   readonly mode: ProxyMode;
-  #kernel = false;
   #kernelRunning?: Promise<void>;
   #kernelAgain = false;
   #kernelWant?: { ips: Set<string>; drop: DropRuleInput };
@@ -89,7 +116,7 @@ export class KubeProxy {
   /** The last kernel sync failed; the retry timer tries again. */
   #kernelFailed = false;
   #healthz?: ProxyHealthServer;
-  #lastUpdated = Date.now();
+  readonly #health: ProxyHealth;
   #stops: (() => void)[] = [];
   #retryTimer?: NodeJS.Timeout;
   readonly #podBridge: string;
@@ -102,47 +129,50 @@ export class KubeProxy {
   constructor(opts: KubeProxyOptions) {
     this.opts = opts;
     this.#log = opts.log;
-    this.connLog = new ConnLog(opts.connLogSize ?? 4096);
-    this.client = new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
+    const deps = (this.#deps = opts.deps ?? {});
+    this.#now = deps.now ?? Date.now;
+    this.client = deps.client ?? new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: `kube-proxy/${opts.nodeName}` });
     this.#events = new AgentEventSink(this.client, { component: 'kube-proxy', node: opts.nodeName, defaultKind: 'Service' });
+    this.#ips = new KubeIpvs0({ netns: null, refuse: (ip) => this.#refuseServiceIP(ip), tool: deps.ip });
+    this.#drops = new DropRules(deps.nft);
     this.mode = opts.mode ?? 'nftables';
-    this.#podBridge = opts.podBridge ?? 'cbr0';
-    if (this.mode === 'nftables') this.#nft = new NftProxier({ podBridge: this.#podBridge }, opts.log);
+    this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? 10_000, now: this.#now });
+    this.#podBridge = POD_BRIDGE;
+    this.proxier = createProxier(this.mode, {
+      node: opts.nodeName,
+      podBridge: this.#podBridge,
+      nodeAddresses: () => [...this.#localAddrs],
+      isInternalClient: (ip) => this.#isInternalClient(ip),
+      servesExternalIP: (ip) => this.#servesExternalIP(ip),
+      onPortError: (s, what, err) => this.#portFailed(s, what, err),
+    }, { log: opts.log, udpIdleMs: opts.udpIdleMs, runner: deps.nft });
   }
 
   async start(): Promise<void> {
-    this.#kernel = this.opts.programKernel ?? true;
-    if (this.#nft && !this.#kernel) throw new Error('the nftables proxy mode programs the kernel; use --proxy-mode userspace without it');
-    if (this.#kernel && inHostNetns()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
-    for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+    if ((this.#deps.inHostNetns ?? inHostNetns)()) throw new Error("kube-proxy programs a node's network namespace; it refuses to run in the host's (start it with `nsenter --net=/run/netns/<node>` or via `kubemu up`)");
+    for (const [name, addrs] of Object.entries((this.#deps.interfaces ?? os.networkInterfaces)())) {
       for (const a of addrs ?? []) {
-        if (a.family !== 'IPv4' || name === SERVICE_IFACE) continue;
+        if (a.family !== 'IPv4' || name === SERVICE_INTERFACE) continue;
         this.#localAddrs.add(a.address);
-        const mask = ipNum(a.netmask)!;
-        const net: [number, number] = [(ipNum(a.address)! & mask) >>> 0, mask];
+        const mask = tryParseIPv4(a.netmask)!;
+        const net: [number, number] = [(tryParseIPv4(a.address)! & mask) >>> 0, mask];
         if (name === this.#podBridge) this.#podNets.push(net);
         if (!a.internal && a.netmask !== '255.255.255.255') this.#connectedNets.push(net);
       }
     }
-    if (this.#kernel) {
-      // Listeners may bind a service IP before `ip addr` has put it on kube-ipvs0 (this namespace only).
-      try {
-        writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
-      } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'cannot set ip_nonlocal_bind; new cluster IPs wait for their address');
-      }
-      await this.#ips.sync(new Set()).catch((err) => this.#log.warn({ err: err.message }, 'kube-ipvs0 not ready'));
-      if (this.#nft) {
-        const failed = enableConntrackAccounting();
-        if (failed.length) this.#log.warn({ sysctls: failed }, 'cannot turn on conntrack accounting; /connections shows no bytes or ages');
-      }
+    // Listeners may bind a service IP before `ip addr` has put it on kube-ipvs0 (this namespace only).
+    try {
+      writeFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', '1');
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'cannot set ip_nonlocal_bind; new cluster IPs wait for their address');
     }
-    const bind = this.opts.healthzBind ?? '0.0.0.0:10256';
+    await this.#ips.sync(new Set()).catch((err) => this.#log.warn({ err: err.message }, 'kube-ipvs0 not ready'));
+    await this.proxier.start();
+    const bind = this.opts.healthzBind ?? `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`;
     if (bind) {
       const i = bind.lastIndexOf(':');
       this.#healthz = new ProxyHealthServer({
-        lastUpdated: () => this.#lastUpdated,
-        healthy: () => true,
+        health: () => this.#health.state(),
         mode: this.mode,
         connections: (limit) => this.#connections(limit),
         applied: (svc) => (svc ? { service: svc, ...(this.#applied.get(svc) ?? { rv: 0, at: 0 }) } : Object.fromEntries(this.#applied)),
@@ -158,15 +188,16 @@ export class KubeProxy {
     this.client.start();
     this.#stops.push(this.client.watch('services', {}, (ev) => this.#onService(ev.type, ev.object as Service)));
     this.#stops.push(this.client.watch('discovery.k8s.io/endpointslices', {}, (ev) => this.#onSlice(ev.type, ev.object as EndpointSlice)));
+    // Our own Node: /healthz says whether the node is eligible for load-balancer traffic.
+    this.#stops.push(this.client.watch('nodes', { fieldSelector: `metadata.name=${this.opts.nodeName}` }, (ev) => this.#health.syncNode(ev.type === 'DELETED' ? undefined : (ev.object as Node))));
     this.#retryTimer = setInterval(() => void this.#retryFailed(), 5000);
     this.#retryTimer.unref();
     await this.client.waitConnected(60_000);
   }
 
-  /** The connection log; in nftables mode, the DNATed flows conntrack holds (the kernel forwards, not us). */
+  /** What the data plane says it carries (userspace: its connection log; nftables: the flows conntrack holds). */
   async #connections(limit: number): Promise<unknown> {
-    const n = Number.isFinite(limit) ? limit : 1000;
-    const { total, items } = this.#nft ? await serviceFlows(this.#nft.serviceLookup(), this.opts.nodeName, n) : { total: this.connLog.total, items: this.connLog.recent(n) };
+    const { total, items } = await this.proxier.connections(Number.isFinite(limit) ? limit : 1000);
     return { node: this.opts.nodeName, mode: this.mode, total, items };
   }
 
@@ -194,6 +225,7 @@ export class KubeProxy {
   }
 
   #markDirty(key: string): void {
+    this.#health.queued();
     this.#dirty.add(key);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -210,8 +242,8 @@ export class KubeProxy {
     this.#dirty.clear();
     const work: Promise<void>[] = [];
     for (const key of keys) work.push(...this.#syncService(key));
-    // Userspace mode: endpoint-only changes (the common case) never wait for ip/nft.
-    const kernel = this.#factsDirty || this.#nft?.pending ? this.#scheduleKernel() : Promise.resolve();
+    // Changes that touch neither kube-ipvs0, the drops nor the proxier's kernel state (userspace endpoint changes) never wait for ip/nft.
+    const kernel = this.#factsDirty || this.proxier.pending ? this.#scheduleKernel() : Promise.resolve();
     const done = Promise.all([...work, kernel]);
     const at = (svcKey: string) => {
       const svc = this.#services.get(svcKey);
@@ -221,8 +253,8 @@ export class KubeProxy {
     };
     const rvs = keys.map((k) => [k, at(k)] as const);
     void done.then(() => {
-      const now = Date.now();
-      this.#lastUpdated = now;
+      const now = this.#now();
+      if (!this.#kernelFailed) this.#health.updated();
       for (const [k, rv] of rvs) this.#markApplied(k, rv, now);
     });
   }
@@ -234,38 +266,20 @@ export class KubeProxy {
     if (svc && skipReason(svc)) this.#log.debug({ service: svcKey, reason: skipReason(svc) }, 'not proxied');
     const old = this.#portsBySvc.get(svcKey) ?? new Set<string>();
     const now = new Set(states.map((s) => s.key));
+    const work: Promise<void>[] = [];
     for (const k of old) {
       if (now.has(k)) continue;
-      this.#ports.get(k)?.close();
       this.#ports.delete(k);
-      this.#nft?.setPort(k, undefined);
+      work.push(this.proxier.setPort(k, undefined));
       this.#factsDirty = true;
     }
     if (now.size) this.#portsBySvc.set(svcKey, now);
     else this.#portsBySvc.delete(svcKey);
-    const work: Promise<void>[] = [];
     for (const st of states) {
-      let p = this.#ports.get(st.key);
-      if (!p) {
-        p = new ServicePort(st, {
-          node: this.opts.nodeName,
-          log: this.#log,
-          connLog: this.connLog,
-          udpIdleMs: this.opts.udpIdleMs,
-          dialTimeoutsMs: this.opts.dialTimeoutsMs,
-          servesExternalIP: (ip) => this.#servesExternalIP(ip),
-          nodeAddresses: () => [...this.#localAddrs],
-          isInternalClient: (ip) => this.#isInternalClient(ip),
-          onListenError: (s, w, err) => this.#listenFailed(s, w, err),
-          listen: !this.#nft,
-        });
-        this.#ports.set(st.key, p);
-        this.#factsDirty = true;
-      }
-      const before = this.#factsDirty ? '' : p.kernelKey();
-      work.push(p.apply(st));
-      if (!this.#factsDirty && p.kernelKey() !== before) this.#factsDirty = true;
-      this.#nft?.setPort(st.key, p.nftInput());
+      const prev = this.#ports.get(st.key);
+      if (!this.#factsDirty && (!prev || kernelKey(prev, this.opts.nodeName) !== kernelKey(st, this.opts.nodeName))) this.#factsDirty = true;
+      this.#ports.set(st.key, st);
+      work.push(this.proxier.setPort(st.key, st));
     }
     work.push(this.#syncHealth(svcKey, svc, states));
     return work;
@@ -273,23 +287,23 @@ export class KubeProxy {
 
   async #syncHealth(svcKey: string, svc: Service | undefined, states: ServicePortState[]): Promise<void> {
     const hc = states[0]?.healthCheckNodePort;
-    let h = this.#health.get(svcKey);
+    let h = this.#serviceHealth.get(svcKey);
     if (h && h.port !== hc) {
       h.close();
-      this.#health.delete(svcKey);
+      this.#serviceHealth.delete(svcKey);
       h = undefined;
     }
     if (!hc || !svc) return;
     const local = new Set(states.flatMap((s) => s.endpoints.filter((e) => e.ready && e.nodeName === this.opts.nodeName).map((e) => e.ip)));
     if (!h) {
-      h = new ServiceHealthServer(hc, svc.metadata.namespace ?? 'default', svc.metadata.name ?? '');
-      this.#health.set(svcKey, h);
+      h = new ServiceHealthServer(hc, svc.metadata.namespace ?? 'default', svc.metadata.name ?? '', () => this.#health.state().healthy);
+      this.#serviceHealth.set(svcKey, h);
       h.localEndpoints = local.size;
       try {
         await h.listen();
       } catch (err) {
-        this.#health.delete(svcKey);
-        this.#listenFailed(states[0], { host: '0.0.0.0', port: hc, via: 'node-port', local: true }, err as Error, 'healthCheckNodePort ');
+        this.#serviceHealth.delete(svcKey);
+        this.#portFailed(states[0], `healthCheckNodePort listener 0.0.0.0:${hc}/TCP`, err as Error);
       }
     }
     h.localEndpoints = local.size;
@@ -298,7 +312,7 @@ export class KubeProxy {
   /** This node's own addresses and its pods (the pod bridge's subnets). */
   #isInternalClient(ip: string): boolean {
     if (this.#localAddrs.has(ip) || ip.startsWith('127.')) return true;
-    const n = ipNum(ip);
+    const n = tryParseIPv4(ip);
     return n !== undefined && this.#podNets.some(([net, mask]) => ((n & mask) >>> 0) === net);
   }
 
@@ -309,14 +323,21 @@ export class KubeProxy {
 
   /** An external IP we may bind: not one of this node's addresses and not on a connected subnet (a neighbour's). */
   #bindableExternal(ip: string): boolean {
-    if (this.#localAddrs.has(ip) || !this.#kernel) return false;
-    const n = ipNum(ip);
-    return n !== undefined && !this.#connectedNets.some(([net, mask]) => ((n & mask) >>> 0) === net);
+    return this.#refuseServiceIP(ip) === undefined;
   }
 
-  #listenFailed(s: ServicePortState, w: ListenerSpec, err: Error, what = ''): void {
-    const msg = `failed to open ${what}listener ${w.host}:${w.port}/${s.protocol} for service ${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''} on node ${this.opts.nodeName}: ${err.message}`;
-    this.#log.warn({ service: s.key, listener: `${w.host}:${w.port}`, err: err.message }, 'cannot program service');
+  /** kube-ipvs0's guard: a service address must not shadow this node's own address or a neighbour's. */
+  #refuseServiceIP(ip: string): string | undefined {
+    if (this.#localAddrs.has(ip)) return "it is this node's own address";
+    const n = tryParseIPv4(ip);
+    if (n === undefined) return 'not an IPv4 address';
+    if (this.#connectedNets.some(([net, mask]) => ((n & mask) >>> 0) === net)) return "it is on a subnet this node is connected to (a neighbour's address)";
+    return undefined;
+  }
+
+  #portFailed(s: ServicePortState, what: string, err: Error): void {
+    const msg = `failed to open ${what} for service ${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''} on node ${this.opts.nodeName}: ${err.message}`;
+    this.#log.warn({ service: s.key, what, err: err.message }, 'cannot program service');
     const svc = this.#services.get(`${s.namespace}/${s.name}`);
     if (svc) this.#events.emit(svc, 'Warning', 'FailedToStartServiceListener', msg);
   }
@@ -325,8 +346,9 @@ export class KubeProxy {
     if (this.#kernelFailed) {
       this.#kernelFailed = false;
       await this.#scheduleKernel();
+      if (!this.#kernelFailed && !this.#dirty.size) this.#health.updated();
     }
-    for (const p of this.#ports.values()) await p.retry();
+    await this.proxier.retry();
   }
 
   // ---- kernel: addresses and nftables ------------------------------------------
@@ -334,11 +356,10 @@ export class KubeProxy {
   #kernelInput(): { ips: Set<string>; drop: DropRuleInput } {
     const ips = new Set<string>();
     const drop: DropRuleInput = { serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [], podBridge: this.#podBridge };
-    for (const p of this.#ports.values()) {
-      const s = p.state;
+    for (const s of this.#ports.values()) {
       if (s.clusterIP) ips.add(s.clusterIP);
       for (const ip of s.externalIPs) if (this.#bindableExternal(ip)) ips.add(ip);
-      const f = p.kernelFacts();
+      const f = portKernelFacts(s, this.opts.nodeName);
       drop.servicePorts.push(...f.ports.filter((x) => ips.has(x.ip)));
       drop.dropAddrPorts.push(...f.dropAddr);
       drop.dropExternalPorts.push(...f.dropExt);
@@ -354,11 +375,10 @@ export class KubeProxy {
    * when nothing differs), then the nftables proxier's pending ports.
    */
   #scheduleKernel(): Promise<void> {
-    if (!this.#kernel) return Promise.resolve();
     if (this.#factsDirty) {
       this.#factsDirty = false;
       this.#kernelWant = this.#kernelInput();
-      this.#nft?.setServiceAddrs(this.#kernelWant.ips);
+      this.proxier.setServiceAddrs(this.#kernelWant.ips);
     }
     if (this.#kernelRunning) {
       this.#kernelAgain = true;
@@ -373,9 +393,11 @@ export class KubeProxy {
             await this.#ips.sync(w.ips);
             await this.#drops.sync(w.drop);
           }
-          await this.#nft?.sync();
+          await this.proxier.sync();
+          this.#kernelFailed = false;
         } catch (err) {
           this.#kernelFailed = true;
+          this.#health.failed((err as Error).message);
           this.#log.error({ err: (err as Error).message }, 'programming kube-ipvs0/nftables failed; retrying within 5 s');
         }
       } while (this.#kernelAgain);
@@ -401,6 +423,11 @@ export class KubeProxy {
     });
     if (left.length) this.#waiters.set(svcKey, left);
     else this.#waiters.delete(svcKey);
+  }
+
+  /** What /healthz reports now. */
+  healthState(): HealthState {
+    return this.#health.state();
   }
 
   /** Resolves with {rv, at} once `svcKey` has applied resourceVersion ≥ rv (or {timeout} after `timeoutMs`). */
@@ -430,23 +457,22 @@ export class KubeProxy {
     for (const s of this.#stops) s();
     this.#stops = [];
     if (this.#retryTimer) clearInterval(this.#retryTimer);
-    for (const p of this.#ports.values()) p.close();
     this.#ports.clear();
-    for (const h of this.#health.values()) h.close();
-    this.#health.clear();
+    for (const h of this.#serviceHealth.values()) h.close();
+    this.#serviceHealth.clear();
     this.#healthz?.close();
     this.client.close();
-    if (cleanKernel && this.#kernel) {
-      await this.#kernelRunning;
+    await this.#kernelRunning;
+    await this.proxier.stop(cleanKernel);
+    if (cleanKernel) {
       await this.#drops.teardown();
-      await this.#nft?.teardown();
       await this.#ips.teardown();
     }
   }
 }
 
-function ipNum(ip: string): number | undefined {
-  const o = ip.split('.').map(Number);
-  if (o.length !== 4 || o.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return undefined;
-  return ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]) >>> 0;
+/** Changes exactly when a port's kernel facts on `node` change (so unchanged ports skip the kernel sync). */
+function kernelKey(s: ServicePortState, node: string): string {
+  const f = portKernelFacts(s, node);
+  return JSON.stringify([f.ports, f.dropAddr, f.dropExt, f.dropNode]);
 }

@@ -10,7 +10,7 @@
  * is not thread-safe). When the library cannot be loaded the `nft`
  * binary is used instead, with the same results.
  */
-import { run, type ExecResult } from './exec.js';
+import { run, type RunResult } from '@kubemu/netns';
 
 export interface NftRunner {
   /** `libnftables` (in process) or `nft` (spawned per call). */
@@ -18,7 +18,7 @@ export interface NftRunner {
   /** Why the nft binary is used although libnftables was wanted. */
   readonly fallbackReason?: string;
   /** Runs an nft script (as `nft -f -` would); stdout is what list commands print. */
-  run(script: string): Promise<ExecResult>;
+  run(script: string): Promise<RunResult>;
 }
 
 type Call = (...args: unknown[]) => unknown;
@@ -47,13 +47,13 @@ class LibNftables implements NftRunner {
     if (lib.func('int nft_ctx_buffer_error(void *ctx)')(this.#ctx) !== 0) throw new Error('nft_ctx_buffer_error failed');
   }
 
-  run(script: string): Promise<ExecResult> {
+  run(script: string): Promise<RunResult> {
     const next = this.#queue.then(() => this.#call(script));
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
-  #call(script: string): Promise<ExecResult> {
+  #call(script: string): Promise<RunResult> {
     return new Promise((resolve) => {
       const done = (err: unknown, rc: number) => {
         try {
@@ -74,7 +74,7 @@ class LibNftables implements NftRunner {
   }
 }
 
-const spawnNft = (fallbackReason?: string): NftRunner => ({ kind: 'nft', fallbackReason, run: (script) => run('nft', ['-f', '-'], script) });
+const spawnNft = (fallbackReason?: string): NftRunner => ({ kind: 'nft', fallbackReason, run: (script) => run('nft', ['-f', '-'], { input: script, allowFail: true }) });
 
 let shared: Promise<NftRunner> | undefined;
 

@@ -11,6 +11,7 @@
  * ExternalName Services. Endpoints objects are never read.
  */
 import { LABEL_SERVICE_NAME, type EndpointSlice, type Service } from '@kubemu/api';
+import type { PortRef } from './drop-rules.js';
 
 export interface EndpointInfo {
   ip: string;
@@ -138,4 +139,29 @@ export function usableEndpoints(eps: EndpointInfo[], node?: string): EndpointInf
 /** True when any endpoint anywhere could take traffic (decides refuse vs drop). */
 export function hasAnyEndpoints(eps: EndpointInfo[]): boolean {
   return eps.some((e) => e.ready || (e.serving && e.terminating));
+}
+
+/** What a port needs from the kernel besides the proxy: its service-address ports and the DROPs its Local policies need on `node`. */
+export interface PortKernelFacts {
+  ports: PortRef[];
+  dropAddr: PortRef[];
+  dropExt: PortRef[];
+  dropNode: Omit<PortRef, 'ip'>[];
+}
+
+export function portKernelFacts(s: ServicePortState, node: string): PortKernelFacts {
+  const proto = s.protocol === 'UDP' ? 'udp' : 'tcp';
+  const ports: PortRef[] = [];
+  if (s.clusterIP) ports.push({ ip: s.clusterIP, proto, port: s.port });
+  for (const ip of s.externalIPs) ports.push({ ip, proto, port: s.port });
+  const noLocal = hasAnyEndpoints(s.endpoints) && usableEndpoints(s.endpoints, node).length === 0;
+  const facts: PortKernelFacts = { ports, dropAddr: [], dropExt: [], dropNode: [] };
+  if (noLocal) {
+    if (s.internalLocal && s.clusterIP) facts.dropAddr.push({ ip: s.clusterIP, proto, port: s.port });
+    if (s.externalLocal) {
+      if (s.nodePort) facts.dropNode.push({ proto, port: s.nodePort });
+      for (const ip of s.externalIPs) facts.dropExt.push({ ip, proto, port: s.port });
+    }
+  }
+  return facts;
 }

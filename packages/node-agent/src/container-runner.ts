@@ -8,7 +8,7 @@ import { openSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Container, ContainerState, Probe } from '@kubemu/api';
-import type { PodSandbox } from './netns/pod-sandbox.js';
+import type { PodSandbox } from './sandbox/pod-sandbox.js';
 
 /** What a container needs of its pod's sandbox (a PodSandbox, or a HostNetworkSandbox). */
 export type Sandbox = Pick<PodSandbox, 'spawn' | 'exec' | 'pids' | 'destroy'>;

@@ -1,3 +1,2 @@
 export { NodeAgent, type NodeAgentOptions } from './node-agent.js';
-export { ClusterNetwork } from './netns/cluster-network.js';
-export { PodSandbox } from './netns/pod-sandbox.js';
+export { PodSandbox } from './sandbox/pod-sandbox.js';

@@ -6,8 +6,9 @@
 import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { AgentClient, AgentEventSink, isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service } from '@kubemu/api';
-import { PodSandbox } from './netns/pod-sandbox.js';
+import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
+import { isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service } from '@kubemu/api';
+import { PodSandbox } from './sandbox/pod-sandbox.js';
 import { PodIPAllocator } from './ipam.js';
 import { PodWorker } from './pod-worker.js';
 import { serviceEnv } from './service-env.js';

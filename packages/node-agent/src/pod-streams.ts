@@ -6,7 +6,7 @@
  */
 import { createReadStream, existsSync, statSync, watch } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { ExecRequest, ExecStream, LogsRequest, LogStream } from '@kubemu/api';
+import type { ExecRequest, ExecStream, LogsRequest, LogStream } from '@kubemu/agent-client';
 import type { PodWorker } from './pod-worker.js';
 
 export type FindWorker = (namespace: string, name: string, uid: string) => PodWorker | undefined;

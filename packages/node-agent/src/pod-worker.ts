@@ -7,9 +7,9 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Pod, PodStatus } from '@kubemu/api';
-import { PodSandbox } from './netns/pod-sandbox.js';
+import { PodSandbox } from './sandbox/pod-sandbox.js';
 import { ContainerRunner, type Sandbox } from './container-runner.js';
-import { HostNetworkSandbox } from './netns/host-network-sandbox.js';
+import { HostNetworkSandbox } from './sandbox/host-network-sandbox.js';
 import { containerEnv, type EnvSources } from './container-env.js';
 import { podStatus } from './pod-status.js';
 

@@ -15,6 +15,7 @@
  */
 import { RangeBitmap, RangeFullError } from './range-bitmap.js';
 import { RangeAllocator } from './range-allocator.js';
+import { formatIPv4, tryParseIPv4 } from '@kubemu/api';
 
 export { RangeFullError };
 
@@ -37,25 +38,6 @@ export function clusterIPAllocationDetail(ip: string, result: 'taken' | 'out-of-
 /** The InternalError detail when the range is exhausted (`Internal error occurred: failed to allocate a serviceIP: range is full`). */
 export const CLUSTER_IP_RANGE_FULL_DETAIL = 'failed to allocate a serviceIP: range is full';
 
-function parseIPv4(s: string): number | undefined {
-  if (typeof s !== 'string') return undefined;
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i]!;
-    if (part.length > 1 && part.startsWith('0')) return undefined; // Go's netip rejects leading zeros
-    const v = Number(part);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-function formatIPv4(n: number): string {
-  return `${Math.floor(n / 16777216) % 256}.${Math.floor(n / 65536) % 256}.${Math.floor(n / 256) % 256}.${n % 256}`;
-}
-
 /** KEP-3070 calculateRangeOffset: min(max(16, cidrSize/16), 256), 0 when the CIDR has ≤ 16 addresses. */
 export function clusterIPStaticBandSize(cidrSize: number): number {
   if (cidrSize <= 16) return 0;
@@ -76,7 +58,7 @@ export class ClusterIPAllocator extends RangeAllocator<string> {
   constructor(cidr: string, opts: ClusterIPAllocatorOptions = {}) {
     super();
     const m = /^\s*([^/\s]+)\/(\d{1,2})\s*$/.exec(cidr ?? '');
-    const base = m ? parseIPv4(m[1]!) : undefined;
+    const base = m ? tryParseIPv4(m[1]!) : undefined;
     const prefix = m ? Number(m[2]) : NaN;
     if (base === undefined || !(prefix >= 0 && prefix <= 32)) throw new Error(`invalid service CIDR ${JSON.stringify(cidr)}: want an IPv4 CIDR like 10.96.0.0/12`);
     if (prefix > 30) throw new Error(`service CIDR ${cidr} is too small: it needs at least 2 usable addresses (/30 or larger)`);
@@ -89,7 +71,7 @@ export class ClusterIPAllocator extends RangeAllocator<string> {
   }
 
   protected offsetOf(ip: string): number | undefined {
-    const n = parseIPv4(ip);
+    const n = tryParseIPv4(ip);
     if (n === undefined) return undefined;
     const o = n - this.#first;
     return o >= 0 && o < this.bits.size ? o : undefined;

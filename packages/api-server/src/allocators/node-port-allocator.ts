@@ -8,6 +8,7 @@
  * upper band and falls back to the lower band only when the upper one is full.
  * In memory only; the registry rebuilds it from stored Services with reserve().
  */
+import { DEFAULT_NODE_PORT_RANGE } from '@kubemu/api';
 import { RangeBitmap, RangeFullError } from './range-bitmap.js';
 import { RangeAllocator } from './range-allocator.js';
 
@@ -29,7 +30,6 @@ export function nodePortAllocationDetail(result: 'taken' | 'out-of-range', range
 /** The InternalError detail when the range is exhausted. */
 export const NODE_PORT_RANGE_FULL_DETAIL = 'failed to allocate a nodePort: range is full';
 
-export const DEFAULT_NODE_PORT_RANGE = '30000-32767';
 
 /** KEP-3668 calculateRangeOffset: min(max(16, size/32), 128), 0 when the range has ≤ 16 ports. */
 export function nodePortStaticBandSize(size: number): number {

@@ -16,6 +16,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   ApiError,
+  DEFAULT_NODE_PORT_RANGE,
+  DEFAULT_SERVICE_CIDR,
   errors,
   RESOURCES,
   applyDefaults,
@@ -71,8 +73,8 @@ export class Registry implements ObjectClient {
     this.#now = opts.now ?? (() => new Date());
     this.#log = opts.log;
     this.services = new ServiceAllocations({
-      serviceCIDR: opts.serviceCIDR ?? '10.96.0.0/12',
-      nodePortRange: opts.nodePortRange ?? '30000-32767',
+      serviceCIDR: opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR,
+      nodePortRange: opts.nodePortRange ?? DEFAULT_NODE_PORT_RANGE,
     });
     this.services.rebuild(store.list(resourceKey(RES.services)) as Service[]);
   }

@@ -15,7 +15,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClusterNetwork } from '@kubemu/node-agent';
+import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrOf, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
+import { ClusterNetwork } from '@kubemu/netns';
 
 export const STATE_ROOT = process.env.KUBEMU_STATE_ROOT ?? '/var/lib/kubemu';
 export const RUN_ROOT = process.env.KUBEMU_RUN_ROOT ?? '/run/kubemu';
@@ -30,6 +31,9 @@ export interface NodeRecord {
 export interface ClusterRecord {
   name: string;
   subnet: string;
+  /** Pods' addresses (each node has a /24 of it) and cluster IPs. */
+  podCIDR: string;
+  serviceCIDR: string;
   controlPlane: { ip: string; netns: string; port: number };
   nodes: NodeRecord[];
   pids: Record<string, number>;
@@ -75,7 +79,9 @@ export function alive(pid: number | undefined): boolean {
 
 function requireRoot(): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new RuntimeError('kubemu up needs root to create network namespaces: run it with sudo, or use `docker compose up`');
+    throw new RuntimeError(
+      'kubemu up needs root to create network namespaces: run it with sudo. Without root, `npx kubemu control-plane --data-dir .kubemu/cp` runs the API alone (no nodes: pods stay Pending).',
+    );
   }
 }
 
@@ -94,9 +100,7 @@ function startIn(netns: string, args: string[], logFile: string, nodeFlags: stri
 }
 
 function ipAt(subnet: string, host: number): string {
-  const [base] = subnet.split('/');
-  const o = base.split('.').map(Number);
-  return `${o[0]}.${o[1]}.${o[2]}.${o[3] + host}`;
+  return formatIPv4(hostAt(cidrOf(subnet), host));
 }
 
 async function pickSubnet(name: string, requested?: string): Promise<string> {
@@ -118,8 +122,11 @@ export interface UpOptions {
   name: string;
   nodes: number;
   subnet?: string;
+  /** Default DEFAULT_POD_CIDR (each node gets a /24 of it). */
+  podCIDR?: string;
+  /** Default DEFAULT_SERVICE_CIDR. */
+  serviceCIDR?: string;
   progress: (msg: string) => void;
-  readyTimeoutMs?: number;
   nodeGraceSeconds?: number;
   /** kube-proxy mode (default nftables). */
   proxyMode?: ProxyMode;
@@ -139,11 +146,21 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
   const subnet = await pickSubnet(name, opts.subnet);
   const dir = clusterDir(name);
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  const net = new ClusterNetwork({ cluster: name, nodeSubnet: subnet });
+  const podCIDR = opts.podCIDR ?? DEFAULT_POD_CIDR;
+  const serviceCIDR = opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
+  let net: ClusterNetwork;
+  try {
+    net = new ClusterNetwork({ cluster: name, nodeSubnet: subnet, podCIDR, serviceCIDR });
+    nodePodCIDR(podCIDR, opts.nodes);
+  } catch (err) {
+    throw new RuntimeError((err as Error).message);
+  }
   const rec: ClusterRecord = {
     name,
     subnet,
-    controlPlane: { ip: ipAt(subnet, 2), netns: net.netnsName('control-plane'), port: 6443 },
+    podCIDR,
+    serviceCIDR,
+    controlPlane: { ip: ipAt(subnet, 2), netns: net.netnsName('control-plane'), port: API_SERVER_PORT },
     nodes: [],
     pids: {},
     createdAt: new Date().toISOString(),
@@ -155,7 +172,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
   await net.setupHost();
   await net.addNamespace('control-plane', rec.controlPlane.ip, { role: 'control-plane' });
   for (let i = 1; i <= opts.nodes; i++) {
-    const node: NodeRecord = { name: `node-${i}`, ip: ipAt(subnet, 10 + i), podCIDR: `10.244.${i}.0/24`, netns: net.netnsName(`node-${i}`) };
+    const node: NodeRecord = { name: `node-${i}`, ip: ipAt(subnet, 10 + i), podCIDR: nodePodCIDR(podCIDR, i), netns: net.netnsName(`node-${i}`) };
     await net.addNamespace(node.name, node.ip, { role: 'node' });
     await net.addNodePodNetwork(node.name, node.podCIDR);
     rec.nodes.push(node);
@@ -163,10 +180,11 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
   await net.syncPodRoutes();
   save();
 
-  progress(`control plane: starting on ${rec.controlPlane.ip}:6443`);
+  const apiURL = `https://${rec.controlPlane.ip}:${rec.controlPlane.port}`;
+  progress(`control plane: starting on ${rec.controlPlane.ip}:${rec.controlPlane.port}`);
   const cpDir = join(dir, 'control-plane');
   rmSync(join(cpDir, 'kubeconfig'), { force: true });
-  rec.pids['control-plane'] = startIn(rec.controlPlane.netns, ['control-plane', '--data-dir', cpDir, '--listen', `${rec.controlPlane.ip}:6443`, '--node-monitor-grace-period', String(opts.nodeGraceSeconds ?? 40)], join(dir, 'logs', 'control-plane.log'));
+  rec.pids['control-plane'] = startIn(rec.controlPlane.netns, ['control-plane', '--data-dir', cpDir, '--listen', `${rec.controlPlane.ip}:${rec.controlPlane.port}`, '--service-cidr', serviceCIDR, '--node-monitor-grace-period', String(opts.nodeGraceSeconds ?? 40)], join(dir, 'logs', 'control-plane.log'));
   save();
   const deadline = Date.now() + 30_000;
   while (!existsSync(join(cpDir, 'kubeconfig'))) {
@@ -186,7 +204,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
         '--node', node.name,
         '--node-ip', node.ip,
         '--pod-cidr', node.podCIDR,
-        '--server', `https://${rec.controlPlane.ip}:6443`,
+        '--server', apiURL,
         '--pki-dir', join(cpDir, 'pki'),
         '--state-dir', join(RUN_ROOT, name, node.name),
         '--workloads', workloads,
@@ -199,7 +217,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     );
     rec.pids[`${node.name}/kube-proxy`] = startIn(
       node.netns,
-      ['kube-proxy', '--node', node.name, '--server', `https://${rec.controlPlane.ip}:6443`, '--pki-dir', join(cpDir, 'pki'), '--proxy-mode', rec.proxyMode],
+      ['kube-proxy', '--node', node.name, '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--proxy-mode', rec.proxyMode],
       join(dir, 'logs', `${node.name}-kube-proxy.log`),
     );
   }

@@ -1,12 +1,12 @@
 /**
  * Run by nft-proxier.test.ts inside a scratch network namespace (never the
- * host's): drives NftProxier through libnftables and prints what the
+ * host's): drives NftablesProxier through libnftables and prints what the
  * kernel holds after each step, as JSON on stdout.
  */
 import { pino } from 'pino';
 import { nftRunner } from '../nft.js';
-import { NftProxier } from '../nft-proxier.js';
-import type { NftPortInput } from '../nft-rules.js';
+import { NftablesProxier } from '../nftables/nftables-proxier.js';
+import type { NftPortInput } from '../nftables/nft-rules.js';
 
 const port = (clusterIP: string, ...ips: string[]): NftPortInput => ({
   protocol: 'tcp',
@@ -23,15 +23,16 @@ const port = (clusterIP: string, ...ips: string[]): NftPortInput => ({
 });
 
 const runner = await nftRunner();
-const p = new NftProxier({ podBridge: 'cbr0' }, pino({ level: 'silent' }));
+const ctx = { node: 'node-1', podBridge: 'cbr0', nodeAddresses: () => [], isInternalClient: () => false, servesExternalIP: () => false, onPortError: () => {} };
+const p = new NftablesProxier(ctx, { log: pino({ level: 'silent' }) });
 const steps: Record<string, string> = {};
-p.setPort('a', port('10.96.0.10', '10.244.1.5', '10.244.2.5'));
-p.setPort('b', port('10.96.0.11', '10.244.3.5'));
+p.setPortInput('a', port('10.96.0.10', '10.244.1.5', '10.244.2.5'));
+p.setPortInput('b', port('10.96.0.11', '10.244.3.5'));
 await p.sync();
 steps.installed = await p.listTable();
 // a leaves and c arrives in the same transaction: c may draw from a's freed slots
-p.setPort('a', undefined);
-p.setPort('c', port('10.96.0.12', '10.244.1.7', '10.244.2.7', '10.244.3.7'));
+p.setPortInput('a', undefined);
+p.setPortInput('c', port('10.96.0.12', '10.244.1.7', '10.244.2.7', '10.244.3.7'));
 await p.sync();
 steps.swapped = await p.listTable();
 const bad = await runner.run('add rule ip kubemu-nat services nonsense\n');
