@@ -73,6 +73,7 @@ export class ControlPlane {
       tokens: [creds.adminToken, creds.agentToken],
       log: this.log.child({ component: 'api-server' }),
       agents: this.#agents,
+      upgrades: this.#agents,
     });
     const addr = await this.#api.listen(host, this.opts.port ?? API_SERVER_PORT);
     bootstrap(this.registry, { ip: advertise, port: addr.port });

@@ -11,12 +11,13 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError, errors, isApiError } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
-import type { AgentSocket } from '../agent/agent-socket.js';
 import { discoveryDocument, versionInfo } from './discovery.js';
 import { openapiV3Document, openapiV3Root } from './openapi.js';
-import { ResourceHandler, sendJSON } from './resource-handler.js';
+import { ResourceHandler } from './resource-handler.js';
+import { sendJSON, type UpgradeHandler } from './respond.js';
 import { parseRoute } from './route.js';
 import { PodStreams, type ResourceRoute } from '../streams/pod-streams.js';
+import type { AgentLookup } from '../streams/pod-target.js';
 import { writeStatus } from '../streams/pod-target.js';
 
 /** Request line plus headers, as the Kubernetes API server allows. */
@@ -28,7 +29,10 @@ export interface ApiServerOptions {
   /** Tokens that may use the REST API. */
   tokens: string[];
   log: Logger;
-  agents?: AgentSocket;
+  /** Where exec/logs find a node's agent connection. */
+  agents?: AgentLookup;
+  /** Takes the upgrades it owns before exec/logs see them (the agent WebSocket). */
+  upgrades?: UpgradeHandler;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -54,7 +58,7 @@ export class ApiServer {
     this.#server.headersTimeout = 30_000;
     this.#server.on('upgrade', (req, socket, head) => {
       socket.on('error', () => socket.destroy());
-      if (opts.agents?.handleUpgrade(req, socket, head)) return;
+      if (opts.upgrades?.handleUpgrade(req, socket, head)) return;
       this.#upgrade(req, socket, head);
     });
     this.#server.on('clientError', (_err, socket) => socket.destroy());

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isApiError } from '@kubemu/api';
 import { Registry } from '../registry/registry.js';
 import { bootstrap } from '../system/bootstrap.js';
-import { ResourceHandler, sendJSON } from './resource-handler.js';
+import { ResourceHandler } from './resource-handler.js';
+import { sendJSON } from './respond.js';
 import { parseRoute } from './route.js';
 
 let server: Server;

@@ -25,6 +25,7 @@ import {
 } from './field-validation.js';
 import { negotiate } from './negotiate.js';
 import { serveWatch } from './watch-stream.js';
+import { sendJSON } from './respond.js';
 
 export interface ResourceRequest {
   req: IncomingMessage;
@@ -37,13 +38,6 @@ export interface ResourceRequest {
   legacyWatch: boolean;
 }
 
-export function sendJSON(res: ServerResponse, code: number, body: unknown): void {
-  const data = Buffer.from(JSON.stringify(body), 'utf8');
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': data.length, 'Cache-Control': 'no-cache, private' });
-  // A Buffer, not a string: Node then writes the headers as latin1, which
-  // keeps the UTF-8 bytes of Warning headers (see warningHeader) intact.
-  res.end(data);
-}
 
 function isWatch(q: URLSearchParams, legacy: boolean): boolean {
   const w = q.get('watch');

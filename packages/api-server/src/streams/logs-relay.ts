@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { errors, type LogsStartMsg, type Status } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
-import { sendJSON } from '../http/resource-handler.js';
+import { sendJSON } from '../http/respond.js';
 import { agentForNode, boolParam, getPod, intParam, validateContainer, type AgentLookup } from './pod-target.js';
 
 export type LogOptions = Omit<LogsStartMsg, 't' | 'sid' | 'namespace' | 'pod' | 'uid' | 'container'> & { container?: string };
