@@ -29,16 +29,6 @@ const AFFINITY_CONFIRM = 130;
 
 type Obj = Record<string, unknown>;
 
-/** `until` for asynchronous checks: polls `fn` until it returns something truthy. */
-async function poll<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 interface PortJ { name?: string; port: number; protocol?: string; nodePort?: number; targetPort?: number | string }
 interface SvcJ { metadata: { name: string; resourceVersion: string }; spec: { clusterIP: string; type: string; ports: PortJ[]; healthCheckNodePort?: number } }
 interface PodJ { metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string; podIP?: string; conditions?: { type: string; status: string }[] } }
@@ -190,7 +180,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
     /** testEndpointReachability: polls until `from` gets an answer from one of `backends`. */
     async function reach(from: string, speak: Speak, host: string, port: number, backends: string[]): Promise<void> {
       let last = '';
-      await poll(`${from} → ${speak} ${host}:${port} answered by one of ${backends.join(', ')}`, async () => {
+      await until(`${from} → ${speak} ${host}:${port} answered by one of ${backends.join(', ')}`, async () => {
         last = said(await once(from, ask(speak, host, port)));
         return backends.includes(last);
       }, LAG_MS).catch((e) => {
@@ -200,7 +190,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
     /** Polls until a request from `from` fails (upstream: "Eventually(...).ShouldNot(BeNil())"). */
     async function unreachable(from: string, speak: Speak, host: string, port: number): Promise<string> {
       let last = '';
-      await poll(`${from} → ${speak} ${host}:${port} failing`, async () => {
+      await until(`${from} → ${speak} ${host}:${port} failing`, async () => {
         const r = await once(from, ask(speak, host, port));
         last = said(r);
         return r.err !== undefined;
@@ -226,7 +216,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
 
     /** execHostnameTest: GET /hostname from `from` until it answers (like upstream, retrying errors), then it must be `want`. */
     async function hostnameTest(from: string, host: string, port: number, want: string): Promise<void> {
-      const r = await poll(`an answer to ${from} from ${host}:${port}`, async () => {
+      const r = await until(`an answer to ${from} from ${host}:${port}`, async () => {
         const x = await once(from, ask('http', host, port));
         return x.body?.trim() ? x : undefined;
       }, LAG_MS);
@@ -261,7 +251,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
       const clients = [await execPod('verify-service-up-host-exec-pod', { hostNetwork: true }), await execPod('verify-service-up-exec-pod')];
       for (const from of clients) {
         const got = new Set<string>();
-        await poll(`${from} reaching all of ${pods.join(', ')} via ${ip}:${port}`, async () => {
+        await until(`${from} reaching all of ${pods.join(', ')} via ${ip}:${port}`, async () => {
           const res = await probe(from, Array.from({ length: 50 * pods.length }, (_, i) => ({ ...ask('http', ip, port, 1000, '/'), id: `#${i}` })));
           for (const r of res) if (r.body !== undefined) got.add(r.body.trim());
           return pods.every((p) => got.has(p));
@@ -362,7 +352,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
       expect(pod(pausePods[0]!).spec.nodeName).not.toBe(pod(pausePods[1]!).spec.nodeName);
       const ip = svc('sourceip-test').spec.clusterIP;
       for (const from of pausePods) {
-        const r = await poll(`${from} → ${ip}:8080/clientip`, async () => (await once(from, ask('http', ip, 8080, 2000, '/clientip'))).body?.trim(), LAG_MS);
+        const r = await until(`${from} → ${ip}:8080/clientip`, async () => (await once(from, ask('http', ip, 8080, 2000, '/clientip'))).body?.trim(), LAG_MS);
         const [sourceIP] = r.split(':');
         expect(sourceIP, `source IP seen for ${from}`).toBe(pod(from).status.podIP);
       }
@@ -445,7 +435,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
         const last = trace.slice(-AFFINITY_CONFIRM);
         return { fulfilled: last.length >= AFFINITY_CONFIRM, holds: last.every((h) => h === last[last.length - 1]) };
       };
-      await poll(`affinity ${shouldHold ? 'holding' : 'not holding'} for ${from} → ${host}:${port}`, async () => {
+      await until(`affinity ${shouldHold ? 'holding' : 'not holding'} for ${from} → ${host}:${port}`, async () => {
         const res = await probe(from, Array.from({ length: AFFINITY_CONFIRM }, (_, i) => ({ ...ask('http', host, port, 2000, '/'), id: `#${i}` })));
         for (const r of res) if (r.body?.trim()) trace.push(r.body.trim());
         const { fulfilled, holds } = verdict();
@@ -505,7 +495,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
       const ip = svc('no-pods').spec.clusterIP;
       // upstream: `agnhost connect --timeout=3s` must say REFUSED (not a timeout)
       let last = '';
-      await poll('a refusal', async () => {
+      await until('a refusal', async () => {
         const r = await once(exec, ask('http', ip, 80, 3000));
         expect(r.body, 'expected connect call to fail').toBeUndefined();
         last = said(r);
@@ -586,7 +576,7 @@ for (const mode of ['nftables', 'userspace'] as const) {
       const hc = `http://${nodeIPs[1]}:${s.spec.healthCheckNodePort}/healthz`;
       const healthz = async (want: number) => {
         let last = '';
-        await poll(`${hc} answering ${want}`, async () => {
+        await until(`${hc} answering ${want}`, async () => {
           const r = await once(pause0, { id: hc, proto: 'tcp', host: nodeIPs[1]!, port: s.spec.healthCheckNodePort!, path: '/healthz', timeoutMs: 2000 });
           last = r.status !== undefined ? String(r.status) : `error ${r.err}`;
           return r.status === want;

@@ -3,8 +3,8 @@ import type { Deployment, KubeObject, Pod, ReplicaSet } from '@kubemu/api';
 import { DeploymentController, computeHash, fenceposts, resolveIntOrPercent } from './deployment-controller.js';
 import { ReplicationManager } from './replication-controller.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { eventually, readyCondition, stopAfterEach, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { eventually, readyCondition, stopAfterEach, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 const stopLater = stopAfterEach();

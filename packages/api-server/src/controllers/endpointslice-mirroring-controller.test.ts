@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Endpoints } from '@kubemu/api';
 import { EndpointSliceMirroringController } from './endpointslice-mirroring-controller.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { eventually, makeService, stopAfterEach, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { eventually, makeService, stopAfterEach, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 const stopLater = stopAfterEach();

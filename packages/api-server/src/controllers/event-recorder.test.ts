@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubemu/api';
 import { EventRecorder } from './event-recorder.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { FakeClock, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { FakeClock, testLogger } from '../testing/controllers.js';
 
 describe('EventRecorder', () => {
   it('writes an Event pointing at the object, and aggregates identical ones', () => {

@@ -3,8 +3,8 @@ import type { EndpointSlice, KubeObject, Pod, ReplicationController } from '@kub
 import { GarbageCollector } from './garbage-collector.js';
 import { ReplicationManager } from './replication-controller.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { eventually, makePod, makeService, stopAfterEach, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { eventually, makePod, makeService, stopAfterEach, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 const stopLater = stopAfterEach();

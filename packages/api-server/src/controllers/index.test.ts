@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Endpoints, Pod, ReplicationController } from '@kubemu/api';
 import { startControllers } from './index.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { eventually, makeNode, makeService, readyCondition, stopAfterEach, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { eventually, makeNode, makeService, readyCondition, stopAfterEach, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 const stopLater = stopAfterEach();

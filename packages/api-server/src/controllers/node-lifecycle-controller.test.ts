@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject, Node, Pod } from '@kubemu/api';
 import { NodeLifecycleController } from './node-lifecycle-controller.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { FakeClock, makeNode, makePod, stopAfterEach, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { FakeClock, makeNode, makePod, stopAfterEach, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 const stopLater = stopAfterEach();

@@ -3,8 +3,8 @@ import type { KubeObject, Pod, ReplicaSet, ReplicationController } from '@kubemu
 import { errors } from '@kubemu/api';
 import { ReplicationManager, rankForDeletion } from './replication-controller.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { FakeClock, eventually, makeNode, makePod, readyCondition, stopAfterEach, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { FakeClock, eventually, makeNode, makePod, readyCondition, stopAfterEach, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 const stopLater = stopAfterEach();

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject, Node, Pod } from '@kubemu/api';
 import { Scheduler, tolerates } from './scheduler.js';
 import { R } from './resources.js';
-import { TestClient } from './testing/test-client.js';
-import { eventually, makeNode, makePod, settle, stopAfterEach, testLogger } from './testing/helpers.js';
+import { TestClient } from '../testing/test-client.js';
+import { eventually, makeNode, makePod, settle, stopAfterEach, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 const stopLater = stopAfterEach();

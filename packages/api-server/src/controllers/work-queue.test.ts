@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errors } from '@kubemu/api';
 import { WorkQueue } from './work-queue.js';
-import { eventually, testLogger } from './testing/helpers.js';
+import { eventually, testLogger } from '../testing/controllers.js';
 
 const log = testLogger();
 

@@ -6,9 +6,9 @@
  * graceful pod deletion).
  */
 import type { KubeObject, Pod, ResourceInfo } from '@kubemu/api';
-import type { DeleteOptions, ListOptions, ObjectClient, ObjectEvent, WatchOptions } from '../../registry/object-client.js';
-import { R } from '../resources.js';
-import { Registry } from '../../registry/registry.js';
+import type { DeleteOptions, ListOptions, ObjectClient, ObjectEvent, WatchOptions } from '../registry/object-client.js';
+import { R } from '../controllers/resources.js';
+import { Registry } from '../registry/registry.js';
 
 export interface TestClientOptions {
   /** Clock (ms) for the timestamps the store writes. */

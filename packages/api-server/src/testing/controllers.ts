@@ -5,7 +5,7 @@
 import { afterEach } from 'vitest';
 import { pino, type Logger } from 'pino';
 import type { Condition, Node, Pod, Service } from '@kubemu/api';
-import type { Clock } from '../controller-utils.js';
+import type { Clock } from '../controllers/controller-utils.js';
 
 /**
  * Registers an afterEach that stops everything handed to the returned function
@@ -34,18 +34,7 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Retries `fn` until it stops throwing (or the timeout passes, rethrowing its last error). */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000, intervalMs = 5): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
-}
+export { eventually } from '@kubemu/api/testing';
 
 /** Lets pending watch deliveries and queue work run. */
 export async function settle(rounds = 20): Promise<void> {
