@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AgentClient } from './agent-client.js';
 import type { KubeObject } from '@kubemu/api';
+import { metaTime } from '@kubemu/api';
 
 export interface AgentEventSinkOptions {
   /** `source.component` and `reportingComponent` (e.g. kubelet, kube-proxy). */
@@ -41,7 +42,7 @@ export class AgentEventSink {
   async #emit(involved: KubeObject, type: string, reason: string, message: string): Promise<void> {
     const ns = involved.metadata.namespace ?? 'default';
     const key = `${involved.metadata.uid}|${type}|${reason}|${message}`;
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = metaTime();
     const prev = this.#folded.get(key);
     if (prev) {
       prev.count++;

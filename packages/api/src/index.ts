@@ -10,3 +10,4 @@ export * from './validation/index.js';
 export * from './images.js';
 export * from './ip4.js';
 export * from './cluster-defaults.js';
+export * from './time.js';

@@ -16,6 +16,7 @@ import { containerProgram } from './container-command.js';
 import { RestartBackoff } from './backoff.js';
 import { ProbeWorker, type ProbeKind } from './probes/probe-worker.js';
 import { runHook, runProbe, type ProbeTarget } from './probes/probe.js';
+import { metaTime } from '@kubemu/api';
 
 /** kubelet's floor for SIGTERM → SIGKILL once a preStop hook has used up the grace period. */
 const MIN_GRACE_AFTER_HOOK_SECONDS = 2;
@@ -36,7 +37,7 @@ export interface ContainerDeps {
 }
 
 function now(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return metaTime();
 }
 
 export class ContainerRunner {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
-import { isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service } from '@kubemu/api';
+import { isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service, metaTime } from '@kubemu/api';
 import { PodSandbox } from './sandbox/pod-sandbox.js';
 import { PodIPAllocator } from './ipam.js';
 import { PodWorker } from './pod-worker.js';
@@ -103,7 +103,7 @@ export class NodeAgent {
   // ---- node registration ----------------------------------------------------
 
   #nodeObject(existing?: Node): Node {
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = metaTime();
     const cond = (type: string, status: 'True' | 'False', reason: string, message: string) => {
       const old = existing?.status?.conditions?.find((c) => c.type === type);
       return { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : now };

@@ -4,6 +4,7 @@
  */
 import type { Condition, ContainerStatus, Pod, PodStatus } from '@kubemu/api';
 import type { ContainerRunner } from './container-runner.js';
+import { metaTime } from '@kubemu/api';
 
 export interface PodFacts {
   pod: Pod;
@@ -28,7 +29,7 @@ function phaseOf(f: PodFacts): PodStatus['phase'] {
 function condition(type: string, ok: boolean, prev: Condition[] | undefined, reason?: string, message?: string): Condition {
   const status = ok ? 'True' : 'False';
   const old = prev?.find((c) => c.type === type);
-  const lastTransitionTime = old && old.status === status && old.lastTransitionTime ? old.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lastTransitionTime = old && old.status === status && old.lastTransitionTime ? old.lastTransitionTime : metaTime();
   return { type, status, lastProbeTime: null, lastTransitionTime, ...(!ok && reason ? { reason, message } : {}) };
 }
 

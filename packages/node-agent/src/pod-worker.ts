@@ -12,6 +12,7 @@ import { ContainerRunner, type Sandbox } from './container-runner.js';
 import { HostNetworkSandbox } from './sandbox/host-network-sandbox.js';
 import { containerEnv, type EnvSources } from './container-env.js';
 import { podStatus } from './pod-status.js';
+import { metaTime } from '@kubemu/api';
 
 export interface PodWorkerDeps {
   cluster: string;
@@ -44,7 +45,7 @@ function statusKey(s: PodStatus): string {
 }
 
 function timestamp(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return metaTime();
 }
 
 export class PodWorker {

@@ -6,7 +6,7 @@
  * every `resyncPeriodMs`).
  */
 import type { Logger } from 'pino';
-import { isApiError, type Condition, type KubeObject, type OwnerReference, type Pod, type ResourceInfo } from '@kubemu/api';
+import { isApiError, type Condition, type KubeObject, type OwnerReference, type Pod, type ResourceInfo, metaTime } from '@kubemu/api';
 import type { ObjectClient, ObjectEvent, WatchOptions } from '../registry/object-client.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
@@ -20,7 +20,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** RFC 3339 with second precision, as Kubernetes' metav1.Time serialises. */
 export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return metaTime(ms);
 }
 
 export function parseTime(s: string | undefined | null): number | undefined {

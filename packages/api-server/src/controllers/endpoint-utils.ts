@@ -10,7 +10,7 @@
  *   pod whose labels stop matching (or that is deleted) still re-syncs the
  *   Services it used to be in.
  */
-import { serviceSelector, type LabelMatcher, type Pod, type Service, type ServicePort } from '@kubemu/api';
+import { serviceSelector, type LabelMatcher, type Pod, type Service, type ServicePort, rfc3339Nano } from '@kubemu/api';
 import type { ObjectClient } from '../registry/object-client.js';
 import { isPodTerminal, keyOf, podIPv4s } from './controller-utils.js';
 import { R } from './resources.js';
@@ -59,10 +59,7 @@ export function isServiceIPSet(svc: Service): boolean {
   return !!svc.spec?.clusterIP && svc.spec.clusterIP !== 'None';
 }
 
-/** RFC 3339 with nanosecond-style trimmed fraction, as Go's time.RFC3339Nano prints. */
-export function rfc3339Nano(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d*?)0*Z$/, (_, f: string) => (f ? `.${f}Z` : 'Z'));
-}
+export { rfc3339Nano };
 
 /**
  * Pod ⇒ Services index for one controller. `record(svcKey, podKeys)` is called

@@ -31,6 +31,7 @@ import {
   type ResourceInfo,
   type Service,
   type Pod,
+  metaTime,
 } from '@kubemu/api';
 import { INDEXED_LABELS, SqliteStore, StoreConflictError, StoreExistsError, StoreGoneError, StoreNotFoundError, type StoreEvent } from '../store/sqlite-store.js';
 import type { DeleteOptions, ListOptions, ObjectClient, ObjectEvent, WatchOptions } from './object-client.js';
@@ -89,7 +90,7 @@ export class Registry implements ObjectClient {
   }
 
   #timestamp(): string {
-    return this.#now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return metaTime(this.#now());
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -329,7 +330,7 @@ export class Registry implements ObjectClient {
     if (grace < 0 || (obj.metadata.deletionTimestamp && grace === 0 && r.plural !== 'pods')) return obj;
     const next = clone(obj);
     const at = new Date(this.#now().getTime() + grace * 1000);
-    next.metadata.deletionTimestamp = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    next.metadata.deletionTimestamp = metaTime(at);
     next.metadata.deletionGracePeriodSeconds = grace;
     if (r.plural === 'namespaces') next.status = { ...(next.status ?? {}), phase: 'Terminating' };
     return this.store.update(resourceKey(r), next, obj.metadata.resourceVersion);

@@ -9,6 +9,7 @@
 import type { EndpointSubset, KubeObject, LoadBalancerIngress, SliceEndpoint } from '@kubemu/api';
 import { since, timestampMillis } from './duration.js';
 import { containerCells, formatLabels, formatLabelSelector, joinHostPort, listWithMore, selectorString, sortedSet } from './format.js';
+import { metaTime } from '@kubemu/api';
 
 export type Cells = unknown[];
 
@@ -282,7 +283,7 @@ export function eventCells(obj: KubeObject, now: Date): Cells {
 /** RFC 3339 in UTC at second precision, Go's zero time when unset. */
 function createdAt(ts: unknown): string {
   const ms = timestampMillis(ts);
-  return ms === undefined ? '0001-01-01T00:00:00Z' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ms === undefined ? '0001-01-01T00:00:00Z' : metaTime(ms);
 }
 
 export function defaultCells(obj: KubeObject, now: Date): Cells {
