@@ -1,6 +1,6 @@
 /**
- * What the userspace proxy cannot do by itself, done with nftables in the
- * node namespace (table `ip kubemu-proxy`, never the host's):
+ * The filter table every proxy mode shares, programmed by KubeProxy with
+ * nftables in the node namespace (table `ip kubemu-proxy`, never the host's):
  *
  *  - service IPs answer only their Service ports: other TCP ports get a
  *    reset, other UDP ports ICMP port unreachable, anything else (ping) is
