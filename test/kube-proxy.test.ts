@@ -29,10 +29,7 @@ function svc(name: string): SvcJ {
   return c.json<SvcJ>(['get', 'svc', name]);
 }
 
-function nodeIP(n: number): string {
-  const nodes = c.json<{ items: { metadata: { name: string }; status: { addresses: { type: string; address: string }[] } }[] }>(['get', 'nodes']).items;
-  return nodes.find((x) => x.metadata.name === `node-${n}`)!.status.addresses.find((a) => a.type === 'InternalIP')!.address;
-}
+const nodeIP = (n: number): string => c.nodeIP(n);
 
 /** Runs a command in node-N's network namespace. */
 function inNode(n: number, args: string[], timeoutMs = 20_000) {

@@ -91,6 +91,18 @@ function unmasqueraded(mode: ProxyMode, origin: OriginName, path: PathName, poli
   return { client: mode === 'nftables' ? own : masq(via) };
 }
 
+/** A client pod that only waits (commands come through exec), pinned to node-`node`. */
+function clientPod(name: string, node: number, hostNetwork = false): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  nodeName: node-${node}
+  hostNetwork: ${hostNetwork}
+  containers: [{name: c, image: e2e-test-images/agnhost, args: [pause]}]
+`;
+}
+
 for (const mode of ['nftables', 'userspace'] as const) {
   describe.skipIf(!IS_ROOT)(`traffic origins, ${mode} mode (netns)`, () => {
     const c = new NetnsCluster(3, ['--proxy-mode', mode]);
@@ -108,28 +120,9 @@ spec:
   containers:
   - {name: echo, image: kubemu/echo, args: [--udp-port=8081], ports: [{containerPort: 8080}]}
 ---
-apiVersion: v1
-kind: Pod
-metadata: {name: o-a}
-spec:
-  nodeName: node-1
-  containers: [{name: c, image: e2e-test-images/agnhost, args: [pause]}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: o-b}
-spec:
-  nodeName: node-2
-  containers: [{name: c, image: e2e-test-images/agnhost, args: [pause]}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: o-hn}
-spec:
-  nodeName: node-2
-  hostNetwork: true
-  containers: [{name: c, image: e2e-test-images/agnhost, args: [pause]}]
----
+${clientPod('o-a', 1)}---
+${clientPod('o-b', 2)}---
+${clientPod('o-hn', 2, true)}---
 apiVersion: v1
 kind: Service
 metadata: {name: o-cluster}
@@ -163,9 +156,10 @@ spec:
       await c.waitApplied('o-local');
       const ipOf = new Map(pods.map((p) => [p.metadata.name, p.status.podIP!]));
       const node1 = c.json<{ spec: { podCIDR: string } }>(['get', 'node', 'node-1']);
+      const nodeIPs = [1, 2, 3].map((n) => c.nodeIP(n));
       addrs = {
         host: c.hostIP(),
-        node: (n) => c.nodeIP(n),
+        node: (n) => nodeIPs[n - 1]!,
         gateway1: node1.spec.podCIDR.replace(/\.0\/\d+$/, '.1'),
         pod: (name) => ipOf.get(name)!,
       };
@@ -307,7 +301,8 @@ subsets:
         await c.waitApplied('outside');
         const ip = c.json<{ spec: { clusterIP: string } }>(['get', 'svc', 'outside']).spec.clusterIP;
         for (const [pod, node] of [['o-a', 1], ['o-b', 2]] as const) {
-          const [r] = await runProbes({ kind: 'pod', kubeconfig: c.kubeconfig, pod }, [{ id: pod, proto: 'tcp', host: ip, port: 80, timeoutMs: 3000 }]);
+          // 8 s: longer than the userspace proxy's own dial retries (0.25 + 0.5 + 1 + 2 s), so a retried dial is not a failure here
+          const [r] = await runProbes({ kind: 'pod', kubeconfig: c.kubeconfig, pod }, [{ id: pod, proto: 'tcp', host: ip, port: 80, timeoutMs: 8000 }]);
           // the pod's traffic leaves the pod network masqueraded as its node: the host has no route to pods
           expect(r!.body ?? r!.err, `${pod} → outside`).toBe(`host saw ${addrs.node(node)}`);
         }

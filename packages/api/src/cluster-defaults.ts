@@ -20,6 +20,8 @@ export const DEFAULT_LB_POOL = '172.30.0.200-172.30.0.250';
 export const API_SERVER_PORT = 6443;
 /** kube-proxy's health and status server (/healthz, /applied, /connections). */
 export const KUBE_PROXY_HEALTHZ_PORT = 10256;
+/** kube-proxy's /healthz turns 503 when an update waits this long: twice its 5 s retry period, as Kubernetes allows twice its sync period. */
+export const KUBE_PROXY_HEALTH_TIMEOUT_MS = 10_000;
 
 /** The bridge a node's pods hang off (their gateway is its first address). */
 export const POD_BRIDGE = 'cbr0';

@@ -10,7 +10,7 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import pino from 'pino';
 import {
-  API_SERVER_PORT, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
+  API_SERVER_PORT, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
   resourceForKind, type KubeObject,
 } from '@kubemu/api';
 import { loadKubeconfig } from './kubeconfig.js';
@@ -122,7 +122,7 @@ program
   .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
   .option('--healthz-bind-address <addr:port>', 'where /healthz is served', `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`)
   .option('--udp-timeout <ms>', 'userspace mode: idle time after which a UDP flow is closed', '30000')
-  .option('--health-timeout <ms>', '/healthz answers 503 when an update waits longer than this to be applied', '10000')
+  .option('--health-timeout <ms>', '/healthz answers 503 when an update waits longer than this to be applied', String(KUBE_PROXY_HEALTH_TIMEOUT_MS))
   .option('--proxy-mode <mode>', 'nftables (the kernel forwards) or userspace (this process relays every connection)', 'nftables')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {

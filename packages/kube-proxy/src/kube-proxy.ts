@@ -20,7 +20,7 @@ import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
-import { KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, tryParseIPv4, type EndpointSlice, type Node, type Service } from '@kubemu/api';
+import { KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, cidrContains, cidrOf, tryParseIPv4, type Cidr, type EndpointSlice, type Node, type Service } from '@kubemu/api';
 import { ProxyHealth, type HealthState } from './proxy-health.js';
 import { portKernelFacts, servicePorts, skipReason, sliceServiceKey, type ServicePortState } from './service-state.js';
 import { KubeIpvs0, inHostNetns, type IpTool } from '@kubemu/netns';
@@ -39,7 +39,7 @@ export interface KubeProxyOptions {
   log: Logger;
   /** `host:port` for /healthz (default 0.0.0.0:10256); empty string = none. */
   healthzBind?: string;
-  /** /healthz turns 503 when an update waits this long to be applied (default 10 000 ms: twice the retry period). */
+  /** /healthz turns 503 when an update waits this long to be applied (default KUBE_PROXY_HEALTH_TIMEOUT_MS). */
   healthTimeoutMs?: number;
   udpIdleMs?: number;
   /**
@@ -119,12 +119,11 @@ export class KubeProxy {
   readonly #health: ProxyHealth;
   #stops: (() => void)[] = [];
   #retryTimer?: NodeJS.Timeout;
-  readonly #podBridge: string;
   readonly #localAddrs = new Set<string>();
-  /** [network, mask] of the pod bridge's subnets (this node's pods). */
-  #podNets: [number, number][] = [];
-  /** [network, mask] of every subnet this node is on (an external IP there is a neighbour's, not ours to bind). */
-  #connectedNets: [number, number][] = [];
+  /** The pod bridge's subnets (this node's pods). */
+  #podNets: Cidr[] = [];
+  /** Every subnet this node is on (an external IP there is a neighbour's, not ours to bind). */
+  #connectedNets: Cidr[] = [];
 
   constructor(opts: KubeProxyOptions) {
     this.opts = opts;
@@ -136,11 +135,10 @@ export class KubeProxy {
     this.#ips = new KubeIpvs0({ netns: null, refuse: (ip) => this.#refuseServiceIP(ip), tool: deps.ip });
     this.#drops = new DropRules(deps.nft);
     this.mode = opts.mode ?? 'nftables';
-    this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? 10_000, now: this.#now });
-    this.#podBridge = POD_BRIDGE;
+    this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? KUBE_PROXY_HEALTH_TIMEOUT_MS, now: this.#now });
     this.proxier = createProxier(this.mode, {
       node: opts.nodeName,
-      podBridge: this.#podBridge,
+      podBridge: POD_BRIDGE,
       nodeAddresses: () => [...this.#localAddrs],
       isInternalClient: (ip) => this.#isInternalClient(ip),
       servesExternalIP: (ip) => this.#servesExternalIP(ip),
@@ -154,9 +152,8 @@ export class KubeProxy {
       for (const a of addrs ?? []) {
         if (a.family !== 'IPv4' || name === SERVICE_INTERFACE) continue;
         this.#localAddrs.add(a.address);
-        const mask = tryParseIPv4(a.netmask)!;
-        const net: [number, number] = [(tryParseIPv4(a.address)! & mask) >>> 0, mask];
-        if (name === this.#podBridge) this.#podNets.push(net);
+        const net = cidrOf(a.cidr ?? `${a.address}/32`);
+        if (name === POD_BRIDGE) this.#podNets.push(net);
         if (!a.internal && a.netmask !== '255.255.255.255') this.#connectedNets.push(net);
       }
     }
@@ -313,17 +310,12 @@ export class KubeProxy {
   #isInternalClient(ip: string): boolean {
     if (this.#localAddrs.has(ip) || ip.startsWith('127.')) return true;
     const n = tryParseIPv4(ip);
-    return n !== undefined && this.#podNets.some(([net, mask]) => ((n & mask) >>> 0) === net);
+    return n !== undefined && this.#podNets.some((net) => cidrContains(net, n));
   }
 
   #servesExternalIP(ip: string): boolean {
     // Our own address: serve it. Anything else is bound on kube-ipvs0 (see #kernelInput).
-    return this.#localAddrs.has(ip) || this.#bindableExternal(ip);
-  }
-
-  /** An external IP we may bind: not one of this node's addresses and not on a connected subnet (a neighbour's). */
-  #bindableExternal(ip: string): boolean {
-    return this.#refuseServiceIP(ip) === undefined;
+    return this.#localAddrs.has(ip) || this.#refuseServiceIP(ip) === undefined;
   }
 
   /** kube-ipvs0's guard: a service address must not shadow this node's own address or a neighbour's. */
@@ -331,7 +323,7 @@ export class KubeProxy {
     if (this.#localAddrs.has(ip)) return "it is this node's own address";
     const n = tryParseIPv4(ip);
     if (n === undefined) return 'not an IPv4 address';
-    if (this.#connectedNets.some(([net, mask]) => ((n & mask) >>> 0) === net)) return "it is on a subnet this node is connected to (a neighbour's address)";
+    if (this.#connectedNets.some((net) => cidrContains(net, n))) return "it is on a subnet this node is connected to (a neighbour's address)";
     return undefined;
   }
 
@@ -355,10 +347,10 @@ export class KubeProxy {
 
   #kernelInput(): { ips: Set<string>; drop: DropRuleInput } {
     const ips = new Set<string>();
-    const drop: DropRuleInput = { serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [], podBridge: this.#podBridge };
+    const drop: DropRuleInput = { serviceIPs: [], servicePorts: [], dropAddrPorts: [], dropExternalPorts: [], dropNodePorts: [], podBridge: POD_BRIDGE };
     for (const s of this.#ports.values()) {
       if (s.clusterIP) ips.add(s.clusterIP);
-      for (const ip of s.externalIPs) if (this.#bindableExternal(ip)) ips.add(ip);
+      for (const ip of s.externalIPs) if (this.#refuseServiceIP(ip) === undefined) ips.add(ip);
       const f = portKernelFacts(s, this.opts.nodeName);
       drop.servicePorts.push(...f.ports.filter((x) => ips.has(x.ip)));
       drop.dropAddrPorts.push(...f.dropAddr);

@@ -36,10 +36,6 @@ export interface ContainerDeps {
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
-function now(): string {
-  return metaTime();
-}
-
 export class ContainerRunner {
   readonly spec: Container;
   readonly #d: ContainerDeps;
@@ -119,7 +115,7 @@ export class ContainerRunner {
     this.#pid = proc.pid;
     this.#startedAtMs = Date.now();
     this.#everStarted = true;
-    this.state = { running: { startedAt: now() } };
+    this.state = { running: { startedAt: metaTime() } };
     this.#d.event('Normal', 'Created', `Created container ${this.spec.name}`);
     this.#d.event('Normal', 'Started', `Started container ${this.spec.name}`);
     proc.once('exit', (code, signal) => this.#exited(code, signal));
@@ -206,7 +202,7 @@ export class ContainerRunner {
     const reason = this.#killReason ?? (exitCode === 0 ? 'Completed' : 'Error');
     this.#killReason = undefined;
     const terminated: ContainerState = {
-      terminated: { exitCode, reason, startedAt: this.state.running?.startedAt, finishedAt: now(), ...(signal ? { signal: exitCode - 128 } : {}) },
+      terminated: { exitCode, reason, startedAt: this.state.running?.startedAt, finishedAt: metaTime(), ...(signal ? { signal: exitCode - 128 } : {}) },
     };
     this.#proc = undefined;
     const ranMs = Date.now() - this.#startedAtMs;

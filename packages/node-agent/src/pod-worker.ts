@@ -44,9 +44,6 @@ function statusKey(s: PodStatus): string {
   });
 }
 
-function timestamp(): string {
-  return metaTime();
-}
 
 export class PodWorker {
   pod: Pod;
@@ -54,7 +51,7 @@ export class PodWorker {
   #sandbox?: Sandbox;
   #containers: ContainerRunner[] = [];
   #podIP?: string;
-  readonly #startTime = timestamp();
+  readonly #startTime = metaTime();
   #terminating?: Promise<void>;
   #lastReported = '';
   #reportTimer?: NodeJS.Timeout;

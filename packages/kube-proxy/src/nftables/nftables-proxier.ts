@@ -21,7 +21,7 @@ import type { ConnRecord, Proxier, ProxierContext } from '../proxier.js';
 import type { ServicePortState } from '../service-state.js';
 import { nftRunner, type NftRunner } from '../nft.js';
 import { enableConntrackAccounting, serviceFlows, type ServiceLookup } from './conntrack-flows.js';
-import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftContext, type NftPortInput, type PortModel, type Selection } from './nft-rules.js';
+import { NAT_TABLE, baseScript, diffModel, emptyModel, modelsEqual, portModel, type NftPortInput, type PortModel, type Selection } from './nft-rules.js';
 import { nftPortInput } from './port-input.js';
 import { SlotSpace, type SlotBlock } from './nft-slots.js';
 
@@ -44,8 +44,8 @@ export interface NftablesOptions {
 
 export class NftablesProxier implements Proxier {
   readonly mode = 'nftables' as const;
-  readonly #proxier: ProxierContext;
-  readonly #ctx: NftContext;
+  /** Also the NftContext the rules are built with (it names the pod bridge). */
+  readonly #ctx: ProxierContext;
   readonly #log: Logger;
   readonly #runner: () => Promise<NftRunner>;
   readonly #ports = new Map<string, PortEntry>();
@@ -63,8 +63,7 @@ export class NftablesProxier implements Proxier {
   #fallbackWarned = false;
 
   constructor(ctx: ProxierContext, opts: NftablesOptions) {
-    this.#proxier = ctx;
-    this.#ctx = { podBridge: ctx.podBridge };
+    this.#ctx = ctx;
     this.#log = opts.log;
     this.#runner = opts.runner ?? nftRunner;
   }
@@ -75,7 +74,7 @@ export class NftablesProxier implements Proxier {
   }
 
   setPort(key: string, state: ServicePortState | undefined): Promise<void> {
-    this.setPortInput(key, state && nftPortInput(state, this.#proxier.node, this.#proxier.servesExternalIP));
+    this.setPortInput(key, state && nftPortInput(state, this.#ctx.node, this.#ctx.servesExternalIP));
     return Promise.resolve();
   }
 
@@ -83,7 +82,7 @@ export class NftablesProxier implements Proxier {
 
   /** The DNATed flows conntrack holds for Services (the kernel forwards, not us). */
   connections(limit: number): Promise<{ total: number; items: ConnRecord[] }> {
-    return serviceFlows(this.serviceLookup(), this.#proxier.node, limit);
+    return serviceFlows(this.serviceLookup(), this.#ctx.node, limit);
   }
 
   async stop(clean: boolean): Promise<void> {
