@@ -1,0 +1,2 @@
+export * from './in-cluster.js';
+export * from './informer.js';
