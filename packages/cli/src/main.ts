@@ -10,7 +10,7 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import pino from 'pino';
 import {
-  API_SERVER_PORT, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
+  API_SERVER_PORT, DEFAULT_LB_POOL, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
   resourceForKind, type KubeObject,
 } from '@kubemu/api';
 import { loadKubeconfig } from './kubeconfig.js';
@@ -149,6 +149,48 @@ program
   });
 
 program
+  .command('load-balancer')
+  .description("run the cluster's load balancer (normally started by `kubemu up` in its own namespace)")
+  .requiredOption('--server <url>')
+  .requiredOption('--pki-dir <dir>', 'holds ca.crt and agent.token')
+  .option('--pool <range>', 'addresses for LoadBalancer Services: a range, a CIDR, or a comma list', DEFAULT_LB_POOL)
+  .option('--mode <mode>', 'nftables (the kernel DNATs to node ports) or userspace (this process relays every connection)', 'nftables')
+  .option('--check-period <ms>', 'how often each node is health-checked', '2000')
+  .option('--healthz-bind-address <addr:port>', 'where /healthz and /connections are served', '0.0.0.0:10257')
+  .option('--load-balancer-class <class>', 'also serve Services with this spec.loadBalancerClass')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (o) => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { LoadBalancer, LB_MODES, PoolError } = await import('@kubemu/load-balancer');
+    if (!(LB_MODES as readonly string[]).includes(o.mode)) throw new CliError(`--mode wants one of ${LB_MODES.join(', ')}, got "${o.mode}"`);
+    const period = Number(o.checkPeriod);
+    if (!Number.isFinite(period) || period < 100) throw new CliError(`--check-period wants milliseconds ≥ 100, got "${o.checkPeriod}"`);
+    const log = pino({ name: 'kubemu', level: o.logLevel }).child({ component: 'load-balancer' });
+    let lb;
+    try {
+      lb = new LoadBalancer({
+        server: o.server,
+        token: readFileSync(join(o.pkiDir, 'agent.token'), 'utf8').trim(),
+        ca: readFileSync(join(o.pkiDir, 'ca.crt'), 'utf8'),
+        pool: o.pool,
+        mode: o.mode,
+        checkPeriodMs: period,
+        healthzBind: o.healthzBindAddress,
+        loadBalancerClass: o.loadBalancerClass,
+        log,
+      });
+    } catch (e) {
+      if (e instanceof PoolError) throw new CliError(`--pool: ${e.message}`);
+      throw e;
+    }
+    await lb.start();
+    const stop = () => void lb.stop().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+program
   .command('up')
   .description('start a cluster on this machine: a bridge, a network namespace per node, the control plane and node agents (root)')
   .option('--nodes <n>', 'number of nodes', '3')
@@ -158,13 +200,15 @@ program
   .option('--service-cidr <cidr>', 'cluster IPs (the kubernetes Service takes the first)', DEFAULT_SERVICE_CIDR)
   .option('--node-monitor-grace-period <seconds>', 'seconds without a heartbeat before a node is NotReady', '40')
   .option('--proxy-mode <mode>', "kube-proxy's data plane: nftables (kernel DNAT, client IPs kept for Local policies) or userspace (a relay per connection, like Kubernetes' old userspace proxy)", 'nftables')
+  .option('--lb-pool <range>', `external addresses for LoadBalancer Services (default .200-.250 of the node subnet, ${DEFAULT_LB_POOL} for the first cluster)`)
+  .option('--lb-mode <mode>', "the load balancer's data plane: nftables (kernel DNAT to node ports) or userspace (a relay per connection)", 'nftables')
   .action(async (o) => {
     const n = Number(o.nodes);
     if (!Number.isInteger(n) || n < 1 || n > 50) throw new CliError(`--nodes wants a number from 1 to 50, got "${o.nodes}"`);
     const mode = await proxyMode(o.proxyMode);
     const rt = await import('./runtime/netns-runtime.js');
     const t0 = Date.now();
-    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, podCIDR: o.podCidr, serviceCIDR: o.serviceCidr, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), proxyMode: mode, progress: (m) => console.log(`• ${m}`) });
+    const rec = await rt.up({ name: o.name, nodes: n, subnet: o.subnet, podCIDR: o.podCidr, serviceCIDR: o.serviceCidr, nodeGraceSeconds: Number(o.nodeMonitorGracePeriod), proxyMode: mode, lbPool: o.lbPool, lbMode: o.lbMode, progress: (m) => console.log(`• ${m}`) });
     const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));
     console.log(`• waiting for ${n} node(s) to be Ready…`);
     const deadline = Date.now() + 60_000;
@@ -179,6 +223,7 @@ program
     console.log(`  api server:  https://${rec.controlPlane.ip}:${rec.controlPlane.port}`);
     console.log(`  kubeconfig:  ${rt.kubeconfigPath(o.name)}`);
     for (const node of rec.nodes) console.log(`  ${node.name}:      ${node.ip}  (pods ${node.podCIDR})`);
+    if (rec.loadBalancer) console.log(`  load-balancer: ${rec.loadBalancer.ip}  (pool ${rec.loadBalancer.pool}, ${rec.loadBalancer.mode})`);
     console.log(`\n  kubectl --kubeconfig "$(npx kubemu kubeconfig${o.name === 'kubemu' ? '' : ` --name ${o.name}`})" get nodes`);
   });
 
@@ -213,6 +258,7 @@ program
     const rec = rt.readRecord(o.name);
     if (!rec) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\``);
     console.log(`cluster ${rec.name}  subnet ${rec.subnet}  pods ${rec.podCIDR ?? DEFAULT_POD_CIDR}  services ${rec.serviceCIDR ?? DEFAULT_SERVICE_CIDR}  api https://${rec.controlPlane.ip}:${rec.controlPlane.port}`);
+    if (rec.loadBalancer) console.log(`load balancer ${rec.loadBalancer.ip}  pool ${rec.loadBalancer.pool}  mode ${rec.loadBalancer.mode}  http://${rec.loadBalancer.ip}:10257/healthz`);
     for (const [what, pid] of Object.entries(rec.pids)) console.log(`  ${what.padEnd(22)} pid ${String(pid).padEnd(8)} ${rt.alive(pid) ? 'running' : 'NOT RUNNING'}`);
     try {
       const c = new RestClient(loadKubeconfig(rt.kubeconfigPath(o.name)));

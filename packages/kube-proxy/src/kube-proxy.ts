@@ -318,9 +318,16 @@ export class KubeProxy {
     return this.#localAddrs.has(ip) || this.#refuseServiceIP(ip) === undefined;
   }
 
+  #isLoadBalancerIP(ip: string): boolean {
+    for (const s of this.#ports.values()) if (s.loadBalancerIPs.includes(ip)) return true;
+    return false;
+  }
+
   /** kube-ipvs0's guard: a service address must not shadow this node's own address or a neighbour's. */
   #refuseServiceIP(ip: string): string | undefined {
     if (this.#localAddrs.has(ip)) return "it is this node's own address";
+    // The load balancer's address is a neighbour's by design: serving it here is the short-circuit.
+    if (this.mode === 'userspace' && this.#isLoadBalancerIP(ip)) return undefined;
     const n = tryParseIPv4(ip);
     if (n === undefined) return 'not an IPv4 address';
     if (this.#connectedNets.some((net) => cidrContains(net, n))) return "it is on a subnet this node is connected to (a neighbour's address)";
@@ -351,6 +358,9 @@ export class KubeProxy {
     for (const s of this.#ports.values()) {
       if (s.clusterIP) ips.add(s.clusterIP);
       for (const ip of s.externalIPs) if (this.#refuseServiceIP(ip) === undefined) ips.add(ip);
+      // The userspace proxy listens on load balancer addresses, so they are bound (nodes do not answer
+      // ARP for them: arp_ignore, see @kubemu/netns); nftables DNATs them without binding.
+      if (this.mode === 'userspace') for (const ip of s.loadBalancerIPs) if (!this.#localAddrs.has(ip)) ips.add(ip);
       const f = portKernelFacts(s, this.opts.nodeName);
       drop.servicePorts.push(...f.ports.filter((x) => ips.has(x.ip)));
       drop.dropAddrPorts.push(...f.dropAddr);

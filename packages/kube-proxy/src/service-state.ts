@@ -37,6 +37,11 @@ export interface ServicePortState {
   clusterIP?: string;
   nodePort?: number;
   externalIPs: string[];
+  /**
+   * The load balancer's addresses for it (status.loadBalancer.ingress, ipMode VIP or unset):
+   * traffic from this node and its pods to them short-circuits to the endpoints, as kube-proxy does.
+   */
+  loadBalancerIPs: string[];
   /** ClientIP affinity timeout; 0 = no affinity. */
   affinitySeconds: number;
   externalLocal: boolean;
@@ -76,6 +81,7 @@ export function servicePorts(svc: Service, slices: Iterable<EndpointSlice>): Ser
   const sliceList = [...slices].filter((s) => s.addressType === 'IPv4');
   const affinitySeconds = spec.sessionAffinity === 'ClientIP' ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds || DEFAULT_AFFINITY_SECONDS : 0;
   const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  const lbIPs = [...new Set((svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && i.ipMode !== 'Proxy').map((i) => i.ip!))].filter((ip) => !(spec.externalIPs ?? []).includes(ip));
   return (spec.ports ?? []).map((p) => {
     const protocol = p.protocol === 'UDP' ? 'UDP' : 'TCP';
     const portName = p.name ?? '';
@@ -89,6 +95,7 @@ export function servicePorts(svc: Service, slices: Iterable<EndpointSlice>): Ser
       clusterIP: spec.clusterIP,
       nodePort: nodePorts && p.nodePort ? p.nodePort : undefined,
       externalIPs: [...(spec.externalIPs ?? [])],
+      loadBalancerIPs: spec.type === 'LoadBalancer' ? lbIPs : [],
       affinitySeconds,
       externalLocal: spec.externalTrafficPolicy === 'Local',
       internalLocal: spec.internalTrafficPolicy === 'Local',
@@ -153,14 +160,14 @@ export function portKernelFacts(s: ServicePortState, node: string): PortKernelFa
   const proto = s.protocol === 'UDP' ? 'udp' : 'tcp';
   const ports: PortRef[] = [];
   if (s.clusterIP) ports.push({ ip: s.clusterIP, proto, port: s.port });
-  for (const ip of s.externalIPs) ports.push({ ip, proto, port: s.port });
+  for (const ip of [...s.externalIPs, ...s.loadBalancerIPs]) ports.push({ ip, proto, port: s.port });
   const noLocal = hasAnyEndpoints(s.endpoints) && usableEndpoints(s.endpoints, node).length === 0;
   const facts: PortKernelFacts = { ports, dropAddr: [], dropExt: [], dropNode: [] };
   if (noLocal) {
     if (s.internalLocal && s.clusterIP) facts.dropAddr.push({ ip: s.clusterIP, proto, port: s.port });
     if (s.externalLocal) {
       if (s.nodePort) facts.dropNode.push({ proto, port: s.nodePort });
-      for (const ip of s.externalIPs) facts.dropExt.push({ ip, proto, port: s.port });
+      for (const ip of [...s.externalIPs, ...s.loadBalancerIPs]) facts.dropExt.push({ ip, proto, port: s.port });
     }
   }
   return facts;

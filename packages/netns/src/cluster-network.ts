@@ -57,7 +57,7 @@ export interface ClusterNetworkOptions {
   serviceCIDR?: string;
 }
 
-/** Nodes forward pod traffic (ip_forward=1); the control plane and the LB do not. */
+/** Nodes forward pod traffic and the LB forwards to node ports (ip_forward=1); the control plane does not. */
 export type NamespaceRole = 'node' | 'control-plane' | 'load-balancer';
 
 export interface AddNamespaceOptions {
@@ -96,8 +96,22 @@ export interface TeardownResult {
  * addNamespace removes it.
  */
 const OLD_HOST_GUARD_RULE_PRIORITY = 90;
+/** The policy-routing rule for replies of connections the load balancer forwarded (see podnetScript). */
+const LB_RETURN_RULE_PRIORITY = 100;
 /** The node's pod-network NAT table (ip-masq). */
 export const PODNET_TABLE = 'kubemu-podnet';
+/** The load balancer's place on the node subnet (.3). */
+export const LB_HOST_OFFSET = 3;
+/** Marks a node's connections that came through the load balancer (ct mark) and their replies (meta mark). */
+export const LB_RETURN_MARK = '0x200000';
+/** The routing table replies of such connections take: back through the load balancer. */
+export const LB_RETURN_TABLE = 200;
+
+/** The load balancer's MAC: fixed (02:6b:6d = locally administered "km" + its address) so nodes can tell its frames apart. */
+export function loadBalancerMac(ip: string): string {
+  const o = ip.split('.').map(Number);
+  return ['02', '6b', '6d', ...o.slice(1).map((n) => n.toString(16).padStart(2, '0'))].join(':');
+}
 /** The kernel has br_netfilter (built in or loaded); without it same-node Service traffic is masqueraded (nft-rules.ts). */
 const BR_NETFILTER = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
 /** Alias of a host veth end: names the namespace holding its peer. */
@@ -138,6 +152,8 @@ export class ClusterNetwork {
   readonly bridge: string;
   /** The host's address on the bridge: the subnet's .1. */
   readonly bridgeIP: string;
+  /** The load balancer's address (.3 of the node subnet). */
+  readonly loadBalancerIP: string;
   readonly #subnet: Cidr;
   readonly #pods: Cidr;
   readonly #services: Cidr;
@@ -169,6 +185,7 @@ export class ClusterNetwork {
     this.serviceCIDR = formatCidr(this.#services);
     this.bridge = bridgeName(this.cluster);
     this.bridgeIP = formatIPv4(hostAt(this.#subnet, 1));
+    this.loadBalancerIP = formatIPv4(hostAt(this.#subnet, LB_HOST_OFFSET));
   }
 
   /**
@@ -189,6 +206,18 @@ export class ClusterNetwork {
       '    type nat hook postrouting priority srcnat + 10; policy accept;',
       `    oifname "${NS_ETH}" ip saddr ${this.podCIDR} ip daddr ${this.bridgeIP} masquerade`,
       `    oifname "${NS_ETH}" ip saddr ${this.podCIDR} ip daddr != { ${this.podCIDR}, ${this.nodeSubnet} } masquerade`,
+      '  }',
+      // Connections the load balancer forwards keep the client's address (Local policy), so their
+      // replies must go back through it (it undoes its DNAT), not straight to the client: mark the
+      // connection when its first frame comes from the LB's MAC; route its replies by that mark.
+      '  chain lb-return-in {',
+      '    type filter hook prerouting priority mangle; policy accept;',
+      `    iifname "${NS_ETH}" ether saddr ${loadBalancerMac(this.loadBalancerIP)} ct state new ct mark set ct mark | ${LB_RETURN_MARK}`,
+      `    ct direction reply ct mark & ${LB_RETURN_MARK} != 0 meta mark set meta mark | ${LB_RETURN_MARK}`,
+      '  }',
+      '  chain lb-return-out {',
+      '    type route hook output priority mangle; policy accept;',
+      `    ct direction reply ct mark & ${LB_RETURN_MARK} != 0 meta mark set meta mark | ${LB_RETURN_MARK}`,
       '  }',
       '}',
       '',
@@ -417,18 +446,29 @@ export class ClusterNetwork {
     const lines = ['link set lo up'];
     for (const a of current) if (a !== want) lines.push(`addr del ${a} dev ${NS_ETH}`);
     if (!current.includes(want)) lines.push(`addr add ${want} dev ${NS_ETH}`);
+    if (role === 'load-balancer') lines.push(`link set ${NS_ETH} address ${loadBalancerMac(ipAddr)}`);
     lines.push(
       `link set ${NS_ETH} up`,
       `route replace unreachable ${this.podCIDR}`,
       `route replace unreachable ${this.serviceCIDR}`,
     );
+    if (role === 'node') {
+      lines.push(`route replace default via ${this.loadBalancerIP} dev ${NS_ETH} table ${LB_RETURN_TABLE}`);
+      if (!rules.some((r) => r.priority === LB_RETURN_RULE_PRIORITY)) lines.push(`rule add priority ${LB_RETURN_RULE_PRIORITY} fwmark ${LB_RETURN_MARK}/${LB_RETURN_MARK} lookup ${LB_RETURN_TABLE}`);
+    }
     for (const r of rules) if (r.priority === OLD_HOST_GUARD_RULE_PRIORITY && r.action === 'unreachable') lines.push(`rule del priority ${OLD_HOST_GUARD_RULE_PRIORITY}`);
     const self: NsFacts = { netns, ip: ipAddr, links: addrs };
     lines.push(...this.#routeLines(netns, [...others.filter((f) => f.netns !== netns), self]));
     await ipBatch(netns, lines);
     if (role === 'node') await inNetns(netns, 'nft', ['-f', '-'], { input: this.podnetScript() });
     await sysctlIn(netns, {
-      'net.ipv4.ip_forward': role === 'node' ? '1' : '0',
+      'net.ipv4.ip_forward': role === 'control-plane' ? '0' : '1',
+      // The load balancer forwards out of the interface it received on (client and nodes share the
+      // bridge): no ICMP redirects telling either side to skip it.
+      // Addresses bound on kube-ipvs0 (a userspace proxy's load balancer addresses) are not answered
+      // for on the wire: the load balancer owns them there (what kube-proxy's IPVS mode requires).
+      ...(role === 'node' ? { 'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.all.arp_announce': '2' } : {}),
+      ...(role === 'load-balancer' ? { 'net.ipv4.conf.all.send_redirects': '0', [`net.ipv4.conf.${NS_ETH}.send_redirects`]: '0' } : {}),
       'net.ipv4.ping_group_range': '0 2147483647',
       // A pod's mistake (no such pod/service IP, an outside address) is reported by its node
       // with ICMP unreachable. The per-destination ICMP limit (1/s) stacks with the kernel's

@@ -11,11 +11,12 @@
  * pod state under /run/kubemu/<name>/.
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
+import { IpPool, PoolError, type LbMode } from '@kubemu/load-balancer';
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrOf, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
+import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrContains, cidrOf, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
 import { ClusterNetwork } from '@kubemu/netns';
 
 export const STATE_ROOT = process.env.KUBEMU_STATE_ROOT ?? '/var/lib/kubemu';
@@ -40,6 +41,8 @@ export interface ClusterRecord {
   createdAt: string;
   /** kube-proxy's mode on every node. */
   proxyMode: ProxyMode;
+  /** The load balancer: its own namespace on the node subnet (absent on clusters made before it existed). */
+  loadBalancer?: { ip: string; netns: string; pool: string; mode: LbMode };
 }
 
 export class RuntimeError extends Error {
@@ -130,6 +133,36 @@ export interface UpOptions {
   nodeGraceSeconds?: number;
   /** kube-proxy mode (default nftables). */
   proxyMode?: ProxyMode;
+  /** LoadBalancer addresses (default .200-.250 of the node subnet). */
+  lbPool?: string;
+  /** The load balancer's data plane (default nftables). */
+  lbMode?: LbMode;
+}
+
+/** The load balancer's place on the node subnet: .3. */
+export const LB_HOST = 3;
+
+/**
+ * The pool for a cluster on `subnet`: `requested`, or .200-.250 of the subnet.
+ * It must lie in the node subnet (the host and nodes reach it on the bridge)
+ * and clear of the machines' addresses.
+ */
+export function lbPoolFor(subnet: string, nodes: number, requested?: string): string {
+  const net = cidrOf(subnet);
+  const spec = requested ?? `${ipAt(subnet, 200)}-${ipAt(subnet, 250)}`;
+  let pool: IpPool;
+  try {
+    pool = new IpPool(spec);
+  } catch (e) {
+    throw new RuntimeError(`--lb-pool: ${(e as PoolError).message}`);
+  }
+  for (const r of pool.ranges) {
+    if (!cidrContains(net, r.first) || !cidrContains(net, r.last)) throw new RuntimeError(`--lb-pool ${spec} must lie inside the node subnet ${subnet} (the host and the nodes reach the load balancer on its bridge)`);
+  }
+  const machines = [1, 2, LB_HOST, ...Array.from({ length: nodes }, (_, i) => 11 + i)].map((h) => ipAt(subnet, h));
+  const clash = machines.find((m) => pool.contains(m));
+  if (clash) throw new RuntimeError(`--lb-pool ${spec} contains ${clash}, a machine's address on ${subnet}; pick addresses above .${10 + nodes}`);
+  return spec;
 }
 
 export async function up(opts: UpOptions): Promise<ClusterRecord> {
@@ -144,6 +177,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     await down(name, () => {});
   }
   const subnet = await pickSubnet(name, opts.subnet);
+  const lbPool = lbPoolFor(subnet, opts.nodes, opts.lbPool);
   const dir = clusterDir(name);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const podCIDR = opts.podCIDR ?? DEFAULT_POD_CIDR;
@@ -165,12 +199,14 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     pids: {},
     createdAt: new Date().toISOString(),
     proxyMode: opts.proxyMode ?? 'nftables',
+    loadBalancer: { ip: ipAt(subnet, LB_HOST), netns: net.netnsName('load-balancer'), pool: lbPool, mode: opts.lbMode ?? 'nftables' },
   };
   const save = () => writeFileSync(join(dir, 'cluster.json'), JSON.stringify(rec, null, 2));
   save();
   progress(`network: bridge on ${subnet}`);
   await net.setupHost();
   await net.addNamespace('control-plane', rec.controlPlane.ip, { role: 'control-plane' });
+  await net.addNamespace('load-balancer', rec.loadBalancer!.ip, { role: 'load-balancer' });
   for (let i = 1; i <= opts.nodes; i++) {
     const node: NodeRecord = { name: `node-${i}`, ip: ipAt(subnet, 10 + i), podCIDR: nodePodCIDR(podCIDR, i), netns: net.netnsName(`node-${i}`) };
     await net.addNamespace(node.name, node.ip, { role: 'node' });
@@ -221,6 +257,13 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
       join(dir, 'logs', `${node.name}-kube-proxy.log`),
     );
   }
+  const lb = rec.loadBalancer!;
+  progress(`load balancer: ${lb.ip}, pool ${lb.pool} (${lb.mode})`);
+  rec.pids['load-balancer'] = startIn(
+    lb.netns,
+    ['load-balancer', '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--pool', lb.pool, '--mode', lb.mode],
+    join(dir, 'logs', 'load-balancer.log'),
+  );
   save();
   return rec;
 }

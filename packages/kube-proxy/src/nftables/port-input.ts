@@ -10,7 +10,8 @@ export function nftPortInput(s: ServicePortState, node: string, servesExternalIP
     clusterIP: s.clusterIP,
     port: s.port,
     nodePort: s.nodePort,
-    externalIPs: s.externalIPs.filter(servesExternalIP),
+    // Load balancer addresses are DNATed on the way in, never bound here (the LB owns them on the wire).
+    externalIPs: [...s.externalIPs.filter(servesExternalIP), ...s.loadBalancerIPs],
     internalLocal: s.internalLocal,
     externalLocal: s.externalLocal,
     cluster: usableEndpoints(s.endpoints).map(ep),

@@ -23,7 +23,7 @@ import type { ConnLog } from './conn-log.js';
 export interface ListenerSpec {
   host: string;
   port: number;
-  via: 'cluster-ip' | 'node-port' | 'external-ip';
+  via: 'cluster-ip' | 'node-port' | 'external-ip' | 'load-balancer-ip';
   local: boolean;
 }
 
@@ -95,6 +95,7 @@ export class ServicePort {
       out.push({ host: '0.0.0.0', port: s.nodePort, via: 'node-port', local: s.externalLocal });
     }
     for (const ip of s.externalIPs) if (this.#ctx.servesExternalIP(ip)) out.push({ host: ip, port: s.port, via: 'external-ip', local: s.externalLocal });
+    for (const ip of s.loadBalancerIPs) if (this.#ctx.servesExternalIP(ip)) out.push({ host: ip, port: s.port, via: 'load-balancer-ip', local: s.externalLocal });
     return out;
   }
 
