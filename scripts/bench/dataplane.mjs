@@ -11,6 +11,10 @@
  *   pod-direct     client pod (node-1) ─────────────────▶ pod (node-2)
  *   pod-clusterip  client pod (node-1) ─▶ kube-proxy node-1 ─▶ pod (node-2)
  *   host-nodeport  the host ─▶ node-3:nodePort kube-proxy ─▶ pod (node-2)
+ *   host-lb-nftables / host-lb-userspace
+ *                  the host ─▶ load balancer (.3) ─▶ some node:nodePort ─▶ pod (node-2)
+ *                  (the Service is type LoadBalancer; the LB process is restarted in
+ *                  each of its modes and measured against direct in its own rounds)
  *
  * The last three are where users stand (a pod calling a Service, the README's
  * curl from the host). Each path's ratio is to its own baseline: pod-clusterip
@@ -32,7 +36,7 @@
  * a noisy neighbour on a 2-core machine do not decide a ratio.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import https from 'node:https';
 import http from 'node:http';
@@ -214,7 +218,7 @@ async function dataplane(mode) {
     apiVersion: 'v1', kind: 'List', items: [
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-server', labels: { app: 'bench' } }, spec: { nodeName: 'node-2', containers: [{ name: 's', image: 'bench', command: [process.execPath, '-e', SERVER], ports: [{ containerPort: 8080 }, { containerPort: 9000 }, { containerPort: 9001, protocol: 'UDP' }] }] } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-client' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost', args: ['pause'] }] } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench' }, spec: { type: 'NodePort', selector: { app: 'bench' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'bulk', port: 9000, targetPort: 9000 }, { name: 'udp', port: 9001, targetPort: 9001, protocol: 'UDP' }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench' }, spec: { type: 'LoadBalancer', selector: { app: 'bench' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'bulk', port: 9000, targetPort: 9000 }, { name: 'udp', port: 9001, targetPort: 9001, protocol: 'UDP' }] } },
     ],
   }));
   let pod;
@@ -252,12 +256,14 @@ async function dataplane(mode) {
   ];
   const results = {};
   // Rounds interleave the paths; each path keeps its median run (by the test's metric).
-  const measure = async (name, metric, cfgOf) => {
-    const runs = Object.fromEntries(Object.keys(paths).map((p) => [p, []]));
+  const measure = async (name, metric, cfgOf, on = paths) => {
+    const runs = Object.fromEntries(Object.keys(on).map((p) => [p, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [p, a] of Object.entries(paths)) runs[p].push(await runLoad(a.from, cfgOf(a)));
+      for (const [p, a] of Object.entries(on)) runs[p].push(await runLoad(a.from, cfgOf(a)));
     }
-    results[name] = Object.fromEntries(Object.entries(runs).map(([p, rs]) => [p, rs.sort((x, y) => x[metric] - y[metric])[Math.floor(rs.length / 2)]]));
+    const medians = Object.fromEntries(Object.entries(runs).map(([p, rs]) => [p, rs.sort((x, y) => x[metric] - y[metric])[Math.floor(rs.length / 2)]]));
+    if (on === paths) results[name] = medians;
+    return medians;
   };
   for (const t of tests) {
     await measure(t.name, t.metric, (a) => ({ kind: t.kind, host: a.host, port: a[t.port], seconds: SECONDS, concurrency: t.concurrency }));
@@ -275,7 +281,56 @@ async function dataplane(mode) {
       console.log(`${t.name.padEnd(22)}${p.padEnd(15)}${f(v).padStart(10)}${f(v / d[t.metric], 2).padStart(8)}${f(r.p50, 3).padStart(9)}${f(r.p99, 3).padStart(9)}${(p === a.base ? '' : f(r.p99 - d.p99, 3)).padStart(9)}${String(r.errors).padStart(8)}`);
     }
   }
+  // The load balancer, once per data plane: host → LB → a node's node port → pod, against direct in the same rounds.
+  const lbIP = svc.status?.loadBalancer?.ingress?.[0]?.ip ?? JSON.parse(kubectl(['get', 'svc', 'bench', '-o', 'json'])).status.loadBalancer.ingress[0].ip;
+  results.lb = {};
+  for (const lbMode of LB_MODES) {
+    await restartLoadBalancer(lbMode, lbIP);
+    const lbPaths = { direct: paths.direct, [`host-lb-${lbMode}`]: { from: null, host: lbIP, http: 80, bulk: 9000, udp: 9001, base: 'direct' } };
+    const r = {};
+    for (const t of tests) r[t.name] = await measure(t.name, t.metric, (a) => ({ kind: t.kind, host: a.host, port: a[t.port], seconds: SECONDS, concurrency: t.concurrency }), lbPaths);
+    r.latency = await measure('latency', 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: half }), lbPaths);
+    results.lb[lbMode] = r;
+    const p = `host-lb-${lbMode}`;
+    console.log(`\nload balancer, ${lbMode} data plane (LB at ${lbIP}; ratio = host → LB → node → pod / direct, same rounds)`);
+    for (const t of tests) console.log(`${t.name.padEnd(22)}${p.padEnd(20)}${f(r[t.name][p][t.metric]).padStart(10)}${f(r[t.name][p][t.metric] / r[t.name].direct[t.metric], 2).padStart(8)}  errors ${r[t.name][p].errors}`);
+    console.log(`${'+p99 ms @ half load'.padEnd(22)}${p.padEnd(20)}${f(r.latency[p].p99 - r.latency.direct.p99, 3).padStart(10)}`);
+  }
+  await restartLoadBalancer('nftables', lbIP);
   return results;
+}
+
+const LB_MODES = ['nftables', 'userspace'];
+
+/** Restarts the cluster's load balancer in `lbMode` and waits until it forwards the bench Service to every node. */
+async function restartLoadBalancer(lbMode, lbIP) {
+  const recPath = `/var/lib/kubemu/${NAME}/cluster.json`;
+  const rec = JSON.parse(readFileSync(recPath, 'utf8'));
+  const pid = rec.pids['load-balancer'];
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 50));
+    } catch {
+      break;
+    }
+  }
+  const mi = argv.indexOf('--mode');
+  if (mi >= 0) argv[mi + 1] = lbMode;
+  else argv.push('--mode', lbMode);
+  const child = spawn('nsenter', [`--net=/run/netns/${rec.loadBalancer.netns}`, '--', ...argv], { detached: true, stdio: 'ignore' });
+  child.unref();
+  rec.pids['load-balancer'] = child.pid;
+  writeFileSync(recPath, JSON.stringify(rec, null, 2));
+  for (let i = 0; ; i++) {
+    const st = await getJSON(`http://${rec.loadBalancer.ip}:10257/healthz`).catch(() => undefined);
+    const fe = st?.frontends?.find((x) => x.ip === lbIP && x.port === 80);
+    if (st?.mode === lbMode && fe?.backends?.length === 3) break;
+    if (i > 200) throw new Error(`the load balancer (${lbMode}) did not forward to 3 nodes in 20 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 // ---------------------------------------------------------------- programming latency
@@ -384,7 +439,7 @@ try {
     NAME = mode === 'userspace' ? 'benchus' : 'benchnf';
     down();
     console.log(`\n═══ kube-proxy mode: ${mode} ═══\n• kubemu up --name ${NAME} --nodes 3 --proxy-mode ${mode}`);
-    execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode], { stdio: 'ignore' });
+    execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode, '--addons', 'none'], { stdio: 'ignore' });
     kubeconfig = execFileSync(process.execPath, [kubemu, 'kubeconfig', '--name', NAME], { encoding: 'utf8' }).trim();
     apiCreds = undefined; // a new cluster: new CA and token
     try {
@@ -416,6 +471,19 @@ try {
       return cols.map(([p, base]) => f(r[k][p].p99 - r[k][base].p99, 3).padStart(12)).join('');
     });
     console.log(`${'+p99 ms @ half load'.padEnd(20)}${lat.join('')}${'≤ 1 ms'.padStart(8)}`);
+    console.log('\nload balancer (host → LB → node → pod, ratio to direct in the same rounds; goal keep-alive ≥ 0.85 nftables, ≥ 0.6 userspace):');
+    for (const [m, r] of summary) {
+      for (const lbMode of LB_MODES) {
+        const lr = r.lb?.[lbMode];
+        if (!lr) continue;
+        const p = `host-lb-${lbMode}`;
+        const cells = Object.keys(goals).map((t) => {
+          const metric = t === 'bulk TCP Mbit/s' ? 'mbps' : 'rps';
+          return `${t.split(' ')[0]} ${f(lr[t][p][metric] / lr[t].direct[metric], 2)}`;
+        });
+        console.log(`  kube-proxy ${m.padEnd(10)} LB ${lbMode.padEnd(10)} ${cells.join('  ')}  +p99 ${f(lr.latency[p].p99 - lr.latency.direct.p99, 3)} ms`);
+      }
+    }
   }
 } finally {
   apiAgent.destroy();

@@ -29,7 +29,9 @@ export class NetnsCluster {
   ) {}
 
   up(): void {
-    const r = spawnSync(process.execPath, [KUBEMU, 'up', '--name', this.name, '--nodes', String(this.nodes), ...this.extraArgs], { encoding: 'utf8', timeout: 120_000 });
+    // Addons (cluster DNS, the ingress controller) only where a suite asks for them: they cost CPU and take an LB address.
+    const addons = this.extraArgs.includes('--addons') ? [] : ['--addons', 'none'];
+    const r = spawnSync(process.execPath, [KUBEMU, 'up', '--name', this.name, '--nodes', String(this.nodes), ...addons, ...this.extraArgs], { encoding: 'utf8', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`kubemu up failed: ${r.stdout}\n${r.stderr}`);
     this.kubeconfig = spawnSync(process.execPath, [KUBEMU, 'kubeconfig', '--name', this.name], { encoding: 'utf8' }).stdout.trim();
   }

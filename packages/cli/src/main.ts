@@ -202,8 +202,12 @@ program
   .option('--proxy-mode <mode>', "kube-proxy's data plane: nftables (kernel DNAT, client IPs kept for Local policies) or userspace (a relay per connection, like Kubernetes' old userspace proxy)", 'nftables')
   .option('--lb-pool <range>', `external addresses for LoadBalancer Services (default .200-.250 of the node subnet, ${DEFAULT_LB_POOL} for the first cluster)`)
   .option('--lb-mode <mode>', "the load balancer's data plane: nftables (kernel DNAT to node ports) or userspace (a relay per connection)", 'nftables')
+  .option('--addons <list>', 'addons to deploy: dns, ingress (comma-separated), or none', 'dns,ingress')
   .action(async (o) => {
     const n = Number(o.nodes);
+    const addons = String(o.addons).split(',').map((x) => x.trim()).filter((x) => x && x !== 'none');
+    const unknownAddon = addons.find((a) => a !== 'dns' && a !== 'ingress');
+    if (unknownAddon) throw new CliError(`--addons: unknown addon "${unknownAddon}" (have: dns, ingress, none)`);
     if (!Number.isInteger(n) || n < 1 || n > 50) throw new CliError(`--nodes wants a number from 1 to 50, got "${o.nodes}"`);
     const mode = await proxyMode(o.proxyMode);
     const rt = await import('./runtime/netns-runtime.js');
@@ -218,6 +222,11 @@ program
       if (ready >= n) break;
       if (Date.now() > deadline) throw new CliError(`only ${ready}/${n} nodes Ready after 60 s; see ${rt.clusterDir(o.name)}/logs`);
       await new Promise((r) => setTimeout(r, 100));
+    }
+    if (addons.length) {
+      const { dnsAddon, ingressAddon, installAddons } = await import('./runtime/addons.js');
+      console.log(`• addons: ${addons.join(', ')}`);
+      await installAddons(c, [...(addons.includes('dns') ? dnsAddon(rec.serviceCIDR) : []), ...(addons.includes('ingress') ? ingressAddon() : [])]);
     }
     console.log(`\ncluster "${rec.name}" is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`  api server:  https://${rec.controlPlane.ip}:${rec.controlPlane.port}`);

@@ -33,7 +33,8 @@ export async function runWorkload(name: string, args: string[]): Promise<void> {
   }
 }
 
-const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/(dist|src)\//, '/$1/'));
+// Run directly (dist/main.js) or as the bundle kubemu up installs (esbuild defines KUBEMU_WORKLOAD_BUNDLE).
+const isMain = process.env.KUBEMU_WORKLOAD_BUNDLE === '1' || (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/(dist|src)\//, '/$1/')));
 if (isMain) {
   const [name, ...args] = process.argv.slice(2);
   runWorkload(name ?? '', args).catch((e: Error) => {

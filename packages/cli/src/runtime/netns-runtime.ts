@@ -13,7 +13,7 @@
 import type { ProxyMode } from '@kubemu/kube-proxy';
 import { IpPool, PoolError, type LbMode } from '@kubemu/load-balancer';
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrContains, cidrOf, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
@@ -229,7 +229,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  const workloads = installWorkloads(name);
+  const workloads = await installWorkloads(name);
   for (const node of rec.nodes) {
     progress(`${node.name}: node-agent on ${node.ip}, pods ${node.podCIDR}`);
     rec.pids[`${node.name}/node-agent`] = startIn(
@@ -269,18 +269,34 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
 }
 
 /**
- * Copies the built-in workloads under /run/kubemu/<name>: pods get private
- * /tmp and /var, so a checkout living there (a CI clone in /tmp, say) would be
- * invisible inside them. The workloads need nothing but Node's builtins.
+ * Bundles the built-in workloads into one file under /run/kubemu/<name>
+ * (esbuild: the workloads and the libraries they use, e.g. dns-packet):
+ * pods get private /tmp and /var, so a checkout living there (a CI clone in
+ * /tmp, say) and its node_modules would be invisible inside them.
  */
-function installWorkloads(name: string): string {
-  const src = resolve(dirname(WORKLOADS), '..');
+async function installWorkloads(name: string): Promise<string> {
   const dst = join(RUN_ROOT, name, 'workloads');
   rmSync(dst, { recursive: true, force: true });
   mkdirSync(dst, { recursive: true });
-  copyFileSync(join(src, 'package.json'), join(dst, 'package.json'));
-  cpSync(join(src, 'dist'), join(dst, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
-  return join(dst, 'dist', 'main.js');
+  const out = join(dst, 'workloads.mjs');
+  const { build } = await import('esbuild');
+  try {
+    await build({
+      entryPoints: [WORKLOADS],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: out,
+      logLevel: 'silent',
+      // CommonJS libraries in an ES module bundle still call require() for Node's builtins.
+      banner: { js: "import { createRequire as __kubemuRequire } from 'node:module'; const require = __kubemuRequire(import.meta.url);" },
+      define: { 'process.env.KUBEMU_WORKLOAD_BUNDLE': '"1"' },
+    });
+  } catch (e) {
+    throw new RuntimeError(`bundling the built-in workloads failed (${(e as Error).message.split('\n')[0]}); run \`npm run build\` and try again`);
+  }
+  return out;
 }
 
 /** Stops every process and removes every namespace, link, route and file of cluster `name`. */

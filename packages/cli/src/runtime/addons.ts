@@ -1,0 +1,129 @@
+/**
+ * The addons `kubemu up` deploys as ordinary objects, as a real cluster's
+ * installer does: cluster DNS (Deployment + Service `kube-dns` on the
+ * conventional 10th address of the service CIDR, in kube-system) and the
+ * ingress controller (namespace ingress-kubemu: Deployment, a LoadBalancer
+ * Service in front of it, IngressClass `kubemu` marked default). Their pods
+ * read the API with the service account token the node agent mounts.
+ */
+import { clusterDNSIP, resourceForKind, type KubeObject } from '@kubemu/api';
+import { RestClient, RestError } from '../rest-client.js';
+
+export const DNS_NAMESPACE = 'kube-system';
+export const INGRESS_NAMESPACE = 'ingress-kubemu';
+export const INGRESS_SERVICE = 'ingress-kubemu-controller';
+export const INGRESS_CLASS = 'kubemu';
+
+export function dnsAddon(serviceCIDR: string): KubeObject[] {
+  const labels = { 'k8s-app': 'kube-dns' };
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'kube-dns', namespace: DNS_NAMESPACE, labels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: 'cluster-dns',
+                image: 'kubemu/cluster-dns',
+                args: ['--zone', 'cluster.local', '--port', '53', '--health-port', '8080', '--ready-port', '8181'],
+                ports: [
+                  { name: 'dns', containerPort: 53, protocol: 'UDP' },
+                  { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+                  { name: 'health', containerPort: 8080, protocol: 'TCP' },
+                ],
+                readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2, failureThreshold: 3 },
+                livenessProbe: { httpGet: { path: '/health', port: 8080 }, periodSeconds: 10, failureThreshold: 5 },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: DNS_NAMESPACE, labels: { ...labels, 'kubernetes.io/name': 'CoreDNS' } },
+      spec: {
+        selector: labels,
+        clusterIP: clusterDNSIP(serviceCIDR),
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+        ],
+      },
+    },
+  ];
+}
+
+export function ingressAddon(): KubeObject[] {
+  const labels = { 'app.kubernetes.io/name': 'ingress-kubemu', 'app.kubernetes.io/component': 'controller' };
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS_NAMESPACE, labels: { 'app.kubernetes.io/name': 'ingress-kubemu' } } },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'IngressClass',
+      metadata: { name: INGRESS_CLASS, annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' }, labels },
+      spec: { controller: 'kubemu.io/ingress-controller' },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: 'controller',
+                image: 'kubemu/ingress-controller',
+                args: ['--http-port', '80', '--https-port', '443', '--health-port', '10254', '--ingress-class', INGRESS_CLASS, '--publish-service', `${INGRESS_NAMESPACE}/${INGRESS_SERVICE}`],
+                ports: [
+                  { name: 'http', containerPort: 80, protocol: 'TCP' },
+                  { name: 'https', containerPort: 443, protocol: 'TCP' },
+                ],
+                readinessProbe: { httpGet: { path: '/healthz', port: 10254 }, periodSeconds: 2 },
+                livenessProbe: { httpGet: { path: '/healthz', port: 10254 }, periodSeconds: 10, failureThreshold: 5 },
+              },
+            ],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE, labels },
+      spec: {
+        type: 'LoadBalancer',
+        selector: labels,
+        ports: [
+          { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+          { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+        ],
+      },
+    },
+  ];
+}
+
+/** Creates each object that does not exist yet (an existing one is left as the user changed it). */
+export async function installAddons(client: RestClient, objects: KubeObject[]): Promise<void> {
+  for (const o of objects) {
+    const r = resourceForKind(o.apiVersion, o.kind);
+    if (!r) throw new Error(`addon ${o.kind} ${o.metadata.name}: unknown kind`);
+    try {
+      await client.call('POST', client.path(r, r.namespaced ? o.metadata.namespace : undefined), o);
+    } catch (e) {
+      if (e instanceof RestError && e.code === 409) continue;
+      throw new Error(`installing addon ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}: ${(e as Error).message}`);
+    }
+  }
+}
