@@ -91,6 +91,23 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     await until('the node port answering from the host', () => /You've hit/.test(sh(fromHost).stdout), 10_000);
     for (let i = 0; i < 12; i++) expect(names, `${fromHost} #${i}`).toContain(ok(fromHost).trim());
 
+    // LoadBalancer: an address from the pool, the host's curl spreads over the pods, the LB's pages.
+    ok(find(/kubectl apply -f examples\/kubia-svc-loadbalancer/));
+    const getLb = find(/kubectl get svc kubia-loadbalancer/);
+    await until('kubia-loadbalancer EXTERNAL-IP 172.30.0.200', () => /\b172\.30\.0\.200\b/.test(sh(getLb).stdout), 10_000);
+    const viaLb = find(/^curl -s http:\/\/172\.30\.0\.200/);
+    await until('the LB address answering from the host', () => /You've hit/.test(sh(viaLb).stdout), 10_000);
+    const seen = new Set<string>();
+    for (let i = 0; i < 15; i++) {
+      const body = ok(viaLb).trim();
+      expect(names, `${viaLb} #${i}`).toContain(body);
+      seen.add(body);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    const conns = JSON.parse(ok(find(/10257\/connections/))) as { items: { service: string; backendNode: string }[] };
+    expect(conns.items.filter((c) => c.service.startsWith('default/kubia-loadbalancer')).length).toBeGreaterThan(0);
+    expect(ok(find(/10257\/healthz/))).toContain('172.30.0.200');
+
     expect(ok(find(/kubemu status/))).toMatch(/node-3/);
     ok(find(/kubemu down/));
     expect(defaultClusterRunning()).toBe(false);

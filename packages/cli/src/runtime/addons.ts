@@ -6,7 +6,8 @@
  * Service in front of it, IngressClass `kubemu` marked default). Their pods
  * read the API with the service account token the node agent mounts.
  */
-import { clusterDNSIP, resourceForKind, type KubeObject } from '@kubemu/api';
+import { clusterDNSIP, formatIPv4, resourceForKind, type KubeObject } from '@kubemu/api';
+import { IpPool } from '@kubemu/load-balancer';
 import { RestClient, RestError } from '../rest-client.js';
 
 export const DNS_NAMESPACE = 'kube-system';
@@ -61,7 +62,8 @@ export function dnsAddon(serviceCIDR: string): KubeObject[] {
   ];
 }
 
-export function ingressAddon(): KubeObject[] {
+/** `address`: the controller's LoadBalancer address (kubemu up asks for the pool's last, so the first goes to the user's Services). */
+export function ingressAddon(address?: string): KubeObject[] {
   const labels = { 'app.kubernetes.io/name': 'ingress-kubemu', 'app.kubernetes.io/component': 'controller' };
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS_NAMESPACE, labels: { 'app.kubernetes.io/name': 'ingress-kubemu' } } },
@@ -101,7 +103,7 @@ export function ingressAddon(): KubeObject[] {
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE, labels },
+      metadata: { name: INGRESS_SERVICE, namespace: INGRESS_NAMESPACE, labels, ...(address ? { annotations: { 'metallb.universe.tf/loadBalancerIPs': address } } : {}) },
       spec: {
         type: 'LoadBalancer',
         selector: labels,
@@ -112,6 +114,16 @@ export function ingressAddon(): KubeObject[] {
       },
     },
   ];
+}
+
+/** The last address of a pool spec ("172.30.0.200-172.30.0.250" → 172.30.0.250). */
+export function lastPoolAddress(pool: string): string | undefined {
+  try {
+    const ranges = new IpPool(pool).ranges;
+    return formatIPv4(ranges[ranges.length - 1]!.last);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Creates each object that does not exist yet (an existing one is left as the user changed it). */
