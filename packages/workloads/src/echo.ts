@@ -1,6 +1,7 @@
 /**
  * The echo server: tells the caller who answered and who it saw.
- *   HTTP (default 8080): JSON {pod, podIP, node, clientIP, method, path, headers}
+ *   HTTP (default 8080): JSON {pod, podIP, node, clientIP, method, path, headers};
+ *                        a WebSocket upgrade on any path echoes each message back, prefixed "<pod>: " 
  *   TCP  (--tcp-port):   each line back, prefixed "<pod> <clientIP>: "
  *   UDP  (--udp-port):   each datagram back, prefixed the same way
  */
@@ -8,6 +9,7 @@ import { createSocket } from 'node:dgram';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { hostname } from 'node:os';
+import { WebSocketServer } from 'ws';
 import { clientIP, listen, onTerminate } from './http-util.js';
 
 export interface EchoOptions {
@@ -26,8 +28,16 @@ export async function echo(opts: EchoOptions = {}): Promise<void> {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(`${body}\n`);
     });
+    const wss = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      socket.on('error', () => socket.destroy());
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${pod}: ${data.toString()}`));
+        ws.on('error', () => ws.terminate());
+      });
+    });
     await listen(server, opts.httpPort ?? 8080);
-    closers.push(() => server.close());
+    closers.push(() => server.close(), () => wss.close());
   }
   if (opts.tcpPort) {
     const server = createTcpServer((sock) => {
