@@ -77,7 +77,7 @@ export class DnsServer {
       maxConnections: opts.maxConnections ?? 1000,
       perClientQueue: opts.perClientQueue ?? 256,
       totalQueue: opts.totalQueue ?? 8192,
-      batch: opts.batch ?? 16,
+      batch: opts.batch ?? 4,
     };
     this.#queue = new FairQueue({ perSource: this.#opts.perClientQueue, total: this.#opts.totalQueue });
   }
@@ -130,6 +130,7 @@ export class DnsServer {
 
   readonly #drain = (): void => {
     this.#scheduled = false;
+    if (this.#closed) return;
     for (let n = 0; n < this.#opts.batch; n++) {
       const job = this.#queue.shift();
       if (!job) break;
@@ -162,7 +163,12 @@ export class DnsServer {
       return;
     }
     const reply = this.#responder.respond(job.msg, 'udp');
-    if (reply && this.#udp) this.#udp.send(reply, job.port!, job.address!, noop);
+    if (!reply || !this.#udp || this.#closed) return;
+    try {
+      this.#udp.send(reply, job.port!, job.address!, noop);
+    } catch (e) {
+      this.#log?.warn({ err: e }, 'udp send failed');
+    }
   }
 
   #accept(socket: Socket): void {

@@ -29,9 +29,10 @@ export function query(q: QueryShape): Buffer {
 }
 
 /** Sends one datagram from a fresh socket; the reply, or null after `timeoutMs`. */
-export function udpExchange(port: number, msg: Buffer, timeoutMs = 1000): Promise<Buffer | null> {
+export function udpExchange(port: number, msg: Buffer, timeoutMs = 1000, from?: string): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
+    if (from) s.bind(0, from);
     const t = setTimeout(() => {
       s.close();
       resolve(null);
