@@ -205,7 +205,8 @@ export function buildZoneIndex(services: Iterable<Service>, slices: Iterable<End
       const name = `${ep.host}.${base}`;
       addAddress(name, ep.ip);
       for (const p of ep.ports) addSrv(name, p.port, name);
-      endpointPtrs.push([ep.ip, name]);
+      const r = reverseName(ep.ip);
+      if (r) endpointPtrs.push([r, name]);
       if (selfIPs.has(ep.ip)) {
         if (headless) nameServers.push({ name, ip: ep.ip });
         else for (const ip of clusterIPs) nameServers.push({ name: base, ip });
@@ -215,13 +216,9 @@ export function buildZoneIndex(services: Iterable<Service>, slices: Iterable<End
 
   // Endpoint PTRs only where no cluster IP claimed the address.
   const claimed = new Set<string>();
-  for (const [ip] of endpointPtrs) {
-    const r = reverseName(ip);
-    if (r && names.get(r)?.ptr) claimed.add(r);
-  }
-  for (const [ip, name] of endpointPtrs) {
-    const r = reverseName(ip);
-    if (!r || claimed.has(r)) continue;
+  for (const [r] of endpointPtrs) if (names.get(r)?.ptr) claimed.add(r);
+  for (const [r, name] of endpointPtrs) {
+    if (claimed.has(r)) continue;
     const e = entry(r);
     e.ptr = push(e.ptr, name);
   }
