@@ -4,7 +4,7 @@
  * Data only — the programs live in @kubemu/workloads.
  */
 
-export type WorkloadName = 'kubia' | 'kubia-unhealthy' | 'nginx' | 'echo' | 'agnhost' | 'pause' | 'busybox';
+export type WorkloadName = 'kubia' | 'kubia-unhealthy' | 'nginx' | 'echo' | 'agnhost' | 'pause' | 'busybox' | 'cluster-dns';
 
 export interface BuiltinImage {
   workload: WorkloadName;
@@ -19,6 +19,7 @@ const CATALOGUE: Record<string, BuiltinImage> = {
   'luksa/kubia-unhealthy': { workload: 'kubia-unhealthy', entrypoints: ['node'], defaultArgs: [] },
   nginx: { workload: 'nginx', entrypoints: ['nginx', '/docker-entrypoint.sh'], defaultArgs: [] },
   'kubemu/echo': { workload: 'echo', entrypoints: ['echo-server'], defaultArgs: [] },
+  'kubemu/cluster-dns': { workload: 'cluster-dns', entrypoints: ['/cluster-dns', 'cluster-dns'], defaultArgs: [] },
   'e2e-test-images/agnhost': { workload: 'agnhost', entrypoints: ['/agnhost', 'agnhost'], defaultArgs: ['pause'] },
   'kubernetes-e2e-test-images/agnhost': { workload: 'agnhost', entrypoints: ['/agnhost', 'agnhost'], defaultArgs: ['pause'] },
   pause: { workload: 'pause', entrypoints: ['/pause'], defaultArgs: [] },

@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { agnhost } from './agnhost.js';
+import { clusterDns } from './cluster-dns/cluster-dns.js';
 import { echo } from './echo.js';
 import { kubia } from './kubia.js';
 import { nginx } from './nginx.js';
@@ -24,6 +25,8 @@ export async function runWorkload(name: string, args: string[]): Promise<void> {
     }
     case 'agnhost':
       return agnhost(args);
+    case 'cluster-dns':
+      return clusterDns(args);
     case 'pause':
       onTerminate();
       setInterval(() => {}, 1 << 30);
