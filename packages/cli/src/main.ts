@@ -226,7 +226,7 @@ program
     if (addons.length) {
       const { dnsAddon, ingressAddon, installAddons, lastPoolAddress } = await import('./runtime/addons.js');
       console.log(`• addons: ${addons.join(', ')}`);
-      await installAddons(c, [...(addons.includes('dns') ? dnsAddon(rec.serviceCIDR) : []), ...(addons.includes('ingress') ? ingressAddon(rec.loadBalancer ? lastPoolAddress(rec.loadBalancer.pool) : undefined) : [])]);
+      await installAddons(c, [...(addons.includes('dns') ? dnsAddon(rec.serviceCIDR, rec.podCIDR) : []), ...(addons.includes('ingress') ? ingressAddon(rec.loadBalancer ? lastPoolAddress(rec.loadBalancer.pool) : undefined) : [])]);
     }
     console.log(`\ncluster "${rec.name}" is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`  api server:  https://${rec.controlPlane.ip}:${rec.controlPlane.port}`);

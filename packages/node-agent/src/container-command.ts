@@ -4,7 +4,7 @@
  * container's `command` as a program on the node. An unknown image without a
  * command cannot run: kubelet would report ErrImagePull.
  */
-import { builtinImage, type Container } from '@kubemu/api';
+import { BUILTIN_IMAGES, builtinImage, type Container } from '@kubemu/api';
 
 export type ContainerProgram = { ok: true; argv: string[] } | { ok: false; reason: 'ErrImagePull'; message: string };
 
@@ -26,6 +26,6 @@ export function containerProgram(c: Container, workloadsEntry: string, nodeBinar
   return {
     ok: false,
     reason: 'ErrImagePull',
-    message: `Failed to pull image "${c.image ?? ''}": kubemu has no registry; built-in images are luksa/kubia, luksa/kubia-unhealthy, nginx, busybox, kubemu/echo, registry.k8s.io/e2e-test-images/agnhost, registry.k8s.io/pause — or give the container a command`,
+    message: `Failed to pull image "${c.image ?? ''}": kubemu has no registry; built-in images are ${BUILTIN_IMAGES.join(', ')} — or give the container a command`,
   };
 }

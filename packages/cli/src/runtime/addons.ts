@@ -15,7 +15,7 @@ export const INGRESS_NAMESPACE = 'ingress-kubemu';
 export const INGRESS_SERVICE = 'ingress-kubemu-controller';
 export const INGRESS_CLASS = 'kubemu';
 
-export function dnsAddon(serviceCIDR: string): KubeObject[] {
+export function dnsAddon(serviceCIDR: string, podCIDR: string): KubeObject[] {
   const labels = { 'k8s-app': 'kube-dns' };
   return [
     {
@@ -32,7 +32,7 @@ export function dnsAddon(serviceCIDR: string): KubeObject[] {
               {
                 name: 'cluster-dns',
                 image: 'kubemu/cluster-dns',
-                args: ['--zone', 'cluster.local', '--port', '53', '--health-port', '8080', '--ready-port', '8181'],
+                args: ['--zone', 'cluster.local', '--port', '53', '--health-port', '8080', '--ready-port', '8181', '--reverse-cidrs', `${serviceCIDR},${podCIDR}`],
                 ports: [
                   { name: 'dns', containerPort: 53, protocol: 'UDP' },
                   { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
