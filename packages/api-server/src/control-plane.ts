@@ -8,13 +8,16 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { API_SERVER_PORT } from '@kubemu/api';
 import { SqliteStore } from './store/sqlite-store.js';
-import { Registry } from './registry/registry.js';
+import { RES, Registry } from './registry/registry.js';
 import { bootstrap } from './system/bootstrap.js';
 import { NamespaceController } from './system/namespace-controller.js';
 import { startControllers } from './controllers/index.js';
 import { ApiServer } from './http/api-server.js';
 import { AgentSocket } from './agent/agent-socket.js';
 import { kubeconfigYaml, loadOrCreateCredentials, type Credentials } from './security/pki.js';
+import { ServiceAccountTokens } from './security/service-account-tokens.js';
+import { Authenticator } from './security/authenticator.js';
+import { TokenRequests } from './registry/token-requests.js';
 
 export interface ControlPlaneOptions {
   /** Where the store, PKI and kubeconfig live. */
@@ -62,15 +65,24 @@ export class ControlPlane {
       serviceCIDR: this.opts.serviceCIDR,
       nodePortRange: this.opts.nodePortRange,
       log: this.log.child({ component: 'registry' }),
+      serviceAccountAdmission: true,
     });
     const creds = this.credentials;
-    this.#agents = new AgentSocket(this.registry, this.log.child({ component: 'agent-socket' }), {
-      isAuthorized: (t) => t === creds.agentToken || t === creds.adminToken,
+    const reg = this.registry;
+    const saTokens = ServiceAccountTokens.loadOrCreate(join(dataDir, 'pki'));
+    const tokenRequests = new TokenRequests(reg, saTokens);
+    const authenticator = new Authenticator({
+      staticTokens: { [creds.adminToken]: { username: 'kubernetes-admin' }, [creds.agentToken]: { username: 'system:kubemu:agent' } },
+      serviceAccountTokens: saTokens,
+      objects: { get: (kind, ns, name) => reg.get(RES[kind]!, ns, name) },
     });
+    const authenticate = async (t: string) => (await authenticator.authenticate(t)) !== undefined;
+    this.#agents = new AgentSocket(this.registry, this.log.child({ component: 'agent-socket' }), { isAuthorized: authenticate, tokenRequests });
     this.#api = new ApiServer(this.registry, {
       cert: creds.serverCert,
       key: creds.serverKey,
-      tokens: [creds.adminToken, creds.agentToken],
+      authenticate,
+      tokenRequests,
       log: this.log.child({ component: 'api-server' }),
       agents: this.#agents,
       upgrades: this.#agents,
