@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { API_SERVER_PORT } from '@kubemu/api';
+import { API_SERVER_PORT, DEFAULT_SERVICE_CIDR, addressInCidr } from '@kubemu/api';
 import { SqliteStore } from './store/sqlite-store.js';
 import { RES, Registry } from './registry/registry.js';
 import { bootstrap } from './system/bootstrap.js';
@@ -59,7 +59,9 @@ export class ControlPlane {
     mkdirSync(dataDir, { recursive: true });
     const host = this.opts.host ?? '127.0.0.1';
     const advertise = this.opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-    this.credentials = await loadOrCreateCredentials(dataDir, [host, advertise]);
+    // Pods reach the API at the `kubernetes` Service's IP, so the certificate names it too (as kube-apiserver's does).
+    const serviceIP = addressInCidr(this.opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR, 1);
+    this.credentials = await loadOrCreateCredentials(dataDir, [host, advertise, serviceIP]);
     this.store = new SqliteStore(join(dataDir, 'store.db'));
     this.registry = new Registry(this.store, {
       serviceCIDR: this.opts.serviceCIDR,
