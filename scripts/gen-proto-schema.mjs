@@ -36,6 +36,7 @@ const PACKAGES = [
   [0, 'networking/v1'],
   [0, 'discovery/v1'],
   [0, 'autoscaling/v1'],
+  [0, 'authentication/v1'],
   [1, 'pkg/apis/meta/v1'],
   [1, 'pkg/runtime'],
   [1, 'pkg/runtime/schema'],
@@ -45,11 +46,12 @@ const PACKAGES = [
 
 /** apiVersion → proto package → kinds that may arrive as request bodies. */
 const KINDS = [
-  ['v1', 'k8s.io.api.core.v1', ['Namespace', 'Node', 'Pod', 'Service', 'Endpoints', 'Secret', 'ConfigMap', 'Event', 'ReplicationController']],
+  ['v1', 'k8s.io.api.core.v1', ['Namespace', 'Node', 'Pod', 'Service', 'Endpoints', 'Secret', 'ConfigMap', 'Event', 'ReplicationController', 'ServiceAccount']],
   ['apps/v1', 'k8s.io.api.apps.v1', ['Deployment', 'ReplicaSet']],
   ['networking.k8s.io/v1', 'k8s.io.api.networking.v1', ['Ingress', 'IngressClass']],
   ['discovery.k8s.io/v1', 'k8s.io.api.discovery.v1', ['EndpointSlice']],
   ['autoscaling/v1', 'k8s.io.api.autoscaling.v1', ['Scale']],
+  ['authentication.k8s.io/v1', 'k8s.io.api.authentication.v1', ['TokenRequest']],
 ];
 /** Kinds every group version registers (metav1.AddToGroupVersion). */
 const ANY_VERSION_KINDS = [
@@ -167,6 +169,7 @@ function parseGoStructs(text) {
       omitempty: opts.includes('omitempty'),
       inline: embedded && jsonName === '',
       skip: jsonName === '-',
+      jsonName,
       goType,
     });
   }
@@ -235,9 +238,11 @@ function main() {
     for (const f of msg.fields) {
       const t = resolveType(pkg, f.type);
       const kind = f.label === 'map' ? `map<${f.keyType},${SCALARS.has(t) ? t : shortName(t)}>` : SCALARS.has(t) ? t : shortName(t);
-      const parts = [`no: ${f.no}`, `jsonName: '${f.name}'`, `kind: '${kind}'`];
-      if (f.label === 'repeated') parts.push('repeated: true');
       let g = SPECIAL.has(full) ? { ptr: false, omitempty: true, inline: false, skip: false } : go?.get(f.no);
+      // The Go JSON tag names the field where the proto name differs (BoundObjectReference's uID is "uid").
+      const jsonName = g?.jsonName && g.jsonName !== '-' ? g.jsonName : f.name;
+      const parts = [`no: ${f.no}`, `jsonName: '${jsonName}'`, `kind: '${kind}'`];
+      if (f.label === 'repeated') parts.push('repeated: true');
       if (!g) {
         if (go) warnings.push(`${full}.${f.name}: no Go field with protobuf number ${f.no}; presence semantics`);
         g = { ptr: true, omitempty: true, inline: false, skip: false };

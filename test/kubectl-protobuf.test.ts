@@ -200,3 +200,19 @@ describe('mutated protobuf bodies', () => {
     expect(codes.get(400) ?? 0).toBeGreaterThan(0);
   });
 });
+
+describe('service accounts and tokens from kubectl (protobuf bodies)', () => {
+  it('kubectl create serviceaccount, then kubectl create token: a signed token for it, bound to a pod on request', () => {
+    expect(ok(['create', 'serviceaccount', 'robot'])).toContain('serviceaccount/robot created');
+    const sa = getJSON('serviceaccount', 'robot');
+    expect(ok(['get', 'sa'])).toMatch(/^NAME\s+SECRETS\s+AGE\n(default|robot)\s+0\s+/);
+    const token = ok(['create', 'token', 'robot', '--duration', '15m', '--audience', 'vault']).trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+    expect(claims).toMatchObject({ sub: 'system:serviceaccount:default:robot', aud: ['vault'], 'kubernetes.io': { serviceaccount: { name: 'robot', uid: sa.metadata.uid } } });
+    expect(claims.exp - claims.iat).toBe(900);
+    const short = cp.kubectl(['create', 'token', 'robot', '--duration', '5m']);
+    expect(short.stderr).toContain('spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes');
+    const unbound = cp.kubectl(['create', 'token', 'robot', '--bound-object-kind', 'Pod', '--bound-object-name', 'nope']);
+    expect(unbound.stderr).toContain('pods "nope" not found');
+  });
+});

@@ -6,15 +6,18 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { API_SERVER_PORT } from '@kubemu/api';
+import { API_SERVER_PORT, DEFAULT_SERVICE_CIDR, addressInCidr } from '@kubemu/api';
 import { SqliteStore } from './store/sqlite-store.js';
-import { Registry } from './registry/registry.js';
+import { RES, Registry } from './registry/registry.js';
 import { bootstrap } from './system/bootstrap.js';
 import { NamespaceController } from './system/namespace-controller.js';
 import { startControllers } from './controllers/index.js';
 import { ApiServer } from './http/api-server.js';
 import { AgentSocket } from './agent/agent-socket.js';
 import { kubeconfigYaml, loadOrCreateCredentials, type Credentials } from './security/pki.js';
+import { ServiceAccountTokens } from './security/service-account-tokens.js';
+import { Authenticator } from './security/authenticator.js';
+import { TokenRequests } from './registry/token-requests.js';
 
 export interface ControlPlaneOptions {
   /** Where the store, PKI and kubeconfig live. */
@@ -56,21 +59,32 @@ export class ControlPlane {
     mkdirSync(dataDir, { recursive: true });
     const host = this.opts.host ?? '127.0.0.1';
     const advertise = this.opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-    this.credentials = await loadOrCreateCredentials(dataDir, [host, advertise]);
+    // Pods reach the API at the `kubernetes` Service's IP, so the certificate names it too (as kube-apiserver's does).
+    const serviceIP = addressInCidr(this.opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR, 1);
+    this.credentials = await loadOrCreateCredentials(dataDir, [host, advertise, serviceIP]);
     this.store = new SqliteStore(join(dataDir, 'store.db'));
     this.registry = new Registry(this.store, {
       serviceCIDR: this.opts.serviceCIDR,
       nodePortRange: this.opts.nodePortRange,
       log: this.log.child({ component: 'registry' }),
+      serviceAccountAdmission: true,
     });
     const creds = this.credentials;
-    this.#agents = new AgentSocket(this.registry, this.log.child({ component: 'agent-socket' }), {
-      isAuthorized: (t) => t === creds.agentToken || t === creds.adminToken,
+    const reg = this.registry;
+    const saTokens = ServiceAccountTokens.loadOrCreate(join(dataDir, 'pki'));
+    const tokenRequests = new TokenRequests(reg, saTokens);
+    const authenticator = new Authenticator({
+      staticTokens: { [creds.adminToken]: { username: 'kubernetes-admin' }, [creds.agentToken]: { username: 'system:kubemu:agent' } },
+      serviceAccountTokens: saTokens,
+      objects: { get: (kind, ns, name) => reg.get(RES[kind]!, ns, name) },
     });
+    const authenticate = async (t: string) => (await authenticator.authenticate(t)) !== undefined;
+    this.#agents = new AgentSocket(this.registry, this.log.child({ component: 'agent-socket' }), { isAuthorized: authenticate, tokenRequests });
     this.#api = new ApiServer(this.registry, {
       cert: creds.serverCert,
       key: creds.serverKey,
-      tokens: [creds.adminToken, creds.agentToken],
+      authenticate,
+      tokenRequests,
       log: this.log.child({ component: 'api-server' }),
       agents: this.#agents,
       upgrades: this.#agents,

@@ -127,6 +127,19 @@ describe('applyDefaults: Pod', () => {
   });
 });
 
+describe('applyDefaults: the deprecated serviceAccount', () => {
+  const spec = (s: Record<string, unknown>) => {
+    const p: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [], ...s } };
+    applyDefaults(p);
+    return p.spec;
+  };
+  it('fills an empty serviceAccountName and always mirrors serviceAccountName', () => {
+    expect(spec({ serviceAccount: 'old' })).toMatchObject({ serviceAccountName: 'old', serviceAccount: 'old' });
+    expect(spec({ serviceAccountName: 'new', serviceAccount: 'old' })).toMatchObject({ serviceAccountName: 'new', serviceAccount: 'new' });
+    expect(spec({})).not.toHaveProperty('serviceAccount');
+  });
+});
+
 describe('applyDefaults: workloads', () => {
   it('RC: replicas 1, selector and labels from the template', () => {
     const rc: KubeObject = {

@@ -11,7 +11,7 @@
  * values are left for validation to report.
  *
  * Not done here (the registry's job): clusterIP(s) and nodePort allocation,
- * Pod status.phase/qosClass on create, serviceAccountName (admission).
+ * Pod status.phase/qosClass on create, serviceAccountName `default` (admission).
  */
 import type { KubeObject } from './types.js';
 
@@ -107,6 +107,17 @@ function defaultVolume(v: Obj): void {
   if (isObj(v.downwardAPI)) for (const i of objs(v.downwardAPI.items)) if (isObj(i.fieldRef) && emptyStr(i.fieldRef.apiVersion)) i.fieldRef.apiVersion = 'v1';
 }
 
+/**
+ * v1's deprecated `serviceAccount` is an alias of `serviceAccountName`: it
+ * fills an empty serviceAccountName on the way in, and always mirrors it on
+ * the way out (the v1 ⇄ internal conversion).
+ */
+export function mirrorServiceAccount(spec: Obj): void {
+  if (emptyStr(spec.serviceAccountName) && typeof spec.serviceAccount === 'string' && spec.serviceAccount !== '') spec.serviceAccountName = spec.serviceAccount;
+  if (typeof spec.serviceAccountName === 'string' && spec.serviceAccountName !== '') spec.serviceAccount = spec.serviceAccountName;
+  else if (typeof spec.serviceAccount === 'string') delete spec.serviceAccount;
+}
+
 /** SetDefaults_PodSpec and everything nested in a PodSpec (pods and templates alike). */
 export function defaultPodSpec(spec: unknown): void {
   if (!isObj(spec)) return;
@@ -115,6 +126,7 @@ export function defaultPodSpec(spec: unknown): void {
   if (absent(spec.securityContext)) spec.securityContext = {};
   if (absent(spec.terminationGracePeriodSeconds)) spec.terminationGracePeriodSeconds = 30;
   if (emptyStr(spec.schedulerName)) spec.schedulerName = 'default-scheduler';
+  mirrorServiceAccount(spec);
   for (const c of objs(spec.containers)) defaultContainer(c);
   for (const c of objs(spec.initContainers)) defaultContainer(c);
   for (const c of objs(spec.ephemeralContainers)) defaultContainer(c);
@@ -279,6 +291,9 @@ const BY_KIND: Record<string, (o: Obj) => void> = {
   Namespace: defaultNamespace,
   Node: defaultNode,
   IngressClass: defaultIngressClass,
+  TokenRequest: (tr) => {
+    if (isObj(tr.spec) && absent(tr.spec.expirationSeconds)) tr.spec.expirationSeconds = 3600;
+  },
   // ConfigMap (data nil ⇒ {} is invisible on the wire), Event, Ingress: nothing.
 };
 

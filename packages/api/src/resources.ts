@@ -4,6 +4,8 @@
  * REST router and the store key on.
  */
 
+export type Subresource = 'status' | 'scale' | 'token';
+
 export interface ResourceInfo {
   /** API group; "" is the core group. */
   group: string;
@@ -16,7 +18,8 @@ export interface ResourceInfo {
   namespaced: boolean;
   shortNames: string[];
   categories: string[];
-  subresources: ('status' | 'scale')[];
+  /** status and scale are generic; token is ServiceAccount's TokenRequest (authentication.k8s.io/v1). */
+  subresources: Subresource[];
   verbs: string[];
 }
 
@@ -28,7 +31,7 @@ function res(
   kind: string,
   plural: string,
   namespaced: boolean,
-  opts: { shortNames?: string[]; categories?: string[]; subresources?: ('status' | 'scale')[]; verbs?: string[] } = {},
+  opts: { shortNames?: string[]; categories?: string[]; subresources?: Subresource[]; verbs?: string[] } = {},
 ): ResourceInfo {
   return {
     group,
@@ -53,6 +56,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   res('', 'v1', 'Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
   res('', 'v1', 'Secret', 'secrets', true),
   res('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
+  res('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'], subresources: ['token'] }),
   res('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
   res('', 'v1', 'ReplicationController', 'replicationcontrollers', true, { shortNames: ['rc'], categories: ['all'], subresources: ['status', 'scale'] }),
   res('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),

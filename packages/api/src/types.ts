@@ -189,6 +189,17 @@ export interface Container {
   [key: string]: unknown;
 }
 
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
+}
+
+export interface HostAlias {
+  ip: string;
+  hostnames?: string[];
+}
+
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -203,6 +214,11 @@ export interface PodSpec {
   enableServiceLinks?: boolean;
   schedulerName?: string;
   serviceAccountName?: string;
+  /** Deprecated alias of serviceAccountName, mirrored from it on the wire. */
+  serviceAccount?: string;
+  automountServiceAccountToken?: boolean;
+  dnsConfig?: PodDNSConfig;
+  hostAliases?: HostAlias[];
   readinessGates?: { conditionType: string }[];
   [key: string]: unknown;
 }
@@ -247,6 +263,26 @@ export interface Pod extends KubeObject {
 export interface PodTemplateSpec {
   metadata?: ObjectMeta;
   spec: PodSpec;
+}
+
+// ---- core/v1 ServiceAccount, authentication.k8s.io/v1 TokenRequest ---------------
+
+export interface ServiceAccount extends KubeObject {
+  secrets?: ObjectReference[];
+  imagePullSecrets?: { name?: string }[];
+  automountServiceAccountToken?: boolean;
+}
+
+export interface BoundObjectReference {
+  kind?: string;
+  apiVersion?: string;
+  name?: string;
+  uid?: string;
+}
+
+export interface TokenRequest extends KubeObject {
+  spec: { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: BoundObjectReference | null };
+  status?: { token: string; expirationTimestamp: string };
 }
 
 // ---- core/v1 Endpoints -----------------------------------------------------

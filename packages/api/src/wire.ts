@@ -4,7 +4,8 @@
  * Frames are MessagePack (msgpackr, records off) of the messages below.
  *
  *   agent → server: watch / unwatch / request (get, list, create, update,
- *                   updateStatus, patch, delete)
+ *                   updateStatus, patch, delete; create on the subresource
+ *                   serviceaccounts/token asks for a TokenRequest)
  *   server → agent: event (per watch), watch-error (410 ⇒ re-list),
  *                   response / error (per request id)
  *
@@ -54,6 +55,8 @@ export interface RequestMsg {
   resource: string;
   namespace?: string;
   name?: string;
+  /** `token` with verb create on serviceaccounts: `object` is a TokenRequest, the response the TokenRequest with its token. */
+  subresource?: 'token';
   object?: KubeObject;
   /** For patch: the media type and body. */
   patchType?: string;

@@ -10,8 +10,13 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import pino from 'pino';
 import {
+<<<<<<< HEAD
   API_SERVER_PORT, DEFAULT_LB_POOL, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
   resourceForKind, type KubeObject,
+=======
+  API_SERVER_PORT, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
+  isIPv4, resourceForKind, type KubeObject,
+>>>>>>> wt-sa
 } from '@kubemu/api';
 import { loadKubeconfig } from './kubeconfig.js';
 import { RestClient, RestError } from './rest-client.js';
@@ -40,6 +45,14 @@ function parseListen(s: string): { host: string; port: number } {
 
 const program = new Command('kubemu').description('A Kubernetes Services lab that runs for real on one machine').showHelpAfterError();
 const kubeconfigOpt = () => new Option('--kubeconfig <path>', 'kubeconfig to use (default $KUBECONFIG or ~/.kube/config)');
+
+/** `--cluster-dns 10.96.0.10[,…]`: IPv4 addresses, at most 3 (a pod's resolver takes no more). */
+function clusterDNS(value: string | undefined): string[] {
+  const ips = (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = ips.find((ip) => !isIPv4(ip));
+  if (bad !== undefined) throw new CliError(`--cluster-dns wants IPv4 addresses, got "${bad}"`);
+  return ips;
+}
 
 /** `--proxy-mode`, checked against the modes kube-proxy has. */
 async function proxyMode(value: string): Promise<ProxyMode> {
@@ -88,6 +101,9 @@ program
   .requiredOption('--state-dir <dir>')
   .requiredOption('--workloads <path>', 'the built-in workloads entry (packages/workloads/dist/main.js)')
   .option('--heartbeat-seconds <s>', 'how often the Node status is posted (kubelet: 10)', '10')
+  .option('--cluster-dns <ips>', "comma-separated nameservers of ClusterFirst pods (cluster DNS's Service IP); none: ClusterFirst pods use the node's resolver")
+  .option('--cluster-domain <domain>', 'the cluster DNS domain in pods\' search paths', 'cluster.local')
+  .option('--resolv-conf <path>', "the node's resolver file, for dnsPolicy Default pods", '/etc/resolv.conf')
   .option('--log-level <level>', 'pino log level', 'info')
   .action(async (o) => {
     const { readFileSync } = await import('node:fs');
@@ -106,6 +122,9 @@ program
       stateRoot: o.stateDir,
       workloadsEntry: o.workloads,
       heartbeatMs: Number(o.heartbeatSeconds) * 1000,
+      clusterDNS: clusterDNS(o.clusterDns),
+      clusterDomain: o.clusterDomain,
+      resolvConf: o.resolvConf,
       log,
     });
     await agent.start();

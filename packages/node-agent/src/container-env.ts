@@ -7,6 +7,8 @@ import type { Container, KubeObject, Pod } from '@kubemu/api';
 
 export interface EnvSources {
   serviceEnv: Record<string, string>;
+  /** The pod's hostname (spec.hostname, the pod name, or the node's for hostNetwork pods); default the pod name. */
+  hostname?: string;
   getObject(resource: 'configmaps' | 'secrets', namespace: string, name: string): Promise<KubeObject | undefined>;
 }
 
@@ -40,7 +42,7 @@ function expand(s: string, env: Record<string, string>): string {
 }
 
 export async function containerEnv(pod: Pod, c: Container, src: EnvSources): Promise<Record<string, string>> {
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: pod.metadata.name ?? '', ...src.serviceEnv };
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: src.hostname || (pod.metadata.name ?? ''), ...src.serviceEnv };
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = expand(e.value, env);
     else if (e.valueFrom?.fieldRef) env[e.name] = fieldValue(pod, e.valueFrom.fieldRef.fieldPath);

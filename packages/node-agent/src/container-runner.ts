@@ -11,7 +11,7 @@ import type { Container, ContainerState, Probe } from '@kubemu/api';
 import type { PodSandbox } from './sandbox/pod-sandbox.js';
 
 /** What a container needs of its pod's sandbox (a PodSandbox, or a HostNetworkSandbox). */
-export type Sandbox = Pick<PodSandbox, 'spawn' | 'exec' | 'pids' | 'destroy'>;
+export type Sandbox = Pick<PodSandbox, 'spawn' | 'exec' | 'pids' | 'destroy' | 'setMounts'>;
 import { containerProgram } from './container-command.js';
 import { RestartBackoff } from './backoff.js';
 import { ProbeWorker, type ProbeKind } from './probes/probe-worker.js';

@@ -7,7 +7,10 @@ import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
-import { isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service, metaTime } from '@kubemu/api';
+import { isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service, type ServiceAccount, type TokenRequest, metaTime } from '@kubemu/api';
+import { DEFAULT_CLUSTER_DOMAIN } from './pod-files/pod-dns.js';
+import type { PodFilesSettings } from './pod-files/pod-files.js';
+import type { TokenFetcher } from './pod-files/service-account-volume.js';
 import { PodSandbox } from './sandbox/pod-sandbox.js';
 import { PodIPAllocator } from './ipam.js';
 import { PodWorker } from './pod-worker.js';
@@ -23,7 +26,14 @@ export interface NodeAgentOptions {
   podCIDR: string;
   server: string;
   token: string;
+  /** The cluster CA: trusted for the API server, and every pod's service account ca.crt. */
   ca?: string;
+  /** kubelet --cluster-dns: the nameservers of ClusterFirst pods (cluster DNS's Service IP). */
+  clusterDNS?: string[];
+  /** kubelet --cluster-domain (default cluster.local). */
+  clusterDomain?: string;
+  /** kubelet --resolv-conf: the node's resolver, for Default pods (default /etc/resolv.conf). */
+  resolvConf?: string;
   /** Where pod state (/tmp, /var, logs) lives: /run/kubemu/<cluster>/<node>. */
   stateRoot: string;
   /** packages/workloads/dist/main.js */
@@ -179,6 +189,29 @@ export class NodeAgent {
 
   // ---- pods -------------------------------------------------------------------------
 
+  get #podFiles(): PodFilesSettings {
+    return {
+      clusterDNS: this.opts.clusterDNS ?? [],
+      clusterDomain: this.opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+      resolvConf: this.opts.resolvConf ?? '/etc/resolv.conf',
+      hostsFile: '/etc/hosts',
+    };
+  }
+
+  /** A pod-bound token from the serviceaccounts/token subresource, over the agent socket. */
+  readonly #fetchToken: TokenFetcher = async (namespace, serviceAccount, pod, expirationSeconds) => {
+    const request: TokenRequest = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      metadata: {},
+      spec: { audiences: [], expirationSeconds, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod.name, uid: pod.uid } },
+    };
+    const r = await this.client.request({ verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace, name: serviceAccount, object: request });
+    const tr = r.object as TokenRequest | undefined;
+    if (!tr?.status?.token) throw new Error('the API server answered the TokenRequest without a token');
+    return { token: tr.status.token, expirationTimestamp: tr.status.expirationTimestamp, expirationSeconds: tr.spec.expirationSeconds ?? expirationSeconds };
+  };
+
   async #onPod(type: string, pod: Pod): Promise<void> {
     const uid = pod.metadata.uid ?? '';
     if (type === 'DELETED') {
@@ -220,6 +253,17 @@ export class NodeAgent {
           }
         },
       }),
+      podFiles: this.#podFiles,
+      caCert: this.opts.ca ?? '',
+      getServiceAccount: async (namespace, name) => {
+        try {
+          return (await this.client.request({ verb: 'get', resource: 'serviceaccounts', namespace, name })).object as ServiceAccount;
+        } catch (e) {
+          if (isApiError(e) && e.code === 404) return undefined;
+          throw e;
+        }
+      },
+      fetchToken: this.#fetchToken,
       reportStatus: (p, status) => this.#reportStatus(p, status),
       event: (p, t, reason, message) => this.#events.emit(p, t, reason, message),
       finalize: (p) => this.#finalize(p),

@@ -5,14 +5,22 @@
  * the pod object is finally deleted).
  */
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Pod, PodStatus } from '@kubemu/api';
+import type { Pod, PodStatus, ServiceAccount } from '@kubemu/api';
 import { PodSandbox } from './sandbox/pod-sandbox.js';
 import { ContainerRunner, type Sandbox } from './container-runner.js';
 import { HostNetworkSandbox } from './sandbox/host-network-sandbox.js';
 import { containerEnv, type EnvSources } from './container-env.js';
 import { podStatus } from './pod-status.js';
 import { metaTime } from '@kubemu/api';
+import { writePodFiles, type PodFilesSettings } from './pod-files/pod-files.js';
+import { ServiceAccountVolume, shouldAutomount, type TokenFetcher } from './pod-files/service-account-volume.js';
+import type { PodMounts } from './sandbox/launch-script.js';
+
+/** First and longest wait between attempts to get a pod's service account token. */
+const TOKEN_RETRY_MIN_MS = 1000;
+const TOKEN_RETRY_MAX_MS = 32_000;
 
 export interface PodWorkerDeps {
   cluster: string;
@@ -27,6 +35,12 @@ export interface PodWorkerDeps {
   allocateIP(): string;
   releaseIP(ip: string): void;
   envSources(pod: Pod): EnvSources;
+  /** DNS and hosts settings of the node (kubelet's --cluster-dns, --cluster-domain, --resolv-conf). */
+  podFiles: PodFilesSettings;
+  /** The cluster CA (the service account volume's ca.crt). */
+  caCert: string;
+  getServiceAccount(namespace: string, name: string): Promise<ServiceAccount | undefined>;
+  fetchToken: TokenFetcher;
   reportStatus(pod: Pod, status: PodStatus): void;
   event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** Final removal of the pod object once everything is stopped. */
@@ -55,6 +69,10 @@ export class PodWorker {
   #terminating?: Promise<void>;
   #lastReported = '';
   #reportTimer?: NodeJS.Timeout;
+  #hostname = '';
+  #serviceAccount?: ServiceAccountVolume;
+  /** Aborted when the pod stops: ends waits for its token. */
+  readonly #stopping = new AbortController();
 
   constructor(pod: Pod, deps: PodWorkerDeps) {
     this.pod = pod;
@@ -115,6 +133,18 @@ export class PodWorker {
       throw err;
     }
     const sandbox = this.#sandbox!;
+    let mounts: PodMounts;
+    try {
+      const files = await writePodFiles({ pod, podIP: this.#podIP!, nodeName: this.#d.nodeName, stateDir: this.stateDir }, this.#d.podFiles);
+      for (const w of files.warnings) this.#d.event(pod, 'Warning', w.reason, w.message);
+      mounts = files.mounts;
+    } catch (err) {
+      log.error({ err }, 'writing the pod hosts and resolv.conf failed');
+      this.#d.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+      await this.destroySandbox();
+      throw err;
+    }
+    this.#hostname = mounts.hostname;
     this.#containers = pod.spec.containers.map(
       (c) =>
         new ContainerRunner(c, {
@@ -126,13 +156,60 @@ export class PodWorker {
           terminationGraceSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
           workloadsEntry: this.#d.workloadsEntry,
           kubeMinor: this.#d.kubeMinor,
-          env: () => containerEnv({ ...this.pod, status: { ...this.pod.status, podIP: this.#podIP, hostIP: this.#d.nodeIP } }, c, this.#d.envSources(this.pod)),
+          env: () => containerEnv({ ...this.pod, status: { ...this.pod.status, podIP: this.#podIP, hostIP: this.#d.nodeIP } }, c, { ...this.#d.envSources(this.pod), hostname: this.#hostname }),
           onChange: () => this.#scheduleReport(),
           event: (type, reason, message) => this.#d.event(this.pod, type, reason, message),
         }),
     );
     this.#report();
+    const saDir = await this.#mountServiceAccount(log);
+    if (saDir === null) return; // stopped while waiting
+    if (saDir) mounts.serviceAccountDir = saDir;
+    sandbox.setMounts(mounts);
     for (const c of this.#containers) await c.start();
+  }
+
+  /**
+   * The service account token volume, when the pod gets one: its directory
+   * once a token is in it, undefined without automount, null when the pod
+   * stopped first. Until a token comes the containers wait (ContainerCreating)
+   * and each failure is a FailedMount event, retried with backoff, as kubelet's
+   * volume manager does.
+   */
+  async #mountServiceAccount(log: Logger): Promise<string | undefined | null> {
+    const pod = this.pod;
+    const saName = pod.spec.serviceAccountName || 'default';
+    const ns = pod.metadata.namespace ?? 'default';
+    let sa: ServiceAccount | undefined;
+    if (typeof pod.spec.automountServiceAccountToken !== 'boolean') sa = await this.#d.getServiceAccount(ns, saName).catch(() => undefined);
+    if (!shouldAutomount(pod, sa)) return undefined;
+    const volume = `kube-api-access-${this.uid.replace(/-/g, '').slice(0, 5)}`;
+    const vol = new ServiceAccountVolume({
+      dir: join(this.stateDir, 'serviceaccount'),
+      pod,
+      caCert: this.#d.caCert,
+      fetch: this.#d.fetchToken,
+      onRefreshError: (err) => log.warn({ err: err.message }, 'refreshing the service account token failed; keeping the current one'),
+    });
+    for (let delay = TOKEN_RETRY_MIN_MS; ; delay = Math.min(TOKEN_RETRY_MAX_MS, delay * 2)) {
+      if (this.#stopping.signal.aborted) return null;
+      try {
+        await vol.setUp();
+        if (this.#stopping.signal.aborted) {
+          vol.stop();
+          return null;
+        }
+        this.#serviceAccount = vol;
+        return vol.dir;
+      } catch (err) {
+        this.#d.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${volume}" : failed to fetch token: ${(err as Error).message}`);
+        try {
+          await sleep(delay, undefined, { signal: this.#stopping.signal });
+        } catch {
+          return null;
+        }
+      }
+    }
   }
 
   /** A newer version of the pod object arrived. */
@@ -169,6 +246,7 @@ export class PodWorker {
 
   /** Stops containers (SIGTERM, then SIGKILL after the grace period), removes the sandbox, deletes the pod. */
   terminate(): Promise<void> {
+    this.#stopping.abort();
     this.#terminating ??= (async () => {
       const grace = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
       await Promise.all(this.#containers.map((c) => c.stop(grace)));
@@ -180,6 +258,8 @@ export class PodWorker {
 
   /** Removes the sandbox and frees the IP (also used for pods that vanished from the API). */
   async destroySandbox(): Promise<void> {
+    this.#stopping.abort();
+    this.#serviceAccount?.stop();
     if (this.#reportTimer) clearTimeout(this.#reportTimer);
     try {
       await this.#sandbox?.destroy();
@@ -191,6 +271,7 @@ export class PodWorker {
   }
 
   async stopAll(): Promise<void> {
+    this.#stopping.abort();
     await Promise.all(this.#containers.map((c) => c.stop(0)));
     await this.destroySandbox();
   }

@@ -32,12 +32,19 @@ import type { Registry } from '../registry/registry.js';
 import { applyPatch } from '../patch/index.js';
 import { pruneUnknownFields } from '../http/field-validation.js';
 import { AgentStreams } from '../streams/agent-streams.js';
+import type { TokenRequests } from '../registry/token-requests.js';
+
+function statusOf(e: unknown) {
+  return isApiError(e) ? e.status : errors.internal((e as Error)?.message ?? String(e)).status;
+}
 
 const byKey = new Map(RESOURCES.map((r) => [resourceKey(r), r]));
 const MAX_BUFFERED = 64 * 1024 * 1024;
 
 export interface AgentSocketOptions {
-  isAuthorized: (token: string) => boolean;
+  isAuthorized: (token: string) => boolean | Promise<boolean>;
+  /** Serves create on serviceaccounts/token; without it that request is 404. */
+  tokenRequests?: TokenRequests;
   pingIntervalMs?: number;
 }
 
@@ -64,11 +71,19 @@ export class AgentSocket {
     const path = (req.url ?? '').split('?')[0];
     if (path !== AGENT_PATH) return false;
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    if (!this.#opts.isAuthorized(token)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nUnauthorized\n');
-      return true;
-    }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws, String(req.headers['x-kubemu-agent'] ?? 'unknown')));
+    const refuse = () => socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nUnauthorized\n');
+    Promise.resolve()
+      .then(() => this.#opts.isAuthorized(token))
+      .then(
+        (ok) => {
+          if (!ok) return refuse();
+          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#serve(ws, String(req.headers['x-kubemu-agent'] ?? 'unknown')));
+        },
+        (err) => {
+          this.#log.warn({ err }, 'authenticating an agent failed');
+          refuse();
+        },
+      );
     return true;
   }
 
@@ -121,9 +136,13 @@ export class AgentSocket {
         else if (msg.t === 'unwatch') {
           watches.get(msg.id)?.();
           watches.delete(msg.id);
-        } else if (msg.t === 'request') send(this.#request(msg));
+        } else if (msg.t === 'request') {
+          const out = this.#request(msg);
+          if (out instanceof Promise) out.then(send, (e) => send({ t: 'error', id: msg.id, status: statusOf(e) }));
+          else send(out);
+        }
       } catch (e) {
-        const status = isApiError(e) ? e.status : errors.internal((e as Error).message).status;
+        const status = statusOf(e);
         send(msg.t === 'watch' ? { t: 'watch-error', id: msg.id, status } : { t: 'error', id: (msg as { id: number }).id, status });
       }
     });
@@ -158,9 +177,10 @@ export class AgentSocket {
     watches.set(msg.id, this.#reg.watchSync(r, { ...sel, resourceVersion }, forward));
   }
 
-  #request(msg: RequestMsg): ServerMsg {
+  #request(msg: RequestMsg): ServerMsg | Promise<ServerMsg> {
     const r = this.#resource(msg.resource);
     const reg = this.#reg;
+    if (msg.subresource !== undefined) return this.#subresource(msg, r);
     switch (msg.verb) {
       case 'get':
         return { t: 'response', id: msg.id, object: reg.mustGet(r, msg.namespace, msg.name ?? '') };
@@ -186,6 +206,15 @@ export class AgentSocket {
       default:
         throw errors.badRequest(`unknown verb ${(msg as { verb: string }).verb}`);
     }
+  }
+
+  /** create on serviceaccounts/token: a TokenRequest (how node agents get the tokens they mount into pods). */
+  async #subresource(msg: RequestMsg, r: ResourceInfo): Promise<ServerMsg> {
+    if (msg.subresource !== 'token' || r.plural !== 'serviceaccounts' || msg.verb !== 'create' || !this.#opts.tokenRequests) {
+      throw errors.notFound({ group: r.group, resource: `${r.plural}/${String(msg.subresource)}`, name: msg.name });
+    }
+    const object = await this.#opts.tokenRequests.create(msg.namespace ?? 'default', msg.name ?? '', msg.object);
+    return { t: 'response', id: msg.id, object };
   }
 
   /** The request's object without the fields its kind does not declare (fieldValidation=Ignore). */

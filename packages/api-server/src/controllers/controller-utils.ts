@@ -49,6 +49,9 @@ export function isNotFound(err: unknown): boolean {
 export function isConflict(err: unknown): boolean {
   return isApiError(err) && err.code === 409 && err.reason === 'Conflict';
 }
+export function isApiErrorCode(err: unknown, code: number): boolean {
+  return isApiError(err) && err.code === code;
+}
 export function isAlreadyExists(err: unknown): boolean {
   return isApiError(err) && err.code === 409 && err.reason === 'AlreadyExists';
 }

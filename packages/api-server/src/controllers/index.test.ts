@@ -76,6 +76,6 @@ describe('startControllers', () => {
   it('can leave controllers out', () => {
     const running = startControllers(new TestClient(), log, { scheduler: false, nodeLifecycle: false, resyncPeriodMs: 0 });
     stopLater(() => running.stop());
-    expect(Object.keys(running.controllers).sort()).toEqual(['deployments', 'endpointSliceMirroring', 'endpointSlices', 'endpoints', 'garbageCollector', 'replication']);
+    expect(Object.keys(running.controllers).sort()).toEqual(['deployments', 'endpointSliceMirroring', 'endpointSlices', 'endpoints', 'garbageCollector', 'replication', 'serviceAccounts']);
   });
 });

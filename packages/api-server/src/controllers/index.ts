@@ -18,6 +18,7 @@ import { GarbageCollector, type GarbageCollectorOptions } from './garbage-collec
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle-controller.js';
 import { ReplicationManager, type ReplicationControllerOptions } from './replication-controller.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { ServiceAccountsController, type ServiceAccountsControllerOptions } from './serviceaccounts-controller.js';
 
 export { BaseController, systemClock, type BaseControllerOptions, type Clock } from './controller-utils.js';
 export { WorkQueue, type WorkQueueOptions, type WorkHandler } from './work-queue.js';
@@ -33,6 +34,7 @@ export { ReplicationManager, podFromTemplate, rankForDeletion, type ReplicationC
 export { DeploymentController, computeHash, POD_TEMPLATE_HASH, type DeploymentControllerOptions } from './deployment-controller.js';
 export { GarbageCollector, type GarbageCollectorOptions } from './garbage-collector.js';
 export { Scheduler, DEFAULT_SCHEDULER_NAME, NO_NODES_AVAILABLE, type SchedulerOptions, type Taint, type Toleration } from './scheduler.js';
+export { ServiceAccountsController, MANAGED_SERVICE_ACCOUNTS, type ServiceAccountsControllerOptions } from './serviceaccounts-controller.js';
 export { NodeLifecycleController, TAINT_NOT_READY, TAINT_UNREACHABLE, type NodeLifecycleOptions } from './node-lifecycle-controller.js';
 export {
   LABEL_SERVICE_NAME,
@@ -60,6 +62,7 @@ export interface ControllersOptions {
   garbageCollector?: GarbageCollectorOptions | false;
   scheduler?: SchedulerOptions | false;
   nodeLifecycle?: NodeLifecycleOptions | false;
+  serviceAccounts?: ServiceAccountsControllerOptions | false;
 }
 
 export interface RunningControllers {
@@ -73,6 +76,7 @@ export interface RunningControllers {
     garbageCollector?: GarbageCollector;
     scheduler?: Scheduler;
     nodeLifecycle?: NodeLifecycleController;
+    serviceAccounts?: ServiceAccountsController;
   };
   /** Resolves when every controller's queue is idle (tests). */
   idle(): Promise<void>;
@@ -93,6 +97,7 @@ export function startControllers(client: ObjectClient, log: Logger, opts: Contro
     garbageCollector: pick(opts.garbageCollector),
     scheduler: pick(opts.scheduler),
     nodeLifecycle: pick(opts.nodeLifecycle),
+    serviceAccounts: pick(opts.serviceAccounts),
   };
   if (o.endpoints) c.endpoints = new EndpointsController(client, log, o.endpoints);
   if (o.endpointSlices) c.endpointSlices = new EndpointSliceController(client, log, o.endpointSlices);
@@ -101,6 +106,7 @@ export function startControllers(client: ObjectClient, log: Logger, opts: Contro
   if (o.deployments) c.deployments = new DeploymentController(client, log, o.deployments);
   if (o.garbageCollector) c.garbageCollector = new GarbageCollector(client, log, { resyncPeriodMs: 60_000, ...o.garbageCollector });
   if (o.scheduler) c.scheduler = new Scheduler(client, log, o.scheduler);
+  if (o.serviceAccounts) c.serviceAccounts = new ServiceAccountsController(client, log, o.serviceAccounts);
   if (o.nodeLifecycle) {
     const { resyncPeriodMs: _ignored, ...nl } = o.nodeLifecycle as NodeLifecycleOptions & { resyncPeriodMs?: number };
     if (opts.nodeGracePeriodMs !== undefined && nl.gracePeriodMs === undefined) nl.gracePeriodMs = opts.nodeGracePeriodMs;

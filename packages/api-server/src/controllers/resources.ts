@@ -17,6 +17,7 @@ export const R = {
   nodes: must('v1', 'Node'),
   events: must('v1', 'Event'),
   namespaces: must('v1', 'Namespace'),
+  serviceAccounts: must('v1', 'ServiceAccount'),
   replicationControllers: must('v1', 'ReplicationController'),
   endpointSlices: must('discovery.k8s.io/v1', 'EndpointSlice'),
   replicaSets: must('apps/v1', 'ReplicaSet'),

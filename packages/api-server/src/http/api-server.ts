@@ -19,6 +19,8 @@ import { parseRoute } from './route.js';
 import { PodStreams, type ResourceRoute } from '../streams/pod-streams.js';
 import type { AgentLookup } from '../streams/pod-target.js';
 import { writeStatus } from '../streams/pod-target.js';
+import type { TokenRequests } from '../registry/token-requests.js';
+import { Authenticator } from '../security/authenticator.js';
 
 /** Request line plus headers, as the Kubernetes API server allows. */
 const MAX_HEADER_BYTES = 1 << 20;
@@ -26,8 +28,10 @@ const MAX_HEADER_BYTES = 1 << 20;
 export interface ApiServerOptions {
   cert: string;
   key: string;
-  /** Tokens that may use the REST API. */
-  tokens: string[];
+  /** Decides whether a bearer token may use the API (static tokens, service account tokens). */
+  authenticate: (token: string) => Promise<boolean>;
+  /** Serves serviceaccounts/token; without it that subresource is 404. */
+  tokenRequests?: TokenRequests;
   log: Logger;
   /** Where exec/logs find a node's agent connection. */
   agents?: AgentLookup;
@@ -47,7 +51,7 @@ export class ApiServer {
   constructor(reg: Registry, opts: ApiServerOptions) {
     this.#opts = opts;
     this.#log = opts.log;
-    this.#handler = new ResourceHandler(reg);
+    this.#handler = new ResourceHandler(reg, { tokenRequests: opts.tokenRequests });
     this.#streams = new PodStreams(reg, opts.agents, opts.log.child({ component: 'pod-streams' }));
     // Node's 16 KiB header limit would reset a long `kubectl exec` URL (every argument is a query parameter);
     // the Kubernetes API server takes 1 MiB.
@@ -59,7 +63,7 @@ export class ApiServer {
     this.#server.on('upgrade', (req, socket, head) => {
       socket.on('error', () => socket.destroy());
       if (opts.upgrades?.handleUpgrade(req, socket, head)) return;
-      this.#upgrade(req, socket, head);
+      void this.#upgrade(req, socket, head);
     });
     this.#server.on('clientError', (_err, socket) => socket.destroy());
   }
@@ -82,16 +86,16 @@ export class ApiServer {
     });
   }
 
-  #authorized(req: IncomingMessage): boolean {
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    return !!m && this.#opts.tokens.includes(m[1].trim());
+  async #authorized(req: IncomingMessage): Promise<boolean> {
+    const token = Authenticator.bearer(req.headers.authorization);
+    return token !== undefined && (await this.#opts.authenticate(token));
   }
 
   /** Upgrade requests other than the agent socket's: kubectl exec (WebSocket, or SPDY to refuse). */
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'https://kubemu');
-      if (!this.#authorized(req)) throw errors.unauthorized();
+      if (!(await this.#authorized(req))) throw errors.unauthorized();
       const route = parseRoute(url.pathname);
       if (this.#streams.handles(route)) return this.#streams.handleUpgrade(req, socket, head, route as ResourceRoute, url.searchParams);
       throw new ApiError(400, 'BadRequest', `the server does not allow upgrading ${url.pathname}`);
@@ -104,7 +108,7 @@ export class ApiServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://kubemu');
     const path = url.pathname;
-    if (!PUBLIC_PATHS.has(path) && !this.#authorized(req)) throw errors.unauthorized();
+    if (!PUBLIC_PATHS.has(path) && !(await this.#authorized(req))) throw errors.unauthorized();
     if (path === '/healthz' || path === '/livez' || path === '/readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('ok');

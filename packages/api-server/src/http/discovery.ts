@@ -66,7 +66,9 @@ function resourceEntries(r: ResourceInfo): object[] {
   const subs = r.subresources.map((s) =>
     s === 'scale'
       ? { name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }
-      : { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] },
+      : s === 'token'
+        ? { name: `${r.plural}/token`, singularName: '', namespaced: r.namespaced, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] }
+        : { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] },
   );
   const connect = (CONNECT_SUBRESOURCES[`${groupVersion(r)}/${r.plural}`] ?? []).map((c) => ({ name: c.name, singularName: '', namespaced: r.namespaced, kind: c.kind, verbs: c.verbs }));
   const all = [...subs, ...connect].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

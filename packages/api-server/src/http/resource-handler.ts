@@ -26,6 +26,7 @@ import {
 import { negotiate } from './negotiate.js';
 import { serveWatch } from './watch-stream.js';
 import { sendJSON } from './respond.js';
+import type { TokenRequests } from '../registry/token-requests.js';
 
 export interface ResourceRequest {
   req: IncomingMessage;
@@ -48,13 +49,21 @@ function dryRun(q: URLSearchParams): boolean {
   return q.getAll('dryRun').includes('All');
 }
 
+export interface ResourceHandlerOptions {
+  /** serviceaccounts/token. */
+  tokenRequests?: TokenRequests;
+  now?: () => Date;
+}
+
 export class ResourceHandler {
   readonly #reg: Registry;
   readonly #now: () => Date;
+  readonly #tokens?: TokenRequests;
 
-  constructor(reg: Registry, now: () => Date = () => new Date()) {
+  constructor(reg: Registry, opts: ResourceHandlerOptions = {}) {
     this.#reg = reg;
-    this.#now = now;
+    this.#now = opts.now ?? (() => new Date());
+    this.#tokens = opts.tokenRequests;
   }
 
   async handle(rr: ResourceRequest): Promise<void> {
@@ -76,6 +85,7 @@ export class ResourceHandler {
       }
     }
     if (subresource === 'scale') return this.#scale(rr, method);
+    if (subresource === 'token') return this.#token(rr, method);
     switch (method) {
       case 'GET':
         return isWatch(rr.query, rr.legacyWatch) ? this.#watch(rr) : this.#get(rr);
@@ -273,6 +283,16 @@ export class ResourceHandler {
       if (d) out.push(d);
     }
     sendJSON(rr.res, 200, { kind: rr.resource.listKind, apiVersion: groupVersion(rr.resource), metadata: { resourceVersion: this.#reg.resourceVersion }, items: out });
+  }
+
+  // ---- serviceaccounts/token ----------------------------------------------------
+
+  async #token(rr: ResourceRequest, method: string): Promise<void> {
+    if (!this.#tokens) throw errors.notFound({ group: rr.resource.group, resource: `${rr.resource.plural}/token`, name: rr.name });
+    if (method !== 'POST') throw errors.methodNotAllowed(method);
+    const body = await this.#bodyObject(rr, { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1' });
+    const out = await this.#tokens.create(rr.namespace ?? 'default', rr.name!, body);
+    sendJSON(rr.res, 201, out);
   }
 
   // ---- scale ------------------------------------------------------------------

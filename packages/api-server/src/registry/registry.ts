@@ -44,6 +44,13 @@ export interface RegistryOptions {
   log?: Logger;
   /** Injectable clock (tests). */
   now?: () => Date;
+  /**
+   * The ServiceAccount admission plugin: pods without a service account get
+   * `default`, and a pod whose service account does not exist is refused.
+   * On in a control plane; off in bare registries of unit tests, which have
+   * no service accounts controller.
+   */
+  serviceAccountAdmission?: boolean;
 }
 
 export const RES = Object.fromEntries(RESOURCES.map((r) => [r.plural, r])) as Record<string, ResourceInfo>;
@@ -68,9 +75,11 @@ export class Registry implements ObjectClient {
   readonly services: ServiceAllocations;
   readonly #now: () => Date;
   readonly #log?: Logger;
+  readonly #serviceAccountAdmission: boolean;
 
   constructor(store: SqliteStore, opts: RegistryOptions = {}) {
     this.store = store;
+    this.#serviceAccountAdmission = opts.serviceAccountAdmission ?? false;
     this.#now = opts.now ?? (() => new Date());
     this.#log = opts.log;
     this.services = new ServiceAllocations({
@@ -177,6 +186,7 @@ export class Registry implements ObjectClient {
   #prepareCreate(r: ResourceInfo, obj: KubeObject): void {
     switch (r.plural) {
       case 'pods': {
+        if (this.#serviceAccountAdmission) this.#admitServiceAccount(obj as Pod);
         (obj as Pod).status = { phase: 'Pending', qosClass: 'BestEffort' };
         break;
       }
@@ -190,6 +200,22 @@ export class Registry implements ObjectClient {
       case 'namespaces':
         obj.status = { phase: 'Active' };
         break;
+    }
+  }
+
+  /** plugin/pkg/admission/serviceaccount on pod create: default the name, refuse a service account that does not exist. */
+  #admitServiceAccount(pod: Pod): void {
+    const spec = pod.spec as unknown;
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return;
+    if (typeof pod.spec.serviceAccountName !== 'string' || pod.spec.serviceAccountName === '') pod.spec.serviceAccountName = 'default';
+    const name = pod.spec.serviceAccountName;
+    pod.spec.serviceAccount = name;
+    const ns = pod.metadata.namespace ?? 'default';
+    if (!this.store.get(resourceKey(RES.serviceaccounts), ns, name)) {
+      throw new ApiError(403, 'Forbidden', `pods "${pod.metadata.name ?? ''}" is forbidden: error looking up service account ${ns}/${name}: serviceaccount "${name}" not found`, {
+        name: pod.metadata.name,
+        kind: 'pods',
+      });
     }
   }
 

@@ -14,6 +14,7 @@ import { COLUMNS, type TableColumnDefinition } from './columns.js';
 import { podRow, type TableRowCondition } from './pod.js';
 import {
   configMapCells,
+  serviceAccountCells,
   defaultCells,
   deploymentCells,
   endpointSliceCells,
@@ -83,6 +84,7 @@ const PRINTERS: Readonly<Record<string, { columns: TableColumnDefinition[]; prin
   namespaces: { columns: COLUMNS.namespaces, print: cellsOnly(namespaceCells) },
   secrets: { columns: COLUMNS.secrets, print: cellsOnly(secretCells) },
   configmaps: { columns: COLUMNS.configmaps, print: cellsOnly(configMapCells) },
+  serviceaccounts: { columns: COLUMNS.serviceaccounts, print: cellsOnly(serviceAccountCells) },
   events: { columns: COLUMNS.events, print: cellsOnly(eventCells) },
   replicationcontrollers: { columns: COLUMNS.replicationcontrollers, print: cellsOnly(replicationControllerCells) },
   'endpointslices.discovery.k8s.io': { columns: COLUMNS.endpointslices, print: cellsOnly(endpointSliceCells) },

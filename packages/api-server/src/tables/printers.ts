@@ -232,6 +232,10 @@ export function configMapCells(cm: KubeObject, now: Date): Cells {
   return [name(cm), count(cm.data) + count(cm.binaryData), since(cm.metadata.creationTimestamp, now)];
 }
 
+export function serviceAccountCells(sa: KubeObject, now: Date): Cells {
+  return [name(sa), Array.isArray(sa.secrets) ? sa.secrets.length : 0, since(sa.metadata.creationTimestamp, now)];
+}
+
 // ---- events --------------------------------------------------------------------------
 
 interface EventFields {

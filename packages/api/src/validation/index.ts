@@ -15,7 +15,8 @@ import type { KubeObject } from '../types.js';
 import { validateEndpoints, validateEndpointSlice } from './endpoints.js';
 import { validateIngress, validateIngressClass } from './ingress.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
-import { validateConfigMap, validateEvent, validateNamespace, validateSecret } from './misc.js';
+import { validateConfigMap, validateEvent, validateNamespace, validateSecret, validateServiceAccount } from './misc.js';
+import { validateTokenRequest } from './token-request.js';
 import { validateNode } from './node.js';
 import { validatePod, validatePodUpdate } from './pod.js';
 import { validateService, validateServiceUpdate } from './service.js';
@@ -39,6 +40,8 @@ const BY_KIND: Record<string, Validator> = {
   ConfigMap: validateConfigMap,
   Namespace: validateNamespace,
   Event: validateEvent,
+  ServiceAccount: validateServiceAccount,
+  TokenRequest: (r, o) => validateTokenRequest(r, o),
 };
 
 function run(obj: unknown, old: unknown): FieldError[] {
@@ -71,4 +74,6 @@ export function validateObjectUpdate(obj: KubeObject, old: KubeObject): FieldErr
   return run(obj, old ?? {});
 }
 
+export { MAX_DNS_NAMESERVERS, MAX_DNS_SEARCH_LIST_CHARS, MAX_DNS_SEARCH_PATHS } from './pod.js';
+export { TOKEN_MIN_EXPIRATION_SECONDS } from './token-request.js';
 export { normalizeServiceClusterIPs, patchServiceAllocatedValues } from './service.js';

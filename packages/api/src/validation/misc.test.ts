@@ -105,3 +105,23 @@ describe('Event validation', () => {
     ]);
   });
 });
+
+describe('ServiceAccount and TokenRequest validation', () => {
+  const sa = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'default' }, ...extra });
+  const tr = (spec: Record<string, unknown>): KubeObject => {
+    const o: KubeObject = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: {}, spec };
+    applyDefaults(o);
+    return o;
+  };
+  it('a ServiceAccount name is a DNS subdomain; automountServiceAccountToken a boolean', () => {
+    expect(validateObject(sa('build-bot.ci'))).toEqual([]);
+    expect(validateObject(sa('Robot')).map(formatFieldError)).toEqual([expect.stringMatching(/^metadata\.name: Invalid value: "Robot": a lowercase RFC 1123 subdomain/)]);
+    expect(validateObject(sa('x', { automountServiceAccountToken: 'no' })).map(formatFieldError)).toEqual(['automountServiceAccountToken: Invalid value: "string": must be of type boolean']);
+  });
+  it('a TokenRequest lasts an hour by default, at least 10 minutes and at most 2^32 seconds', () => {
+    expect(tr({}).spec.expirationSeconds).toBe(3600);
+    expect(validateObject(tr({}))).toEqual([]);
+    expect(validateObject(tr({ expirationSeconds: 599 })).map(formatFieldError)).toEqual(['spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes']);
+    expect(validateObject(tr({ expirationSeconds: 2 ** 32 })).map(formatFieldError)).toEqual(['spec.expirationSeconds: Invalid value: 4294967296: may not specify a duration larger than 2^32 seconds']);
+  });
+});

@@ -202,3 +202,12 @@ export function validateEvent(r: Reader, obj: Obj, old?: Obj): void {
   }
   for (const m of checkDNS1123Subdomain(namespace)) r.push(invalid('namespace', namespace, m));
 }
+
+/** ValidateServiceAccount(Update): the name is a DNS subdomain; nothing else is checked. */
+export function validateServiceAccount(r: Reader, obj: Obj, old?: Obj): void {
+  if (old) validateObjectMetaUpdate(r, obj, old);
+  else validateObjectMeta(r, obj, true, 'subdomain');
+  for (const [s, p] of r.objList(obj, 'secrets', 'secrets')) r.str(s, 'name', `${p}.name`);
+  for (const [s, p] of r.objList(obj, 'imagePullSecrets', 'imagePullSecrets')) r.str(s, 'name', `${p}.name`);
+  r.bool(obj, 'automountServiceAccountToken', 'automountServiceAccountToken');
+}

@@ -179,6 +179,38 @@ describe('Pod validation', () => {
     ['dnsPolicy None needs dnsConfig', pod({ dnsPolicy: 'None', containers: [kubia()] }), ['spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None']],
     ['dnsConfig nameservers', pod({ dnsPolicy: 'None', dnsConfig: { nameservers: ['10.96.0.10'], searches: ['svc.cluster.local.'] }, containers: [kubia()] }), []],
     [
+      'dnsPolicy None needs nameservers',
+      pod({ dnsPolicy: 'None', dnsConfig: { searches: ['a.b'] }, containers: [kubia()] }),
+      ['spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None'],
+    ],
+    [
+      'dnsConfig limits and shapes',
+      pod({
+        dnsConfig: { nameservers: ['1.1.1.1', '8.8.8.8', '9.9.9.9', 'x'], searches: Array.from({ length: 33 }, (_, i) => `s${i}.example`), options: [{ name: 'ndots', value: '2' }, { value: '1' }] },
+        containers: [kubia()],
+      }),
+      [
+        'spec.dnsConfig.nameservers: Invalid value: []string{"1.1.1.1", "8.8.8.8", "9.9.9.9", "x"}: must not have more than 3 nameservers',
+        'spec.dnsConfig.nameservers[3]: Invalid value: "x": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+        `spec.dnsConfig.searches: Invalid value: []string{${Array.from({ length: 33 }, (_, i) => `"s${i}.example"`).join(', ')}}: must not have more than 32 search paths`,
+        'spec.dnsConfig.options[0]: Required value: must not be empty'.replace('[0]', '[1]'),
+      ],
+    ],
+    [
+      'dnsConfig search list of at most 2048 characters, each a subdomain',
+      pod({ dnsConfig: { searches: ['Bad_Domain', 'x'.repeat(63) + '.' + 'y'.repeat(63), ...Array.from({ length: 16 }, () => 'z'.repeat(120))] }, containers: [kubia()] }),
+      [
+        expect.stringMatching(/^spec\.dnsConfig\.searches: Invalid value: \[\]string\{.*\}: must not have more than 2048 characters \(including spaces\) in the search list$/),
+        `spec.dnsConfig.searches[0]: Invalid value: "Bad_Domain": ${SUBDOMAIN}`,
+      ],
+    ],
+    [
+      'hostAliases: IPs and hostnames',
+      pod({ hostAliases: [{ ip: '10.1.2.3', hostnames: ['foo.local', 'bar'] }, { ip: 'nope', hostnames: ['Bad'] }], containers: [kubia()] }),
+      ['spec.hostAliases[1].ip: Invalid value: "nope": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)', `spec.hostAliases[1].hostnames[0]: Invalid value: "Bad": ${SUBDOMAIN}`],
+    ],
+    ['hostname is a DNS label', pod({ hostname: 'web.1', containers: [kubia()] }), ['spec.hostname: Invalid value: "web.1": must not contain dots']],
+    [
       'wrong types',
       pod({ containers: [kubia({ ports: [{ containerPort: '8080' }], env: 'x', command: 'ls' })] }),
       [

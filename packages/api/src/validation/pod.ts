@@ -375,6 +375,47 @@ function validateVolumes(r: Reader, spec: Obj, path: string): Set<string> {
   return names;
 }
 
+/** Limits of a pod's resolver configuration (MaxDNSNameservers, MaxDNSSearchPaths, MaxDNSSearchListChars). */
+export const MAX_DNS_NAMESERVERS = 3;
+export const MAX_DNS_SEARCH_PATHS = 32;
+export const MAX_DNS_SEARCH_LIST_CHARS = 2048;
+
+/** validatePodDNSConfig: None needs nameservers; at most 3 nameservers (IPs), 32 search domains (subdomains, 2048 characters), named options. */
+function validatePodDNSConfig(r: Reader, spec: Obj, policy: string, path: string): void {
+  const dnsConfig = r.obj(spec, 'dnsConfig', path);
+  const nameservers = r.strList(dnsConfig, 'nameservers', `${path}.nameservers`) ?? [];
+  if (policy === 'None') {
+    if (!dnsConfig) return r.push(required(path, 'must provide `dnsConfig` when `dnsPolicy` is None'));
+    if (nameservers.length === 0) return r.push(required(`${path}.nameservers`, 'must provide at least one DNS nameserver when `dnsPolicy` is None'));
+  }
+  if (!dnsConfig) return;
+  if (nameservers.length > MAX_DNS_NAMESERVERS) r.push(invalidLit(`${path}.nameservers`, goStringSlice(nameservers), `must not have more than ${MAX_DNS_NAMESERVERS} nameservers`));
+  nameservers.forEach((ns, i) => r.push(...validateIP(ns, `${path}.nameservers[${i}]`)));
+  const searches = r.strList(dnsConfig, 'searches', `${path}.searches`) ?? [];
+  if (searches.length > MAX_DNS_SEARCH_PATHS) r.push(invalidLit(`${path}.searches`, goStringSlice(searches), `must not have more than ${MAX_DNS_SEARCH_PATHS} search paths`));
+  if (searches.join(' ').length > MAX_DNS_SEARCH_LIST_CHARS) {
+    r.push(invalidLit(`${path}.searches`, goStringSlice(searches), `must not have more than ${MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list`));
+  }
+  searches.forEach((sd, i) => {
+    // A trailing dot is fine.
+    const v = sd.endsWith('.') ? sd.slice(0, -1) : sd;
+    r.push(...eachInvalid(`${path}.searches[${i}]`, v, checkDNS1123Subdomain(v)));
+  });
+  for (const [o, p] of r.objList(dnsConfig, 'options', `${path}.options`)) {
+    const name = r.str(o, 'name', `${p}.name`) ?? '';
+    r.str(o, 'value', `${p}.value`);
+    if (name === '') r.push(required(p, 'must not be empty'));
+  }
+}
+
+/** ValidateHostAliases: each ip an IP address, each hostname a DNS subdomain. */
+function validateHostAliases(r: Reader, spec: Obj, path: string): void {
+  for (const [a, p] of r.objList(spec, 'hostAliases', path)) {
+    r.push(...validateIP(r.str(a, 'ip', `${p}.ip`) ?? '', `${p}.ip`));
+    (r.strList(a, 'hostnames', `${p}.hostnames`) ?? []).forEach((h, j) => r.push(...eachInvalid(`${p}.hostnames[${j}]`, h, checkDNS1123Subdomain(h))));
+  }
+}
+
 export interface PodSpecOptions {
   template: boolean;
   /** Create (ephemeral containers forbidden) rather than update. */
@@ -435,19 +476,8 @@ export function validatePodSpec(r: Reader, spec: Obj, path: string, opts: PodSpe
   if (nodeSelector) r.push(...validateLabels(nodeSelector, `${path}.nodeSelector`));
   r.obj(spec, 'securityContext', `${path}.securityContext`);
   r.obj(spec, 'affinity', `${path}.affinity`);
-  const dnsConfig = r.obj(spec, 'dnsConfig', `${path}.dnsConfig`);
-  const nameservers = r.strList(dnsConfig, 'nameservers', `${path}.dnsConfig.nameservers`) ?? [];
-  if (dns === 'None' && !dnsConfig) r.push(required(`${path}.dnsConfig`, 'must provide `dnsConfig` when `dnsPolicy` is None'));
-  else if (dns === 'None' && nameservers.length === 0) {
-    r.push(required(`${path}.dnsConfig.nameservers`, 'must provide at least one DNS nameserver when `dnsPolicy` is None'));
-  } else if (dnsConfig) {
-    if (nameservers.length > 3) r.push(invalidLit(`${path}.dnsConfig.nameservers`, goStringSlice(nameservers), 'must not have more than 3 nameservers'));
-    nameservers.forEach((ns, i) => r.push(...validateIP(ns, `${path}.dnsConfig.nameservers[${i}]`)));
-    (r.strList(dnsConfig, 'searches', `${path}.dnsConfig.searches`) ?? []).forEach((sd, i) => {
-      const v = sd.endsWith('.') ? sd.slice(0, -1) : sd;
-      r.push(...eachInvalid(`${path}.dnsConfig.searches[${i}]`, v, checkDNS1123Subdomain(v)));
-    });
-  }
+  validatePodDNSConfig(r, spec, dns, `${path}.dnsConfig`);
+  validateHostAliases(r, spec, `${path}.hostAliases`);
   for (const [g, p] of r.objList(spec, 'readinessGates', `${path}.readinessGates`)) {
     const ct = r.str(g, 'conditionType', `${p}.conditionType`) ?? '';
     r.push(...eachInvalid(`${p}.conditionType`, ct, checkQualifiedName(ct)));
@@ -464,6 +494,7 @@ export function validatePodSpec(r: Reader, spec: Obj, path: string, opts: PodSpe
   }
   r.int(spec, 'terminationGracePeriodSeconds', `${path}.terminationGracePeriodSeconds`, true);
   r.bool(spec, 'hostNetwork', `${path}.hostNetwork`);
+  r.bool(spec, 'automountServiceAccountToken', `${path}.automountServiceAccountToken`);
   r.bool(spec, 'enableServiceLinks', `${path}.enableServiceLinks`);
   r.str(spec, 'schedulerName', `${path}.schedulerName`);
   for (const [t, p] of r.objList(spec, 'tolerations', `${path}.tolerations`)) {

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrContains, cidrOf, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
+import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrContains, cidrOf, clusterDNSIP, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
 import { ClusterNetwork } from '@kubemu/netns';
 
 export const STATE_ROOT = process.env.KUBEMU_STATE_ROOT ?? '/var/lib/kubemu';
@@ -244,6 +244,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
         '--pki-dir', join(cpDir, 'pki'),
         '--state-dir', join(RUN_ROOT, name, node.name),
         '--workloads', workloads,
+        '--cluster-dns', clusterDNSIP(serviceCIDR),
         // Post status well inside the grace period (kubelet: every 10 s against 40 s).
         '--heartbeat-seconds', String(Math.max(1, Math.min(10, Math.floor((opts.nodeGraceSeconds ?? 40) / 4)))),
       ],

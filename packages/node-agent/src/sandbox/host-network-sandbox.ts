@@ -5,20 +5,23 @@
  * as hostname — what a hostNetwork pod gets in Kubernetes.
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_PATH, NetnsError, netnsPath, shellQuote, tool } from '@kubemu/netns';
 import type { ExecOptions, SpawnOptions } from './pod-sandbox.js';
+import { launchScript, type PodMounts } from './launch-script.js';
 
 export class HostNetworkSandbox {
   readonly #pids = new Set<number>();
+  #mounts: PodMounts;
 
   constructor(
     readonly nodeNs: string,
-    readonly hostname: string,
+    hostname: string,
     readonly stateDir: string,
   ) {
+    this.#mounts = { hostname };
     mkdirSync(join(stateDir, 'tmp'), { recursive: true });
     mkdirSync(join(stateDir, 'var'), { recursive: true });
     // Programs a previous agent started for this pod (pid files) are replaced, not duplicated.
@@ -38,18 +41,18 @@ export class HostNetworkSandbox {
     }
   }
 
+  get hostname(): string {
+    return this.#mounts.hostname;
+  }
+
+  /** The hostname, /etc/hosts, /etc/resolv.conf and service account directory of programs started from now on. */
+  setMounts(m: PodMounts): void {
+    this.#mounts = { ...m };
+  }
+
   spawn(opts: SpawnOptions): ChildProcess {
     if (opts.command.length === 0) throw new NetnsError('ERR_INVALID_CONFIG', 'spawn: empty command');
-    const q = shellQuote;
-    const dir = realpathSync(this.stateDir);
-    const script = [
-      `${q(tool('mount'))} --bind ${q(join(dir, 'var'))} /var || exit 125`,
-      `${q(tool('mount'))} --bind ${q(join(dir, 'tmp'))} /tmp || exit 125`,
-      `${q(tool('umount'))} -l /run/netns 2>/dev/null`,
-      `${q(tool('hostname'))} ${q(this.hostname)} || exit 125`,
-      `cd ${q(opts.cwd ?? '/')} || exit 125`,
-      'exec "$@"',
-    ].join('\n');
+    const script = launchScript(this.stateDir, opts.cwd ?? '/', this.#mounts);
     const args = [`--net=${netnsPath(this.nodeNs)}`, '--', tool('unshare'), '--mount', '--uts', '--propagation', 'private', '--', tool('sh'), '-c', script, 'kubemu-pod', ...opts.command];
     const child = spawnChild(tool('nsenter'), args, {
       env: { PATH: DEFAULT_PATH, HOSTNAME: this.hostname, ...opts.env },

@@ -10,8 +10,10 @@
  *   programs: nsenter --net=<pod netns> unshare --mount --uts sh -c '…' → exec program
  *     - a new mount namespace (private propagation) where /tmp and /var are
  *       bind mounts of <stateDir>/tmp and <stateDir>/var, so files there are
- *       per pod and invisible on the host and in other pods
- *     - a new UTS namespace whose hostname is the pod name
+ *       per pod and invisible on the host and in other pods, and where the
+ *       pod's /etc/hosts, /etc/resolv.conf and service account token are
+ *       bound (launch-script.ts)
+ *     - a new UTS namespace whose hostname is the pod's (its name unless setMounts says otherwise)
  *
  * Every step of the launch exec()s the next (nsenter and unshare do not fork
  * for these namespaces), so the ChildProcess pid *is* the program: SIGTERM
@@ -28,7 +30,7 @@
  * the pid of each program started with a name.
  */
 import { spawn as spawnChild, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { POD_BRIDGE, cidrContains, formatCidr, isIPv4, mask, parseIPv4 } from '@kubemu/api';
@@ -37,6 +39,7 @@ import {
   netnsIsLive, netnsPath, netnsPids, nsInode, parseIpJson, podHostname, podNetnsName, podVethName, processAlive, resolveNetns,
   shellQuote, tool, validateClusterName, validatePodName,
 } from '@kubemu/netns';
+import { launchScript, SANDBOX_SETUP_EXIT_CODE, type PodMounts } from './launch-script.js';
 
 export interface PodSandboxOptions {
   cluster: string;
@@ -91,8 +94,7 @@ export interface ExecOptions {
 
 /** PATH for programs whose env has none (the usual image default). */
 export { DEFAULT_PATH };
-/** Exit code of a launch that failed before the program ran. */
-export const SANDBOX_SETUP_EXIT_CODE = 125;
+export { SANDBOX_SETUP_EXIT_CODE, type PodMounts };
 
 const MARKER = 'kubemu-pod';
 const IFALIAS_MAX = 255;
@@ -130,17 +132,12 @@ function checkStateDir(stateDir: string): string {
   return p.replace(/\/+$/, '');
 }
 
-function under(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(`${dir}/`);
-}
-
 export class PodSandbox {
   readonly cluster: string;
   /** Full netns name of the node. */
   readonly nodeNs: string;
   readonly podUid: string;
   readonly podName: string;
-  readonly hostname: string;
   readonly podIP: string;
   readonly gatewayIP: string;
   readonly prefixLen: number;
@@ -149,13 +146,15 @@ export class PodSandbox {
   readonly netns: string;
   /** Node end of the pod's veth (inside the node netns). */
   readonly vethName: string;
+  /** Hostname and kubelet-managed files for programs started from now on (setMounts). */
+  #mounts: PodMounts;
 
   private constructor(o: PodSandboxOptions & { nodeNs: string; stateDir: string }) {
     this.cluster = o.cluster;
     this.nodeNs = o.nodeNs;
     this.podUid = o.podUid;
     this.podName = o.podName;
-    this.hostname = podHostname(o.podName);
+    this.#mounts = { hostname: podHostname(o.podName) };
     this.podIP = o.podIP;
     this.gatewayIP = o.gatewayIP;
     this.prefixLen = o.prefixLen;
@@ -267,6 +266,16 @@ export class PodSandbox {
     return PodSandbox.remove(this);
   }
 
+  /** The pod's hostname (the pod name until setMounts says otherwise). */
+  get hostname(): string {
+    return this.#mounts.hostname;
+  }
+
+  /** The hostname, /etc/hosts, /etc/resolv.conf and service account directory of programs started from now on. */
+  setMounts(m: PodMounts): void {
+    this.#mounts = { ...m };
+  }
+
   /** Pids of every process in the pod's netns (programs and execs). */
   pids(): Promise<number[]> {
     return netnsPids(this.netns);
@@ -359,30 +368,8 @@ export class PodSandbox {
     return env;
   }
 
-  /**
-   * The shell run in the new mount+uts namespaces: bind /tmp and /var, drop
-   * the copies of /run/netns (else this mount namespace would keep every
-   * other namespace alive after `ip netns del`), set the hostname, cd, exec.
-   */
   #launchScript(cwd: string): string {
-    const q = shellQuote;
-    let dir = this.stateDir;
-    try {
-      dir = realpathSync(dir); // /tmp may be a symlink; the order below needs the real path
-    } catch {
-      // missing: mount will say so
-    }
-    const binds: [string, string][] = [[join(dir, 'tmp'), '/tmp'], [join(dir, 'var'), '/var']];
-    // Cover first the directory that does not hold stateDir, or the second source would be hidden.
-    if (under(dir, '/tmp')) binds.reverse();
-    const fail = (what: string): string => `{ echo ${q(`kubemu: pod sandbox: ${what} failed`)} >&2; exit ${SANDBOX_SETUP_EXIT_CODE}; }`;
-    return [
-      ...binds.map(([src, dst]) => `${q(tool('mount'))} --bind ${q(src)} ${dst} || ${fail(`mount ${src} on ${dst}`)}`),
-      `${q(tool('umount'))} -l /run/netns 2>/dev/null`,
-      `${q(tool('hostname'))} ${q(this.hostname)} || ${fail('hostname')}`,
-      `cd ${q(cwd)} || ${fail(`cd ${cwd}`)}`,
-      'exec "$@"',
-    ].join('\n');
+    return launchScript(this.stateDir, cwd, this.#mounts);
   }
 
   /** Validates the addresses against each other and against the node's cbr0. */

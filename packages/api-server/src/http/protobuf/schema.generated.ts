@@ -98,6 +98,30 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSchema[]>> = {
     { no: 1, jsonName: 'maxUnavailable', kind: 'intstr.IntOrString', ptr: true, omitempty: true },
     { no: 2, jsonName: 'maxSurge', kind: 'intstr.IntOrString', ptr: true, omitempty: true },
   ],
+  'authentication.v1.AttestationValue': [
+    { no: 1, jsonName: 'items', kind: 'string', repeated: true, ptr: true, omitempty: true },
+  ],
+  'authentication.v1.BoundObjectReference': [
+    { no: 1, jsonName: 'kind', kind: 'string', omitempty: true },
+    { no: 2, jsonName: 'apiVersion', kind: 'string', omitempty: true },
+    { no: 3, jsonName: 'name', kind: 'string', omitempty: true },
+    { no: 4, jsonName: 'uid', kind: 'string', omitempty: true },
+  ],
+  'authentication.v1.TokenRequest': [
+    { no: 1, jsonName: 'metadata', kind: 'meta.v1.ObjectMeta', omitempty: true },
+    { no: 2, jsonName: 'spec', kind: 'authentication.v1.TokenRequestSpec' },
+    { no: 3, jsonName: 'status', kind: 'authentication.v1.TokenRequestStatus', omitempty: true },
+  ],
+  'authentication.v1.TokenRequestSpec': [
+    { no: 1, jsonName: 'audiences', kind: 'string', repeated: true },
+    { no: 4, jsonName: 'expirationSeconds', kind: 'int64', ptr: true },
+    { no: 3, jsonName: 'boundObjectRef', kind: 'authentication.v1.BoundObjectReference', ptr: true },
+    { no: 5, jsonName: 'attestations', kind: 'map<string,authentication.v1.AttestationValue>', omitempty: true },
+  ],
+  'authentication.v1.TokenRequestStatus': [
+    { no: 1, jsonName: 'token', kind: 'string' },
+    { no: 2, jsonName: 'expirationTimestamp', kind: 'meta.v1.Time' },
+  ],
   'autoscaling.v1.Scale': [
     { no: 1, jsonName: 'metadata', kind: 'meta.v1.ObjectMeta', omitempty: true },
     { no: 2, jsonName: 'spec', kind: 'autoscaling.v1.ScaleSpec', omitempty: true },
@@ -1073,6 +1097,12 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSchema[]>> = {
     { no: 2, jsonName: 'spec', kind: 'core.v1.ServiceSpec', omitempty: true },
     { no: 3, jsonName: 'status', kind: 'core.v1.ServiceStatus', omitempty: true },
   ],
+  'core.v1.ServiceAccount': [
+    { no: 1, jsonName: 'metadata', kind: 'meta.v1.ObjectMeta', omitempty: true },
+    { no: 2, jsonName: 'secrets', kind: 'core.v1.ObjectReference', repeated: true, omitempty: true },
+    { no: 3, jsonName: 'imagePullSecrets', kind: 'core.v1.LocalObjectReference', repeated: true, omitempty: true },
+    { no: 4, jsonName: 'automountServiceAccountToken', kind: 'bool', ptr: true, omitempty: true },
+  ],
   'core.v1.ServiceAccountTokenProjection': [
     { no: 1, jsonName: 'audience', kind: 'string', omitempty: true },
     { no: 2, jsonName: 'expirationSeconds', kind: 'int64', ptr: true, omitempty: true },
@@ -1430,7 +1460,7 @@ export const MESSAGES: Readonly<Record<string, readonly FieldSchema[]>> = {
     { no: 2, jsonName: 'spec', kind: 'networking.v1.IngressClassSpec', omitempty: true },
   ],
   'networking.v1.IngressClassParametersReference': [
-    { no: 1, jsonName: 'aPIGroup', kind: 'string', ptr: true, omitempty: true },
+    { no: 1, jsonName: 'apiGroup', kind: 'string', ptr: true, omitempty: true },
     { no: 2, jsonName: 'kind', kind: 'string' },
     { no: 3, jsonName: 'name', kind: 'string' },
     { no: 4, jsonName: 'scope', kind: 'string', ptr: true },
@@ -1497,12 +1527,14 @@ export const KINDS: Readonly<Record<string, string>> = {
   'v1|ConfigMap': 'core.v1.ConfigMap',
   'v1|Event': 'core.v1.Event',
   'v1|ReplicationController': 'core.v1.ReplicationController',
+  'v1|ServiceAccount': 'core.v1.ServiceAccount',
   'apps/v1|Deployment': 'apps.v1.Deployment',
   'apps/v1|ReplicaSet': 'apps.v1.ReplicaSet',
   'networking.k8s.io/v1|Ingress': 'networking.v1.Ingress',
   'networking.k8s.io/v1|IngressClass': 'networking.v1.IngressClass',
   'discovery.k8s.io/v1|EndpointSlice': 'discovery.v1.EndpointSlice',
   'autoscaling/v1|Scale': 'autoscaling.v1.Scale',
+  'authentication.k8s.io/v1|TokenRequest': 'authentication.v1.TokenRequest',
 };
 
 /** Kinds accepted under any apiVersion. */
