@@ -10,13 +10,8 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import pino from 'pino';
 import {
-<<<<<<< HEAD
   API_SERVER_PORT, DEFAULT_LB_POOL, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
-  resourceForKind, type KubeObject,
-=======
-  API_SERVER_PORT, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
   isIPv4, resourceForKind, type KubeObject,
->>>>>>> wt-sa
 } from '@kubemu/api';
 import { loadKubeconfig } from './kubeconfig.js';
 import { RestClient, RestError } from './rest-client.js';
