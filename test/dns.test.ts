@@ -7,14 +7,14 @@
  * on the host; unknown names get NXDOMAIN, outside names a quick refusal;
  * lookups survive losing one DNS pod.
  */
-import { createServer, type Server } from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
 
 const SUBNET = '172.30.81';
 const c = new NetnsCluster(3, ['--addons', 'dns', '--subnet', `${SUBNET}.0/24`]);
 let client = '';
-let hostServer: Server | undefined;
+let hostServer: ChildProcess | undefined;
 
 function exec(cmd: string, timeoutMs = 20_000) {
   const t0 = Date.now();
@@ -75,9 +75,13 @@ spec:
 describe.skipIf(!IS_ROOT)('cluster DNS (e2e, root)', () => {
   beforeAll(async () => {
     c.up();
-    // A server on the host's bridge address (exists once the cluster is up).
-    hostServer = createServer((_req, res) => res.end('hello from the host\n'));
-    await new Promise<void>((resolve, reject) => hostServer!.listen(8089, `${SUBNET}.1`, resolve).once('error', reject));
+    // A server on the host's bridge address (exists once the cluster is up), in its own process:
+    // the test drives kubectl synchronously, which would stall a server in this one.
+    hostServer = spawn(process.execPath, ['-e', `require('http').createServer((q, r) => r.end('hello from the host\\n')).listen(8089, '${SUBNET}.1', () => console.log('listening'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      hostServer!.stdout!.once('data', () => resolve());
+      hostServer!.once('exit', (code) => reject(new Error(`the host server exited (${code})`)));
+    });
     c.apply(APPS);
     client = 'client';
     await until('the DNS pods ready', () => c.json<{ subsets?: { addresses?: unknown[] }[] }>(['get', 'endpoints', '-n', 'kube-system', 'kube-dns']).subsets?.[0]?.addresses?.length === 2, 90_000);
@@ -87,7 +91,7 @@ describe.skipIf(!IS_ROOT)('cluster DNS (e2e, root)', () => {
   }, 240_000);
   afterAll(() => {
     c.down();
-    hostServer?.close();
+    hostServer?.kill();
   }, 60_000);
 
   it('writes the pod resolv.conf as kubelet does', () => {
