@@ -108,6 +108,15 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     expect(conns.items.filter((c) => c.service.startsWith('default/kubia-loadbalancer')).length).toBeGreaterThan(0);
     expect(ok(find(/10257\/healthz/))).toContain('172.30.0.200');
 
+    // Cluster DNS, from a pod and from a node.
+    await until('kube-dns ready', () => sh('kubectl get endpoints -n kube-system kube-dns -o jsonpath={.subsets[0].addresses[*].ip}').stdout.split(' ').filter(Boolean).length === 2, 60_000);
+    ok(find(/kubectl get pods -n kube-system/));
+    expect(names).toContain(ok(find(/curl -s http:\/\/kubia\s/)).trim());
+    expect(names).toContain(ok(find(/curl -s http:\/\/kubia\.default\.svc\.cluster\.local/)).trim());
+    const kubiaIP = sh("kubectl get svc kubia -o jsonpath='{.spec.clusterIP}'").stdout;
+    expect(ok(find(/nslookup kubia/))).toContain(kubiaIP);
+    expect(ok(find(/dig \+short @10\.96\.0\.10/)).trim()).toBe(kubiaIP);
+
     expect(ok(find(/kubemu status/))).toMatch(/node-3/);
     ok(find(/kubemu down/));
     expect(defaultClusterRunning()).toBe(false);
