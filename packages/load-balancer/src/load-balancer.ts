@@ -219,13 +219,15 @@ export class LoadBalancer {
     const oursKeys = new Set(ours.map((o) => o.lb.key));
 
     // 1. Let go of Services that are no longer ours (deleted, another type or class).
+    // The status is cleared first: if that fails, the address stays held (and the clear is retried),
+    // so no other Service is given an address this one still shows.
     for (const key of [...this.#assigned.keys()]) {
       if (oursKeys.has(key)) continue;
+      const s = this.#services.get(key);
+      if (s) await this.#clearStatus(s, this.pool.heldBy(key));
       const freed = this.pool.releaseAll(key);
       this.#assigned.delete(key);
       this.#reported.delete(key);
-      const s = this.#services.get(key);
-      if (s) await this.#clearStatus(s, freed);
       if (freed.length) this.#log.info({ service: key, released: freed }, 'address released');
     }
 
