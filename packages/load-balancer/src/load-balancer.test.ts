@@ -140,8 +140,13 @@ class FakeDataPlane implements LbDataPlane {
 class FakeProbe {
   readonly up = new Set<string>();
   readonly seen: HealthTarget[] = [];
-  readonly probe: Probe = async (t) => {
+  readonly timeouts = new Set<number>();
+  /** While set, checks wait for it before answering. */
+  gate?: Promise<void>;
+  readonly probe: Probe = async (t, timeoutMs) => {
+    this.timeouts.add(timeoutMs);
     this.seen.push({ key: t.key, ip: t.ip, port: t.port, path: t.path });
+    await this.gate;
     return this.up.has(`${t.ip}:${t.port}`) ? { ok: true } : { ok: false, error: 'connect ECONNREFUSED' };
   };
 }
@@ -412,6 +417,8 @@ describe('LoadBalancer: nodes behind each frontend', () => {
     const r = await startLb({ services: [makeService('web')], up: ['172.30.0.11:10256', '172.30.0.13:10256'] });
     expect(forwarding(r.dp)).toEqual(['172.30.0.200:80/TCP → node-1@172.30.0.11:30080,node-3@172.30.0.13:30080']);
     expect(r.probe.seen.filter((t) => t.key === 'node-2 proxy')[0]).toEqual({ key: 'node-2 proxy', ip: '172.30.0.12', port: 10256, path: '/healthz' });
+    // each check may take half the period, at most 1 s
+    expect([...r.probe.timeouts]).toEqual([1000]);
     r.probe.up.add('172.30.0.12:10256');
     r.probe.up.delete('172.30.0.11:10256');
     await r.lb.health.checkAll();
@@ -490,6 +497,25 @@ describe('LoadBalancer: failures', () => {
     await vi.waitFor(() => expect(r.lb.lastSyncError).toBeUndefined(), { timeout: 3000 });
     expect(r.dp.syncs.length).toBeGreaterThan(before);
     expect(forwarding(r.dp)).toEqual(['172.30.0.200:80/TCP → node-1@172.30.0.11:30080,node-2@172.30.0.12:30080,node-3@172.30.0.13:30080']);
+  });
+
+  it('does nothing more once stopped, even when a check answers or a change arrives late', async () => {
+    const r = await startLb({ services: [makeService('web')] });
+    let release!: () => void;
+    // the next checks hang until released, then find node-1 down
+    r.probe.gate = new Promise<void>((res) => (release = res));
+    r.probe.up.delete('172.30.0.11:10256');
+    const slow = r.lb.health.checkAll();
+    r.api.apply('services', makeService('late'));
+    const syncs = r.dp.syncs.length;
+    const requests = r.api.requests.length;
+    await r.lb.stop();
+    running.splice(running.indexOf(r.lb), 1);
+    release();
+    await slow;
+    await new Promise((res) => setTimeout(res, 20));
+    expect(r.dp.syncs.length).toBe(syncs);
+    expect(r.api.requests.slice(requests)).toEqual([]);
   });
 
   it('refuses to start in the host network namespace', async () => {

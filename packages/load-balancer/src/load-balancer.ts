@@ -92,6 +92,7 @@ export class LoadBalancer {
   #retry?: NodeJS.Timeout;
   #healthServer?: LbHealthServer;
   #synced = { services: false, nodes: false };
+  #stopped = false;
   lastSyncError?: string;
 
   constructor(opts: LoadBalancerOptions) {
@@ -151,6 +152,7 @@ export class LoadBalancer {
   }
 
   async stop(clean = true): Promise<void> {
+    this.#stopped = true; // a late health answer or queued change must not program the data plane again
     for (const s of this.#stops.splice(0)) s();
     this.health.stop();
     if (this.#retry) clearTimeout(this.#retry);
@@ -195,6 +197,7 @@ export class LoadBalancer {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
+      if (this.#stopped) return;
       this.#running = this.#reconcile()
         .catch((e) => {
           this.lastSyncError = (e as Error).message;
