@@ -90,6 +90,8 @@ describe('lbService', () => {
     const cluster = lbService(svc({ externalTrafficPolicy: 'Cluster', healthCheckNodePort: 32000 }));
     expect(cluster.local).toBe(false);
     expect(cluster.healthCheckNodePort).toBeUndefined();
+    // Cluster is the default
+    expect(lbService(svc({ healthCheckNodePort: 32000 }))).toMatchObject({ local: false, healthCheckNodePort: undefined });
   });
 
   it('uses ClientIP affinity with its timeout, 10800 s by default, and none otherwise', () => {

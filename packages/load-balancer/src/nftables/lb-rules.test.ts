@@ -119,6 +119,7 @@ describe('lbScript', () => {
       ['nat-postrouting', `meta mark & ${LB_MASQ_MARK} != 0 masquerade`],
     ]) {
       expect(s.filter((l) => l.includes(rule) && l.includes(chain))).toEqual([`add rule ${t} ${chain} ${rule}`]);
+      expect(s).toContain(`flush chain ${t} ${chain}`);
       expect(s.indexOf(`flush chain ${t} ${chain}`)).toBeLessThan(s.indexOf(`add rule ${t} ${chain} ${rule}`));
     }
   });
