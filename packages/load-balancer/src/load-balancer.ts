@@ -92,6 +92,7 @@ export class LoadBalancer {
   #retry?: NodeJS.Timeout;
   #healthServer?: LbHealthServer;
   #synced = { services: false, nodes: false };
+  #stopped = false;
   lastSyncError?: string;
 
   constructor(opts: LoadBalancerOptions) {
@@ -151,6 +152,7 @@ export class LoadBalancer {
   }
 
   async stop(clean = true): Promise<void> {
+    this.#stopped = true; // a late health answer or queued change must not program the data plane again
     for (const s of this.#stops.splice(0)) s();
     this.health.stop();
     if (this.#retry) clearTimeout(this.#retry);
@@ -195,6 +197,7 @@ export class LoadBalancer {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
+      if (this.#stopped) return;
       this.#running = this.#reconcile()
         .catch((e) => {
           this.lastSyncError = (e as Error).message;
@@ -219,13 +222,15 @@ export class LoadBalancer {
     const oursKeys = new Set(ours.map((o) => o.lb.key));
 
     // 1. Let go of Services that are no longer ours (deleted, another type or class).
+    // The status is cleared first: if that fails, the address stays held (and the clear is retried),
+    // so no other Service is given an address this one still shows.
     for (const key of [...this.#assigned.keys()]) {
       if (oursKeys.has(key)) continue;
+      const s = this.#services.get(key);
+      if (s) await this.#clearStatus(s, this.pool.heldBy(key));
       const freed = this.pool.releaseAll(key);
       this.#assigned.delete(key);
       this.#reported.delete(key);
-      const s = this.#services.get(key);
-      if (s) await this.#clearStatus(s, freed);
       if (freed.length) this.#log.info({ service: key, released: freed }, 'address released');
     }
 

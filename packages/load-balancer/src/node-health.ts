@@ -49,7 +49,7 @@ export class NodeHealth {
   readonly #o: Required<NodeHealthOptions>;
   readonly #targets = new Map<string, TargetStatus>();
   readonly #listeners: Array<() => void> = [];
-  readonly #inFlight = new Set<string>();
+  readonly #inFlight = new Set<TargetStatus>();
   #timer?: NodeJS.Timeout;
 
   constructor(o: NodeHealthOptions) {
@@ -109,12 +109,17 @@ export class NodeHealth {
   }
 
   async #check(key: string): Promise<void> {
-    if (this.#inFlight.has(key)) return;
     const t = this.#targets.get(key);
-    if (!t) return;
-    this.#inFlight.add(key);
+    // One check at a time per target; a target replaced (new address) is a new target, checked at once.
+    if (!t || this.#inFlight.has(t)) return;
+    this.#inFlight.add(t);
     try {
-      const r = await this.#o.probe(t, this.#o.timeoutMs).catch((e: Error) => ({ ok: false, error: e.message }));
+      let r: { ok: boolean; error?: string };
+      try {
+        r = await this.#o.probe(t, this.#o.timeoutMs); // a probe that throws is a failed check
+      } catch (e) {
+        r = { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
       const cur = this.#targets.get(key);
       if (cur !== t) return; // replaced or removed meanwhile
       const flipped = cur.healthy !== r.ok || cur.checkedAt === 0;
@@ -123,7 +128,7 @@ export class NodeHealth {
       cur.checkedAt = this.#o.now();
       if (flipped) this.#notify();
     } finally {
-      this.#inFlight.delete(key);
+      this.#inFlight.delete(t);
     }
   }
 

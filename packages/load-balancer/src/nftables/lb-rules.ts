@@ -22,6 +22,13 @@ import type { Frontend } from '../frontend.js';
 export const LB_TABLE = 'kubemu-lb';
 export const LB_MASQ_MARK = '0x4000';
 
+const BASE_RULES: readonly [string, string][] = [
+  ['filter-prerouting', 'ip daddr . meta l4proto . th dport vmap @firewall'],
+  ['nat-prerouting', 'ip daddr . meta l4proto . th dport vmap @frontends'],
+  ['nat-output', 'ip daddr . meta l4proto . th dport vmap @frontends'],
+  ['nat-postrouting', `meta mark & ${LB_MASQ_MARK} != 0 masquerade`],
+];
+
 export interface LbModel {
   /** chain name → rules */
   chains: Map<string, string[]>;
@@ -80,24 +87,15 @@ export function lbScript(after: LbModel, before?: LbModel): string {
     `table ${t} {`,
     '  map frontends { type ipv4_addr . inet_proto . inet_service : verdict; }',
     '  map firewall { type ipv4_addr . inet_proto . inet_service : verdict; }',
-    '  chain filter-prerouting {',
-    '    type filter hook prerouting priority -110; policy accept;',
-    '    ip daddr . meta l4proto . th dport vmap @firewall',
-    '  }',
-    '  chain nat-prerouting {',
-    '    type nat hook prerouting priority dstnat; policy accept;',
-    '    ip daddr . meta l4proto . th dport vmap @frontends',
-    '  }',
-    '  chain nat-output {',
-    '    type nat hook output priority -100; policy accept;',
-    '    ip daddr . meta l4proto . th dport vmap @frontends',
-    '  }',
-    '  chain nat-postrouting {',
-    '    type nat hook postrouting priority srcnat; policy accept;',
-    `    meta mark & ${LB_MASQ_MARK} != 0 masquerade`,
-    '  }',
+    '  chain filter-prerouting { type filter hook prerouting priority -110; policy accept; }',
+    '  chain nat-prerouting { type nat hook prerouting priority dstnat; policy accept; }',
+    '  chain nat-output { type nat hook output priority -100; policy accept; }',
+    '  chain nat-postrouting { type nat hook postrouting priority srcnat; policy accept; }',
     '}',
   );
+  // The hook chains' rules are replaced, not declared in the block above: a rule in a chain
+  // block is added again on every run, so each sync would append another copy.
+  for (const [chain, rule] of BASE_RULES) out.push(`flush chain ${t} ${chain}`, `add rule ${t} ${chain} ${rule}`);
   out.push(`flush map ${t} frontends`, `flush map ${t} firewall`);
   for (const [name, secs] of after.sets) {
     if (!before?.sets.has(name)) out.push(`add set ${t} ${name} { type ipv4_addr; flags dynamic,timeout; timeout ${secs}s; }`);
