@@ -379,6 +379,12 @@ describe('LoadBalancer: addresses', () => {
     expect(r.api.service('default/waiting')!.status).toEqual(ingress('172.30.0.200'));
   });
 
+  it('clears, at start, the address of a Service that stopped being a LoadBalancer while it was away', async () => {
+    const r = await startLb({ services: [makeService('was-lb', { spec: { type: 'ClusterIP' }, status: ingress('172.30.0.200') }), makeService('next', { created: '2025-09-01T00:00:00Z' })] });
+    expect(r.api.service('default/was-lb')!.status?.loadBalancer?.ingress ?? []).toEqual([]);
+    expect(r.api.service('default/next')!.status).toEqual(ingress('172.30.0.200'));
+  });
+
   it('leaves Services of another loadBalancerClass, and other types, alone', async () => {
     const r = await startLb({
       services: [

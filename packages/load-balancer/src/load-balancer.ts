@@ -234,6 +234,13 @@ export class LoadBalancer {
       if (freed.length) this.#log.info({ service: key, released: freed }, 'address released');
     }
 
+    // Services that left type LoadBalancer while this process was away still show an address of ours.
+    for (const s of this.#services.values()) {
+      if (s.spec?.type === 'LoadBalancer') continue;
+      const stale = (s.status?.loadBalancer?.ingress ?? []).map((x) => x.ip).filter((ip): ip is string => !!ip && this.pool.contains(ip) && this.pool.ownerOf(ip) === undefined);
+      if (stale.length) await this.#clearStatus(s, stale);
+    }
+
     // 2. Addresses: those already in status first (stable across restarts), oldest Service first.
     ours.sort((a, b) => Number(b.lb.statusIPs.length > 0) - Number(a.lb.statusIPs.length > 0) || created(a.s) - created(b.s) || a.lb.key.localeCompare(b.lb.key));
     for (const { s, lb } of ours) this.#assign(s, lb);

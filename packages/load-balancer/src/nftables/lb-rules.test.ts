@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CAN_PROGRAM_NETNS, inScratchNetns } from '../../../kube-proxy/src/testing/scratch-netns.js';
+import { CAN_PROGRAM_NETNS, inScratchNetns } from '@kubemu/kube-proxy/testing';
 import type { Backend, Frontend } from '../frontend.js';
 import { LB_MASQ_MARK, LB_TABLE, lbModel, lbScript, type LbModel } from './lb-rules.js';
 
