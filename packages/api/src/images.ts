@@ -4,7 +4,7 @@
  * Data only — the programs live in @kubemu/workloads.
  */
 
-export type WorkloadName = 'kubia' | 'kubia-unhealthy' | 'nginx' | 'echo' | 'agnhost' | 'pause' | 'busybox';
+export type WorkloadName = 'kubia' | 'kubia-unhealthy' | 'nginx' | 'echo' | 'agnhost' | 'pause' | 'busybox' | 'ingress-controller';
 
 export interface BuiltinImage {
   workload: WorkloadName;
@@ -21,6 +21,7 @@ const CATALOGUE: Record<string, BuiltinImage> = {
   'kubemu/echo': { workload: 'echo', entrypoints: ['echo-server'], defaultArgs: [] },
   'e2e-test-images/agnhost': { workload: 'agnhost', entrypoints: ['/agnhost', 'agnhost'], defaultArgs: ['pause'] },
   'kubernetes-e2e-test-images/agnhost': { workload: 'agnhost', entrypoints: ['/agnhost', 'agnhost'], defaultArgs: ['pause'] },
+  'kubemu/ingress-controller': { workload: 'ingress-controller', entrypoints: ['/ingress-controller', 'ingress-controller'], defaultArgs: [] },
   pause: { workload: 'pause', entrypoints: ['/pause'], defaultArgs: [] },
   busybox: { workload: 'busybox', entrypoints: [], defaultArgs: ['sh'] },
 };
