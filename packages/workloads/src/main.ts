@@ -7,6 +7,7 @@ import { agnhost } from './agnhost.js';
 import { echo } from './echo.js';
 import { kubia } from './kubia.js';
 import { nginx } from './nginx.js';
+import { ingressControllerWorkload } from './ingress/workload.js';
 import { parseFlags, onTerminate } from './http-util.js';
 
 export async function runWorkload(name: string, args: string[]): Promise<void> {
@@ -24,6 +25,8 @@ export async function runWorkload(name: string, args: string[]): Promise<void> {
     }
     case 'agnhost':
       return agnhost(args);
+    case 'ingress-controller':
+      return ingressControllerWorkload(args);
     case 'pause':
       onTerminate();
       setInterval(() => {}, 1 << 30);
