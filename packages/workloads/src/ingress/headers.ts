@@ -5,7 +5,7 @@
  *   - the request gains X-Forwarded-For (appended), -Proto, -Host, -Port,
  *     X-Real-IP and X-Request-ID (kept if the client sent one).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'http2-settings', 'expect']);
@@ -29,8 +29,13 @@ export function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return out;
 }
 
+// 32 hex digits like ingress-nginx's $req_id: a random per-process prefix and a counter (no entropy per request).
+const ID_PREFIX = randomBytes(8).toString('hex');
+let idSeq = 0;
+
 export function newRequestId(): string {
-  return randomUUID().replaceAll('-', '');
+  idSeq = (idSeq + 1) % Number.MAX_SAFE_INTEGER;
+  return ID_PREFIX + idSeq.toString(16).padStart(16, '0');
 }
 
 export interface ForwardContext {

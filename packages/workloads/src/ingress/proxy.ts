@@ -84,9 +84,12 @@ export class IngressProxy {
   /** Swaps in a new routing table; agents of backends no Ingress names any more are closed. */
   update(table: RoutingTable, goneBackends: readonly string[] = []): void {
     this.#table = table;
-    for (const id of goneBackends) {
-      this.#agents.get(id)?.destroy();
-      this.#agents.delete(id);
+    if (!goneBackends.length) return;
+    const gone = new Set(goneBackends);
+    for (const [k, a] of this.#agents) {
+      if (!gone.has(k.slice(0, k.lastIndexOf('\0')))) continue;
+      a.destroy();
+      this.#agents.delete(k);
     }
   }
 
@@ -107,12 +110,18 @@ export class IngressProxy {
     return this.#backends;
   }
 
-  /** The pooled keep-alive agent of one backend. */
-  agentFor(id: string): Agent {
-    let a = this.#agents.get(id);
+  /**
+   * The pooled keep-alive agent of one backend (one per read timeout in use).
+   * The agent's socket timeout is the read timeout: it fires on a request
+   * that waits too long and expires idle pooled sockets, without arming a
+   * timer per request.
+   */
+  agentFor(id: string, readTimeoutMs: number): Agent {
+    const k = `${id}\0${readTimeoutMs}`;
+    let a = this.#agents.get(k);
     if (!a) {
-      a = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo', timeout: 60_000 });
-      this.#agents.set(id, a);
+      a = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo', timeout: readTimeoutMs });
+      this.#agents.set(k, a);
     }
     return a;
   }
@@ -151,7 +160,7 @@ export class IngressProxy {
     x.tries++;
     x.upstreamStart = Date.now();
     const readTimeout = route.readTimeoutMs ?? this.#opts.readTimeoutMs;
-    const up = request({ host: ep.ip, port: ep.port, method: x.req.method, path: x.req.url, headers, agent: this.agentFor(backend.id), timeout: readTimeout });
+    const up = request({ host: ep.ip, port: ep.port, method: x.req.method, path: x.req.url, headers, agent: this.agentFor(backend.id, readTimeout) });
     x.up = up;
     let responded = false;
     let connectTimer: NodeJS.Timeout | undefined;
@@ -204,16 +213,19 @@ export class IngressProxy {
       upRes.destroy();
       return this.#fail(x, new ProxyError('UPSTREAM_FAILED', `upstream response unusable: ${(e as Error).message}`));
     }
+    // Streamed by hand (what pipe does, minus its bookkeeping): pause the pod while the client is slow.
     upRes.on('data', (c: Buffer) => {
       x.bytes += c.length;
+      if (!res.write(c)) upRes.pause();
     });
+    res.on('drain', () => upRes.resume());
     upRes.on('end', () => {
       x.done = true;
+      res.end();
       this.#log(x, upRes.statusCode ?? 0);
     });
     upRes.on('error', () => destroyResponse(x.res));
     upRes.on('aborted', () => destroyResponse(x.res));
-    upRes.pipe(res);
   }
 
   #redirect(x: Exchange): void {

@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { onTerminate, parseFlags } from '../http-util.js';
 import { inClusterConfig, Informer, KubeClient, type KubeObjectLike } from '../kube/index.js';
-import { pinoAccessLog } from './access-log.js';
+import { bufferedAccessLog } from './access-log.js';
 import { eventPoster, statusWriter } from './api-sinks.js';
 import type { EndpointSlice, Ingress, IngressClass, Secret, Service } from '@kubemu/api';
 import { IngressController, type Cached, type ControllerCaches } from './controller.js';
@@ -64,6 +64,7 @@ export async function ingressControllerWorkload(args: string[]): Promise<void> {
   });
   for (const i of all) i.start();
   await Promise.all(all.map((i) => i.waitSynced()));
+  const access = bufferedAccessLog(1, { node: process.env.NODE_NAME, pod: process.env.HOSTNAME });
   const ctl = new IngressController(caches, {
     ingressClass: flags.get('ingress-class') ?? 'kubemu',
     publishService,
@@ -72,7 +73,7 @@ export async function ingressControllerWorkload(args: string[]): Promise<void> {
     readTimeoutMs: num(flags, 'proxy-read-timeout', 60) * 1000,
     connectTimeoutMs: num(flags, 'proxy-connect-timeout', 5) * 1000,
     log,
-    accessLog: pinoAccessLog(log),
+    accessLog: access.log,
     onEvent: eventPoster(client, (err) => log.warn({ err: err.message }, 'could not post event')),
     writeStatus: statusWriter(client),
   });
@@ -83,6 +84,7 @@ export async function ingressControllerWorkload(args: string[]): Promise<void> {
     ready = false;
     for (const i of all) i.stop();
     void ctl.stop();
+    access.close();
     health.close();
     client.close();
   });
