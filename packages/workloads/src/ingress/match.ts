@@ -9,8 +9,9 @@
  *                         so not /foobar; a trailing "/" on either side is ignored
  *          ImplementationSpecific is treated as Prefix here.
  *
- * Pure functions; the router orders candidates (longest path first, Exact
- * before Prefix of the same length).
+ * Pure functions. The router looks a host up by its exact name, then by the
+ * name minus its first label (so "*.foo.com" covers exactly one label), and
+ * orders paths longest first, Exact before Prefix of the same length.
  */
 
 export type PathType = 'Exact' | 'Prefix';
@@ -32,20 +33,6 @@ export function normalizeHost(raw: string | undefined): string {
 /** The suffix a wildcard host covers ("*.foo.com" → ".foo.com"), or undefined for an exact host. */
 export function wildcardSuffix(ruleHost: string): string | undefined {
   return ruleHost.startsWith('*.') ? ruleHost.slice(1).toLowerCase() : undefined;
-}
-
-/** Whether `host` (normalised) is covered by `ruleHost` (exact or "*." wildcard of one label). */
-export function hostMatches(ruleHost: string, host: string): boolean {
-  const suffix = wildcardSuffix(ruleHost);
-  if (suffix === undefined) return ruleHost.toLowerCase() === host;
-  return wildcardLabel(host, suffix);
-}
-
-/** True when host = "<one label>" + suffix. */
-export function wildcardLabel(host: string, suffix: string): boolean {
-  if (host.length <= suffix.length || !host.endsWith(suffix)) return false;
-  const label = host.slice(0, host.length - suffix.length);
-  return label.length > 0 && !label.includes('.');
 }
 
 /** The request path without query string or fragment. */

@@ -163,6 +163,22 @@ describe('proxying through the ingress controller', () => {
     expect(r.body).toContain('ECONNREFUSED');
   });
 
+  it('a refusing endpoint is skipped (next endpoint) for requests without a body', async () => {
+    const ok = await startPod('ok');
+    const dead = await startPod('dead');
+    await stopPod(dead);
+    c.cluster.ingresses.set(ingress('mixed', [{ host: 'mixed.example', paths: [{ path: '/', service: 'mixed' }] }]));
+    c.cluster.services.set(service('mixed', [{ name: 'http', port: 80 }]));
+    for (const s of podSlices('mixed', 'http', [ok, dead])) c.cluster.endpointSlices.set(s);
+    await tick();
+    for (let i = 0; i < 6; i++) {
+      const r = await get(c.httpPort, '/', { host: 'mixed.example' });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body).pod).toBe('ok');
+    }
+    await stopPod(ok);
+  });
+
   it('502 when the endpoint resets the connection mid-request', async () => {
     const rst = await startPod('rst', (_p, req) => req.socket.resetAndDestroy());
     c.cluster.ingresses.set(ingress('rst', [{ host: 'rst.example', paths: [{ path: '/', service: 'rst' }] }]));
@@ -188,6 +204,7 @@ describe('proxying through the ingress controller', () => {
     const first = await get(c.httpPort, '/', { host: 'web.example', agent });
     const big = await get(c.httpPort, '/', { host: 'web.example', headers: { 'x-big': 'y'.repeat(8000) } });
     expect(big.status).toBe(431);
+    expect(big.body).toContain('request headers are larger than the controller accepts');
     const raw = await new Promise<string>((resolve) => {
       const s = connect(c.httpPort, '127.0.0.1', () => s.write('NOT HTTP AT ALL\r\n\r\n'));
       let out = '';
@@ -196,6 +213,7 @@ describe('proxying through the ingress controller', () => {
       s.on('error', () => resolve(out));
     });
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('malformed request');
     const again = await get(c.httpPort, '/', { host: 'web.example', agent });
     expect(again.status).toBe(200);
     expect(again.socket).toBe(first.socket);
