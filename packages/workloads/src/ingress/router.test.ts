@@ -105,6 +105,13 @@ describe('hosts', () => {
     expect(reach(t3, 'a.com', '/y')).toBe('a-default');
     expect(reach(t3, 'b.com', '/y')).toBe('a-default');
     expect(reach(t3, 'c.com', '/y')).toBe('a-default');
+    // With an older catch-all elsewhere, a host still falls back to its own Ingress's defaultBackend.
+    const t5 = table(
+      ingress('catch', [], { defaultBackend: backend('catch-all'), created: '2023-01-01T00:00:00Z' }),
+      ingress('a', [{ host: 'a.com', paths: [{ path: '/x', service: 'ax' }] }], { defaultBackend: backend('a-default') }),
+    );
+    expect(reach(t5, 'a.com', '/y')).toBe('a-default');
+    expect(reach(t5, 'c.com', '/y')).toBe('catch-all');
     const t4 = table(ingress('b', [{ host: 'b.com', paths: [{ path: '/x', service: 'bx' }] }]));
     expect(reach(t4, 'b.com', '/y')).toBeUndefined();
   });
