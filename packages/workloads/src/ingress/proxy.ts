@@ -160,7 +160,13 @@ export class IngressProxy {
     x.tries++;
     x.upstreamStart = Date.now();
     const readTimeout = route.readTimeoutMs ?? this.#opts.readTimeoutMs;
-    const up = request({ host: ep.ip, port: ep.port, method: x.req.method, path: x.req.url, headers, agent: this.agentFor(backend.id, readTimeout) });
+    let up: ClientRequest;
+    try {
+      up = request({ host: ep.ip, port: ep.port, method: x.req.method, path: x.req.url, headers, agent: this.agentFor(backend.id, readTimeout) });
+    } catch (e) {
+      // node:http refuses what it cannot send (say, an HTTP/2 :path with a space): the client's fault.
+      return this.#fail(x, new ProxyError('BAD_REQUEST', `cannot forward this request: ${(e as Error).message}`));
+    }
     x.up = up;
     let responded = false;
     let connectTimer: NodeJS.Timeout | undefined;

@@ -39,6 +39,15 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy();
 }
 
+/** A bug in request handling costs that one request (its connection is closed), never the process. */
+function guard(fn: () => void, conn: { destroy(): unknown }): void {
+  try {
+    fn();
+  } catch {
+    conn.destroy();
+  }
+}
+
 export class IngressServers {
   readonly http: Server;
   readonly https: Http2SecureServer;
@@ -48,15 +57,15 @@ export class IngressServers {
   constructor(proxy: IngressProxy, certs: CertStore, defaultCert: KeyPair, upgrade: UpgradeOptions, opts: ServerOptions) {
     this.#opts = opts;
     const keepAliveTimeout = opts.keepAliveTimeoutMs ?? 75_000;
-    this.http = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout }, (req, res) => proxy.handle(req, res, false));
+    this.http = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout }, (req, res) => guard(() => proxy.handle(req, res, false), res));
     this.http.keepAliveTimeout = keepAliveTimeout;
-    this.http.on('upgrade', (req, socket, head) => proxyUpgrade(proxy, upgrade, req, socket, head, false));
+    this.http.on('upgrade', (req, socket, head) => guard(() => proxyUpgrade(proxy, upgrade, req, socket, head, false), socket));
     this.http.on('clientError', onClientError);
     this.https = createSecureServer(
       { allowHTTP1: true, cert: defaultCert.cert, key: defaultCert.key, SNICallback: certs.sniCallback, maxSessionMemory: 64 },
-      (req, res) => proxy.handle(req, res, true),
+      (req, res) => guard(() => proxy.handle(req, res, true), res),
     );
-    this.https.on('upgrade', (req, socket, head) => proxyUpgrade(proxy, upgrade, req, socket, head, true));
+    this.https.on('upgrade', (req, socket, head) => guard(() => proxyUpgrade(proxy, upgrade, req, socket, head, true), socket));
     this.https.on('clientError', onClientError);
     // Handshake failures and broken h2 sessions concern one client only.
     this.https.on('tlsClientError', () => {});

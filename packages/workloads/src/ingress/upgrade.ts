@@ -10,7 +10,7 @@
  * An error on either socket destroys the other; a pod that declines the
  * upgrade has its answer relayed and the connection closed.
  */
-import { request, type IncomingMessage } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pickEndpoint } from './affinity.js';
 import type { AccessLog } from './access-log.js';
@@ -71,7 +71,12 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
   fwd.headers.connection = 'Upgrade';
   fwd.headers.upgrade = req.headers.upgrade;
   const timeout = route.readTimeoutMs ?? opts.readTimeoutMs;
-  const up = request({ host: ep.ip, port: ep.port, method: req.method, path: req.url, headers: fwd.headers, agent: false, timeout });
+  let up: ClientRequest;
+  try {
+    up = request({ host: ep.ip, port: ep.port, method: req.method, path: req.url, headers: fwd.headers, agent: false, timeout });
+  } catch (e) {
+    return fail(new ProxyError('BAD_REQUEST', `cannot forward this request: ${(e as Error).message}`));
+  }
   socket.once('close', () => up.destroy());
   up.on('timeout', () => up.destroy(new ProxyError('UPSTREAM_TIMEOUT', `upstream ${ep.pod} (${ep.key}) sent nothing for ${timeout} ms`)));
   up.on('error', (err) => {
