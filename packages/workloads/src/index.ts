@@ -3,3 +3,4 @@ export { kubia } from './kubia.js';
 export { nginx } from './nginx.js';
 export { echo } from './echo.js';
 export { agnhost } from './agnhost.js';
+export { IngressController, benchIngress } from './ingress/index.js';
