@@ -48,10 +48,22 @@ export function bufferedAccessLog(fd: number | string = 1, bindings: Record<stri
       // Not ready yet, or already closed: nothing to lose.
     }
   };
+  const write = pinoAccessLog(logger);
+  let open = true;
   return {
-    log: pinoAccessLog(logger),
+    // Requests cut off by a shutdown still finish (and log) after close: those lines are dropped, not thrown.
+    log: (r) => {
+      if (!open) return;
+      try {
+        write(r);
+      } catch {
+        // A log sink failure must not fail the request path.
+      }
+    },
     flush,
     close: () => {
+      if (!open) return;
+      open = false;
       clearInterval(timer);
       flush();
       dest.end();

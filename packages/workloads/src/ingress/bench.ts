@@ -17,12 +17,18 @@ import { StaticCache } from '../kube/index.js';
 import { bufferedAccessLog } from './access-log.js';
 import { IngressController, type Cached, type ControllerCaches } from './controller.js';
 
+// "static": a fixed 23-byte answer (the cheapest pod there is); "echo": what kubemu/echo answers (JSON of the request).
 const POD = `
 const { createServer } = require('node:http');
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const body = Buffer.from('You have hit bench-pod\\n');
 const s = createServer({ keepAliveTimeout: 60000 }, (req, res) => {
   req.resume();
+  if (workerData.pod === 'echo') {
+    const b = JSON.stringify({ pod: 'bench-pod', podIP: '127.0.0.1', node: '', clientIP: req.socket.remoteAddress, method: req.method, path: req.url, headers: req.headers }) + '\\n';
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) });
+    return res.end(b);
+  }
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
   res.end(body);
 });
@@ -60,8 +66,8 @@ for (let i = 0; i < connections; i++) one();
 setTimeout(() => { stop = true; parentPort.postMessage({ done, errors }); }, durationMs);
 `;
 
-function startPodWorker(): Promise<{ port: number; worker: Worker }> {
-  const worker = new Worker(POD, { eval: true });
+function startPodWorker(pod: 'static' | 'echo'): Promise<{ port: number; worker: Worker }> {
+  const worker = new Worker(POD, { eval: true, workerData: { pod } });
   return new Promise((resolve, reject) => {
     worker.once('message', (port: number) => resolve({ port, worker }));
     worker.once('error', reject);
@@ -87,11 +93,11 @@ export interface BenchResult {
 }
 
 /** Measures requests/s direct and through the controller; `rounds` alternates them to even out noise. */
-export async function benchIngress(opts: { connections?: number; durationMs?: number; rounds?: number } = {}): Promise<BenchResult> {
+export async function benchIngress(opts: { connections?: number; durationMs?: number; rounds?: number; pod?: 'static' | 'echo' } = {}): Promise<BenchResult> {
   const connections = opts.connections ?? 32;
   const durationMs = opts.durationMs ?? 3000;
   const rounds = opts.rounds ?? 2;
-  const pod = await startPodWorker();
+  const pod = await startPodWorker(opts.pod ?? 'static');
   const objects = {
     ingresses: new StaticCache<Cached<Ingress>>([
       {

@@ -263,19 +263,23 @@ export class IngressProxy {
 
   #log(x: Exchange, status: number): void {
     const ep = x.pick?.endpoint;
-    this.#opts.accessLog({
-      host: x.host,
-      path: x.path,
-      method: x.req.method ?? '',
-      status,
-      upstream: ep?.pod,
-      upstreamAddr: ep?.key,
-      upstreamMs: x.upstreamStart === undefined ? undefined : Date.now() - x.upstreamStart,
-      bytes: x.bytes,
-      requestId: x.requestId,
-      client: x.clientIp,
-      proto: x.secure ? 'https' : 'http',
-    });
+    try {
+      this.#opts.accessLog({
+        host: x.host,
+        path: x.path,
+        method: x.req.method ?? '',
+        status,
+        upstream: ep?.pod,
+        upstreamAddr: ep?.key,
+        upstreamMs: x.upstreamStart === undefined ? undefined : Date.now() - x.upstreamStart,
+        bytes: x.bytes,
+        requestId: x.requestId,
+        client: x.clientIp,
+        proto: x.secure ? 'https' : 'http',
+      });
+    } catch {
+      // Logging never fails a request.
+    }
   }
 }
 
