@@ -41,7 +41,7 @@ export interface Route {
   matchKey: string;
   backend: BackendRef;
   ingress: IngressRef;
-  /** Redirect plain HTTP to HTTPS (the Ingress has TLS for this host and ssl-redirect is not "false"). */
+  /** Redirect plain HTTP to HTTPS: some served Ingress has TLS for this host, and this one's ssl-redirect is not "false". */
   sslRedirect: boolean;
   affinity?: AffinityConfig;
   readTimeoutMs?: number;
@@ -163,12 +163,10 @@ class TableBuilder {
     this.table.served.push(ref);
     const opts = ingressOptions(ing);
     const spec = ing.spec ?? {};
-    const tlsHosts = new Set<string>();
     const ruleHosts = [...new Set((spec.rules ?? []).map((r) => (r.host ?? '').toLowerCase()).filter((h) => h))];
     for (const t of spec.tls ?? []) {
       // A TLS entry without hosts covers the Ingress's own rule hosts.
       const hosts = t.hosts?.length ? t.hosts.map((h) => h.toLowerCase()) : ruleHosts;
-      for (const h of hosts) tlsHosts.add(h);
       if (t.secretName) this.table.tls.push({ hosts, secretNamespace: ref.namespace, secretName: t.secretName, ingress: ref });
     }
     const make = (host: string, path: string, pathType: PathType, backend: BackendRef): Route => ({
@@ -178,7 +176,8 @@ class TableBuilder {
       matchKey: pathType === 'Exact' ? path : prefixKey(path),
       backend,
       ingress: ref,
-      sslRedirect: opts.sslRedirect && host !== '' && tlsHosts.has(host.toLowerCase()),
+      // Provisional: finish() keeps it only for hosts some TLS entry covers.
+      sslRedirect: opts.sslRedirect && host !== '',
       affinity: opts.affinity,
       readTimeoutMs: opts.readTimeoutMs,
       connectTimeoutMs: opts.connectTimeoutMs,
@@ -212,7 +211,17 @@ class TableBuilder {
 
   finish(): RoutingTable {
     const t = this.table;
-    for (const hr of [t.any, ...t.exact.values(), ...t.wildcard.values()]) hr.routes.sort(routeOrder);
+    // A host served over TLS (by any Ingress, as one nginx server block) redirects plain HTTP.
+    const tlsHosts = new Set(t.tls.flatMap((e) => e.hosts));
+    const covered = (host: string) => {
+      if (tlsHosts.has(host)) return true;
+      const dot = host.indexOf('.');
+      return !host.startsWith('*.') && dot > 0 && tlsHosts.has(`*${host.slice(dot)}`);
+    };
+    for (const hr of [t.any, ...t.exact.values(), ...t.wildcard.values()]) {
+      hr.routes.sort(routeOrder);
+      for (const r of hr.fallback ? [...hr.routes, hr.fallback] : hr.routes) if (r.sslRedirect) r.sslRedirect = covered(r.host);
+    }
     return t;
   }
 }

@@ -165,6 +165,26 @@ describe('merging Ingresses and conflicts', () => {
   });
 });
 
+describe('HTTPS redirect', () => {
+  it('a host with TLS in any served Ingress redirects, unless the rule\'s own Ingress says ssl-redirect "false"', () => {
+    const t = table(
+      ingress('tls', [{ host: 'x.com', paths: [{ path: '/', service: 'root' }] }], { tls: [{ hosts: ['x.com', '*.wild.com'], secretName: 's' }] }),
+      ingress('more', [{ host: 'x.com', paths: [{ path: '/api', service: 'api' }] }, { host: 'a.wild.com', paths: [{ path: '/', service: 'w' }] }, { host: 'plain.com', paths: [{ path: '/', service: 'p' }] }]),
+      ingress('optout', [{ host: 'x.com', paths: [{ path: '/free', service: 'free' }] }], { annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' } }),
+    );
+    expect(matchRoute(t, 'x.com', '/')?.sslRedirect).toBe(true);
+    expect(matchRoute(t, 'x.com', '/api')?.sslRedirect).toBe(true);
+    expect(matchRoute(t, 'a.wild.com', '/')?.sslRedirect).toBe(true);
+    expect(matchRoute(t, 'x.com', '/free')?.sslRedirect).toBe(false);
+    expect(matchRoute(t, 'plain.com', '/')?.sslRedirect).toBe(false);
+  });
+  it('a TLS entry without hosts covers its Ingress\'s rule hosts', () => {
+    const t = table(ingress('tls', [{ host: 'y.com', paths: [{ path: '/', service: 'root' }] }], { tls: [{ secretName: 's' }] }));
+    expect(t.tls[0].hosts).toEqual(['y.com']);
+    expect(matchRoute(t, 'y.com', '/')?.sslRedirect).toBe(true);
+  });
+});
+
 describe('ingress class', () => {
   const rules = [{ paths: [{ path: '/', service: 's' }] }];
   const served = (ing: ReturnType<typeof ingress>, classes = [ingressClass('kubemu')]) => buildRoutingTable({ ingresses: [ing], ingressClasses: classes }, 'kubemu').served.length === 1;
