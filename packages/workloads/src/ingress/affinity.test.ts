@@ -110,6 +110,36 @@ describe('cookie affinity through the controller', () => {
     });
   }
 
+  it('persistent: a client first sent to a refusing pod is moved and pinned where it landed', async () => {
+    const dead = await startPod('dead');
+    await stopPod(dead);
+    c.cluster.ingresses.set(
+      ingress('flaky', [{ host: 'flaky.example', paths: [{ path: '/', service: 'flaky' }] }], {
+        annotations: { [`${AFF}affinity`]: 'cookie', [`${AFF}affinity-mode`]: 'persistent' },
+      }),
+    );
+    c.cluster.services.set(service('flaky', [{ name: 'http', port: 80 }]));
+    for (const s of podSlices('flaky', 'http', [pods[0], dead])) c.cluster.endpointSlices.set(s);
+    await tick();
+    const cookies: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const first = await get(c.httpPort, '/', { host: 'flaky.example' });
+      expect(first.status).toBe(200);
+      cookies.push(cookiePair(first.headers['set-cookie'])!);
+    }
+    // Every cookie names the live pod: once the dead one leaves the slices, nobody is moved again.
+    c.cluster.endpointSlices.delete('default', 'flaky-dead');
+    await tick();
+    for (const cookie of cookies) {
+      for (let j = 0; j < 5; j++) {
+        const r = await get(c.httpPort, '/', { host: 'flaky.example', headers: { cookie } });
+        expect(r.status).toBe(200);
+        expect(podOf(r.body)).toBe(pods[0].name);
+        expect(r.headers['set-cookie']).toBeUndefined();
+      }
+    }
+  });
+
   it('without the affinity annotation no cookie is set and requests go round robin', async () => {
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) {

@@ -107,3 +107,13 @@ export function pickEndpoint(backend: Backend, affinity: AffinityConfig | undefi
   if (value && value.slice(dot + 1) === endpoint.token) return { endpoint };
   return { endpoint, setCookie: setCookieHeader(affinity, `${key}.${endpoint.token}`, routePath, secure) };
 }
+
+/**
+ * The cookie to send when a request had to move to `endpoint` after its pick
+ * failed to connect: persistent mode pins the client to where it landed;
+ * balanced mode keeps its key (it still names a ring position, not a pod).
+ */
+export function repinCookie(affinity: AffinityConfig | undefined, endpoint: Endpoint, routePath: string, secure: boolean, current?: string): string | undefined {
+  if (affinity?.mode !== 'persistent') return current;
+  return setCookieHeader(affinity, endpoint.token, routePath, secure);
+}

@@ -55,7 +55,7 @@ export function forwardHeaders(headers: IncomingHttpHeaders, ctx: ForwardContext
   out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${ctx.clientIp}` : ctx.clientIp;
   out['x-real-ip'] = ctx.clientIp;
   out['x-forwarded-proto'] = ctx.secure ? 'https' : 'http';
-  out['x-forwarded-host'] = ctx.hostHeader;
+  if (ctx.hostHeader) out['x-forwarded-host'] = ctx.hostHeader;
   out['x-forwarded-port'] = String(ctx.port);
   const given = headers['x-request-id'];
   const requestId = typeof given === 'string' && given ? given : newRequestId();

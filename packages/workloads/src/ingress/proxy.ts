@@ -14,7 +14,7 @@
  */
 import { Agent, request, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { pickEndpoint, type Pick } from './affinity.js';
+import { pickEndpoint, repinCookie, type Pick } from './affinity.js';
 import type { AccessLog } from './access-log.js';
 import type { Route, RoutingTable } from './config.js';
 import type { Backend, BackendRegistry } from './endpoints.js';
@@ -191,7 +191,8 @@ export class IngressProxy {
         // A pooled socket the pod closed: same endpoint again. A refusal: the next endpoint.
         const next = reused && code !== 'ECONNREFUSED' ? x.pick : pickEndpoint(backend, undefined, undefined, route.path, x.secure);
         if (next) {
-          x.pick = { endpoint: next.endpoint, setCookie: x.pick!.setCookie };
+          const moved = next.endpoint !== x.pick!.endpoint;
+          x.pick = { endpoint: next.endpoint, setCookie: moved ? repinCookie(route.affinity, next.endpoint, route.path, x.secure, x.pick!.setCookie) : x.pick!.setCookie };
           return this.#forward(x, backend, headers, bodyless);
         }
       }
