@@ -47,7 +47,6 @@ interface Exchange {
   host: string;
   path: string;
   clientIp: string;
-  started: number;
   route?: Route;
   pick?: Pick;
   requestId?: string;
@@ -134,7 +133,7 @@ export class IngressProxy {
   /** Routes a request: 404 / 308 / 503 here, else forwards it. */
   handle(req: ClientRequestLike, res: ClientResponseLike, secure: boolean): void {
     const hostHeader = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
-    const x: Exchange = { req, res, secure, host: normalizeHost(hostHeader), path: requestPath(req.url), clientIp: clientAddress(req), started: Date.now(), bytes: 0, tries: 0, done: false };
+    const x: Exchange = { req, res, secure, host: normalizeHost(hostHeader), path: requestPath(req.url), clientIp: clientAddress(req), bytes: 0, tries: 0, done: false };
     const route = matchRoute(this.#table, x.host, x.path);
     if (!route) return this.#fail(x, new ProxyError('NO_ROUTE', 'no Ingress rule matches this host and path'));
     x.route = route;

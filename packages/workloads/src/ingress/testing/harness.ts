@@ -8,9 +8,8 @@ import type { EndpointSlice, Ingress, IngressClass, Secret, Service } from '@kub
 import { StaticCache } from '../../kube/index.js';
 import type { AccessRecord } from '../access-log.js';
 import { IngressController, type Cached, type ControllerCaches, type ControllerOptions } from '../controller.js';
-import type { IngressEvent } from '../events.js';
+import type { IngressEvent, IngressRef } from '../events.js';
 import type { IngressAddress } from '../status.js';
-import type { IngressRef } from '../events.js';
 import { makeDefaultCertificate, type KeyPair } from '../certs.js';
 import { slice } from './fixtures.js';
 
