@@ -4,7 +4,7 @@
  * Data only — the programs live in @kubemu/workloads.
  */
 
-export type WorkloadName = 'kubia' | 'kubia-unhealthy' | 'nginx' | 'echo' | 'agnhost' | 'pause' | 'busybox' | 'cluster-dns';
+export type WorkloadName = 'kubia' | 'kubia-unhealthy' | 'nginx' | 'echo' | 'agnhost' | 'pause' | 'busybox' | 'cluster-dns' | 'ingress-controller';
 
 export interface BuiltinImage {
   workload: WorkloadName;
@@ -22,6 +22,7 @@ const CATALOGUE: Record<string, BuiltinImage> = {
   'kubemu/cluster-dns': { workload: 'cluster-dns', entrypoints: ['/cluster-dns', 'cluster-dns'], defaultArgs: [] },
   'e2e-test-images/agnhost': { workload: 'agnhost', entrypoints: ['/agnhost', 'agnhost'], defaultArgs: ['pause'] },
   'kubernetes-e2e-test-images/agnhost': { workload: 'agnhost', entrypoints: ['/agnhost', 'agnhost'], defaultArgs: ['pause'] },
+  'kubemu/ingress-controller': { workload: 'ingress-controller', entrypoints: ['/ingress-controller', 'ingress-controller'], defaultArgs: [] },
   pause: { workload: 'pause', entrypoints: ['/pause'], defaultArgs: [] },
   busybox: { workload: 'busybox', entrypoints: [], defaultArgs: ['sh'] },
 };

@@ -407,6 +407,40 @@ export interface Ingress extends KubeObject {
   status?: { loadBalancer?: { ingress?: LoadBalancerIngress[] } };
 }
 
+export interface IngressClass extends KubeObject {
+  spec?: {
+    controller?: string;
+    parameters?: { apiGroup?: string; kind: string; name: string; namespace?: string; scope?: 'Cluster' | 'Namespace' };
+  };
+}
+
+// ---- core/v1 Secret, Event ------------------------------------------------------
+
+export interface Secret extends KubeObject {
+  /** "Opaque", "kubernetes.io/tls", "kubernetes.io/service-account-token", … */
+  type?: string;
+  /** Values are base64. */
+  data?: Record<string, string>;
+  /** Write-only plain values, merged into `data` by the api-server. */
+  stringData?: Record<string, string>;
+  immutable?: boolean;
+}
+
+/** A core/v1 Event (what `kubectl describe` lists under Events). */
+export interface CoreEvent extends KubeObject {
+  involvedObject: ObjectReference;
+  reason?: string;
+  message?: string;
+  type?: 'Normal' | 'Warning';
+  source?: { component?: string; host?: string };
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  eventTime?: string | null;
+  count?: number;
+  reportingComponent?: string;
+  reportingInstance?: string;
+}
+
 // ---- meta/v1 Status ------------------------------------------------------------
 
 export interface StatusCause {

@@ -8,6 +8,7 @@ import { clusterDns } from './cluster-dns/cluster-dns.js';
 import { echo } from './echo.js';
 import { kubia } from './kubia.js';
 import { nginx } from './nginx.js';
+import { ingressControllerWorkload } from './ingress/workload.js';
 import { parseFlags, onTerminate } from './http-util.js';
 
 export async function runWorkload(name: string, args: string[]): Promise<void> {
@@ -27,6 +28,8 @@ export async function runWorkload(name: string, args: string[]): Promise<void> {
       return agnhost(args);
     case 'cluster-dns':
       return clusterDns(args);
+    case 'ingress-controller':
+      return ingressControllerWorkload(args);
     case 'pause':
       onTerminate();
       setInterval(() => {}, 1 << 30);
