@@ -225,10 +225,10 @@ describe.skipIf(!IS_ROOT)('ingress controller (e2e, root)', () => {
   it('answers 503 for a Service without ready endpoints and 502 when the backend refuses, naming host and path', () => {
     const empty = curl('http://err.example.com/empty');
     expect(empty.code).toBe(503);
-    expect(empty.body).toMatch(/err\.example\.com/);
+    expect(empty.body).toMatch(/host: err\.example\.com\npath: \/empty/);
     const refused = curl('http://err.example.com/refuses');
     expect(refused.code).toBe(502);
-    expect(refused.body).toMatch(/err\.example\.com\/refuses/);
+    expect(refused.body).toMatch(/host: err\.example\.com\npath: \/refuses/);
   });
 
   it('serves HTTPS from an openssl-made Secret with SNI, redirects HTTP with 308, and serves a rotated Secret within 2 s', async () => {
