@@ -108,6 +108,24 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     expect(conns.items.filter((c) => c.service.startsWith('default/kubia-loadbalancer')).length).toBeGreaterThan(0);
     expect(ok(find(/10257\/healthz/))).toContain('172.30.0.200');
 
+    // Ingress: the controller's address, host routing, cookie affinity, HTTPS from an openssl-made Secret.
+    await until('the ingress controller ready', () => sh('kubectl get endpoints -n ingress-kubemu ingress-kubemu-controller -o jsonpath={.subsets[0].addresses[*].ip}').stdout.trim() !== '', 60_000);
+    ok(find(/kubectl apply -f examples\/kubia-ingress\.yaml/));
+    await until('Ingress ADDRESS 172.30.0.250', () => sh(find(/kubectl get ingress kubia/)).stdout.includes('172.30.0.250'), 15_000);
+    const viaIngress = find(/^curl -s --resolve kubia\.example\.com:80/);
+    await until('kubia through the ingress', () => /You've hit/.test(sh(viaIngress).stdout), 15_000);
+    const setCookie = find(/-c \/tmp\/kubia-cookies/);
+    const pinnedTo = ok(setCookie).trim();
+    expect(names).toContain(pinnedTo);
+    const withCookie = find(/-b \/tmp\/kubia-cookies/);
+    for (let i = 0; i < 10; i++) expect(ok(withCookie).trim()).toBe(pinnedTo);
+    sh('rm -f /tmp/tls.key /tmp/tls.crt /tmp/kubia-cookies; kubectl delete secret tls-secret --ignore-not-found');
+    ok(find(/^openssl req/));
+    ok(find(/kubectl create secret tls/));
+    ok(find(/kubia-ingress-tls\.yaml/));
+    const viaTls = find(/https:\/\/kubia\.example\.com/);
+    await until('kubia over HTTPS', () => /You've hit/.test(sh(viaTls).stdout), 15_000);
+
     // Cluster DNS, from a pod and from a node.
     await until('kube-dns ready', () => sh('kubectl get endpoints -n kube-system kube-dns -o jsonpath={.subsets[0].addresses[*].ip}').stdout.split(' ').filter(Boolean).length === 2, 60_000);
     ok(find(/kubectl get pods -n kube-system/));

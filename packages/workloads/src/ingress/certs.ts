@@ -34,7 +34,11 @@ export async function makeDefaultCertificate(hosts: string[] = ['ingress.local']
     { name: 'commonName', value: DEFAULT_CERT_CN },
     { name: 'organizationName', value: 'kubemu' },
   ], {
-    keyType: 'ec',
+    // RSA: the handshake starts on this certificate before SNI switches it, and OpenSSL keeps an EC
+    // certificate's key type when the switched-to context has only an RSA one (it serves this one
+    // instead). From an RSA start, both RSA and EC Secrets are served.
+    keyType: 'rsa',
+    keySize: 2048,
     algorithm: 'sha256',
     notBeforeDate: new Date(now - 3600_000),
     notAfterDate: new Date(now + 365 * 86400_000),

@@ -9,8 +9,12 @@ import { ingress, service, slice, tlsSecret } from './testing/fixtures.js';
 import { eventually, get, podSlices, startController, startPod, stopPod, type Pod, type Started } from './testing/harness.js';
 
 async function certFor(cn: string, ...names: string[]): Promise<{ cert: string; key: string }> {
+  return certOfType('ec', cn, ...names);
+}
+
+async function certOfType(keyType: 'ec' | 'rsa', cn: string, ...names: string[]): Promise<{ cert: string; key: string }> {
   const pems = await generate([{ name: 'commonName', value: cn }], {
-    keyType: 'ec',
+    keyType,
     algorithm: 'sha256',
     extensions: [{ name: 'subjectAltName', altNames: [cn, ...names].map((n) => ({ type: 2 as const, value: n })) }],
   });
@@ -57,6 +61,8 @@ describe('HTTPS, SNI, HTTP/2 and redirects', () => {
     a1 = await certFor('a.example');
     const b = await certFor('b.example');
     const wild = await certFor('*.wild.example');
+    // `openssl req -newkey rsa:2048`, as most how-tos make it
+    const rsa = await certOfType('rsa', 'rsa.example');
     c = await startController({
       ingresses: [
         ingress('a', [{ host: 'a.example', paths: [{ path: '/', service: 'app' }] }], { tls: [{ hosts: ['a.example'], secretName: 'a-tls' }] }),
@@ -64,11 +70,12 @@ describe('HTTPS, SNI, HTTP/2 and redirects', () => {
         ingress('wild', [{ host: '*.wild.example', paths: [{ path: '/', service: 'app' }] }], { tls: [{ hosts: ['*.wild.example'], secretName: 'wild-tls' }] }),
         ingress('missing', [{ host: 'c.example', paths: [{ path: '/', service: 'app' }] }], { tls: [{ hosts: ['c.example'], secretName: 'no-such-secret' }] }),
         ingress('bad', [{ host: 'd.example', paths: [{ path: '/', service: 'app' }] }], { tls: [{ hosts: ['d.example'], secretName: 'garbage' }] }),
+        ingress('rsa', [{ host: 'rsa.example', paths: [{ path: '/', service: 'app' }] }], { tls: [{ hosts: ['rsa.example'], secretName: 'rsa-tls' }] }),
         ingress('wss', [{ host: 'ws.example', paths: [{ path: '/', service: 'wss' }] }], { tls: [{ hosts: ['ws.example'], secretName: 'a-tls' }] }),
       ],
       services: [service('app', [{ name: 'http', port: 80 }]), service('wss', [{ port: 80 }])],
       slices: [...podSlices('app', 'http', pods), slice('wss', [{ port: ws.port }], [{ ip: '127.0.0.1', pod: 'wss' }])],
-      secrets: [tlsSecret('a-tls', a1.cert, a1.key), tlsSecret('b-tls', b.cert, b.key), tlsSecret('wild-tls', wild.cert, wild.key), tlsSecret('garbage', 'not a cert', 'not a key')],
+      secrets: [tlsSecret('a-tls', a1.cert, a1.key), tlsSecret('b-tls', b.cert, b.key), tlsSecret('wild-tls', wild.cert, wild.key), tlsSecret('garbage', 'not a cert', 'not a key'), tlsSecret('rsa-tls', rsa.cert, rsa.key)],
     });
   });
   afterAll(async () => {
@@ -81,6 +88,11 @@ describe('HTTPS, SNI, HTTP/2 and redirects', () => {
     expect((await servedCert(c.httpsPort, 'b.example')).subject.CN).toBe('b.example');
     expect((await servedCert(c.httpsPort, 'x.wild.example')).subject.CN).toBe('*.wild.example');
     expect((await servedCert(c.httpsPort, 'y.x.wild.example')).subject.CN).toBe(DEFAULT_CERT_CN);
+  });
+
+  it('serves RSA and EC certificates alike', async () => {
+    expect((await servedCert(c.httpsPort, 'rsa.example')).subject.CN).toBe('rsa.example');
+    expect((await servedCert(c.httpsPort, 'a.example')).subject.CN).toBe('a.example');
   });
 
   it('a missing or unusable Secret gets the default certificate and an event naming the problem', async () => {
