@@ -59,7 +59,7 @@ function pct(arr, p) {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-async function load({ kind, host, port, seconds, concurrency, rate }) {
+async function load({ kind, host, port, seconds, concurrency, rate, hostHeader }) {
   const warm = 500;
   const start = performance.now();
   const measureFrom = start + warm;
@@ -75,21 +75,33 @@ async function load({ kind, host, port, seconds, concurrency, rate }) {
       lat.push(t1 - t0);
     }
   };
-  const httpOnce = (agent) =>
+  const httpOnce = (agent, secure = false) =>
     new Promise((res) => {
       const t0 = performance.now();
-      const req = http.get({ host, port, path: '/', agent }, (r) => {
+      const opts = { host, port, path: '/', agent, headers: hostHeader ? { host: hostHeader } : {} };
+      const req = secure
+        ? https.get({ ...opts, servername: hostHeader, rejectUnauthorized: false }, onRes)
+        : http.get(opts, onRes);
+      function onRes(r) {
         r.on('data', () => {});
         r.on('end', () => {
-          record(t0);
+          if (r.statusCode === 200) record(t0);
+          else errors++;
           res();
         });
-      });
+      }
       req.on('error', () => {
         errors++;
         res();
       });
     });
+  if (kind === 'tlsnew') {
+    // a new TLS connection per request (handshake included), as many short-lived HTTPS clients do
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) await httpOnce(false, true);
+    }));
+    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+  }
   if (kind === 'keepalive' || kind === 'newconn') {
     const agent = kind === 'keepalive' ? new http.Agent({ keepAlive: true, maxSockets: concurrency }) : false;
     await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -297,7 +309,49 @@ async function dataplane(mode) {
     console.log(`${'+p99 ms @ half load'.padEnd(22)}${p.padEnd(20)}${f(r.latency[p].p99 - r.latency.direct.p99, 3).padStart(10)}`);
   }
   await restartLoadBalancer('nftables', lbIP);
+
+  // The ingress controller: host → its LB address → a node port → controller pod → the server pod (L7, keep-alive both sides).
+  kubectl(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'bench' },
+    spec: { rules: [{ host: 'bench.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'bench', port: { name: 'http' } } } }] } }] },
+  }));
+  const ingressIP = await waitIngress();
+  const ingPaths = { direct: paths.direct, 'host-ingress': { from: null, host: ingressIP, http: 80, https: 443, hostHeader: 'bench.example', base: 'direct' } };
+  const ing = {};
+  const ingTests = [
+    { name: 'keep-alive req/s', kind: 'keepalive', port: 'http', concurrency: 16 },
+    { name: 'new conn req/s', kind: 'newconn', port: 'http', concurrency: 16 },
+    { name: 'new HTTPS conn req/s', kind: 'tlsnew', port: 'https', concurrency: 16 },
+  ];
+  for (const t of ingTests) {
+    // direct has no TLS: its HTTPS row compares with plain new connections to the pod
+    ing[t.name] = await measure(t.name, 'rps', (a) => ({ kind: t.kind === 'tlsnew' && !a.hostHeader ? 'newconn' : t.kind, host: a.host, port: a[t.port] ?? a.http, hostHeader: a.hostHeader, seconds: SECONDS, concurrency: t.concurrency }), ingPaths);
+  }
+  ing.latency = await measure('latency', 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, hostHeader: a.hostHeader, seconds: SECONDS, concurrency: 64, rate: half }), ingPaths);
+  results.ingress = ing;
+  console.log(`\ningress (controller at ${ingressIP}; ratio = host → LB → node → controller pod → pod / direct, same rounds; HTTPS vs plain new connections direct)`);
+  for (const t of ingTests) console.log(`${t.name.padEnd(22)}${'host-ingress'.padEnd(20)}${f(ing[t.name]['host-ingress'].rps).padStart(10)}${f(ing[t.name]['host-ingress'].rps / ing[t.name].direct.rps, 2).padStart(8)}  errors ${ing[t.name]['host-ingress'].errors}`);
+  console.log(`${'+p99 ms @ half load'.padEnd(22)}${'host-ingress'.padEnd(20)}${f(ing.latency['host-ingress'].p99 - ing.latency.direct.p99, 3).padStart(10)}`);
   return results;
+}
+
+/** The ingress controller's address once it routes bench.example to the server. */
+async function waitIngress() {
+  for (let i = 0; ; i++) {
+    const svc = JSON.parse(kubectl(['get', 'svc', '-n', 'ingress-kubemu', 'ingress-kubemu-controller', '-o', 'json']));
+    const ip = svc.status?.loadBalancer?.ingress?.[0]?.ip;
+    if (ip) {
+      const ok = await new Promise((res) => {
+        http.get({ host: ip, port: 80, path: '/', headers: { host: 'bench.example' }, agent: false, timeout: 1000 }, (r) => {
+          r.resume();
+          res(r.statusCode === 200);
+        }).on('error', () => res(false));
+      });
+      if (ok) return ip;
+    }
+    if (i > 600) throw new Error('the ingress controller did not route bench.example in 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const LB_MODES = ['nftables', 'userspace'];
@@ -439,7 +493,7 @@ try {
     NAME = mode === 'userspace' ? 'benchus' : 'benchnf';
     down();
     console.log(`\n═══ kube-proxy mode: ${mode} ═══\n• kubemu up --name ${NAME} --nodes 3 --proxy-mode ${mode}`);
-    execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode, '--addons', 'none'], { stdio: 'ignore' });
+    execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode, '--addons', 'ingress'], { stdio: 'ignore' });
     kubeconfig = execFileSync(process.execPath, [kubemu, 'kubeconfig', '--name', NAME], { encoding: 'utf8' }).trim();
     apiCreds = undefined; // a new cluster: new CA and token
     try {
@@ -483,6 +537,13 @@ try {
         });
         console.log(`  kube-proxy ${m.padEnd(10)} LB ${lbMode.padEnd(10)} ${cells.join('  ')}  +p99 ${f(lr.latency[p].p99 - lr.latency.direct.p99, 3)} ms`);
       }
+    }
+    console.log('\ningress (host → LB → node → controller → pod, ratio to direct; goal keep-alive ≥ 0.5, +p99 ≤ 2 ms at half load):');
+    for (const [m, r] of summary) {
+      const g = r.ingress;
+      if (!g) continue;
+      const cell = (t) => f(g[t]['host-ingress'].rps / g[t].direct.rps, 2);
+      console.log(`  kube-proxy ${m.padEnd(10)} keep-alive ${cell('keep-alive req/s')}  new conn ${cell('new conn req/s')}  new HTTPS conn ${cell('new HTTPS conn req/s')}  +p99 ${f(g.latency['host-ingress'].p99 - g.latency.direct.p99, 3)} ms`);
     }
   }
 } finally {
