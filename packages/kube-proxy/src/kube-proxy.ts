@@ -318,6 +318,14 @@ export class KubeProxy {
     return this.#localAddrs.has(ip) || this.#refuseServiceIP(ip) === undefined;
   }
 
+  #apiHost(): string {
+    try {
+      return new URL(this.opts.server).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      return '';
+    }
+  }
+
   #isLoadBalancerIP(ip: string): boolean {
     for (const s of this.#ports.values()) if (s.loadBalancerIPs.includes(ip)) return true;
     return false;
@@ -327,7 +335,8 @@ export class KubeProxy {
   #refuseServiceIP(ip: string): string | undefined {
     if (this.#localAddrs.has(ip)) return "it is this node's own address";
     // The load balancer's address is a neighbour's by design: serving it here is the short-circuit.
-    if (this.mode === 'userspace' && this.#isLoadBalancerIP(ip)) return undefined;
+    // Not the API server's, though (a status anyone can write must not cut this node off the API).
+    if (this.mode === 'userspace' && this.#isLoadBalancerIP(ip) && ip !== this.#apiHost()) return undefined;
     const n = tryParseIPv4(ip);
     if (n === undefined) return 'not an IPv4 address';
     if (this.#connectedNets.some((net) => cidrContains(net, n))) return "it is on a subnet this node is connected to (a neighbour's address)";

@@ -84,6 +84,10 @@ describe('lbService', () => {
     expect(lbService(svc()).sourceRanges).toEqual([]);
   });
 
+  it('drops source ranges inside another and duplicates (one nft set cannot hold overlapping intervals)', () => {
+    expect(lbService(svc({ loadBalancerSourceRanges: ['10.1.0.0/16', '10.0.0.0/8', '10.0.0.0/8', '192.168.0.0/24'] })).sourceRanges).toEqual(['10.0.0.0/8', '192.168.0.0/24']);
+  });
+
   it('keeps the client address and health-checks healthCheckNodePort only with externalTrafficPolicy Local', () => {
     const local = lbService(svc({ externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 }));
     expect(local).toMatchObject({ local: true, healthCheckNodePort: 32000 });

@@ -2,7 +2,7 @@
  * What the load balancer needs from a Service (pure): whether it is ours,
  * which address it asks for, and its frontends (one per service port).
  */
-import { cidrOf, formatCidr, type Service } from '@kubemu/api';
+import { cidrOf, cidrWithin, formatCidr, type Cidr, type Service } from '@kubemu/api';
 
 /** MetalLB's annotation for a requested address (a comma list; the first IPv4 one is used). */
 export const METALLB_IPS_ANNOTATION = 'metallb.universe.tf/loadBalancerIPs';
@@ -56,15 +56,19 @@ export function lbService(s: Service): LbService {
       ? 'the Service has no node ports (allocateLoadBalancerNodePorts: false); this load balancer forwards to node ports, so it cannot reach the Service'
       : 'the Service has no node ports yet';
   }
-  const sourceRanges: string[] = [];
+  const ranges: Cidr[] = [];
   for (const r of spec.loadBalancerSourceRanges ?? []) {
     try {
-      const c = cidrOf(r.trim());
-      sourceRanges.push(formatCidr(c));
+      ranges.push(cidrOf(r.trim()));
     } catch {
       problem ??= `loadBalancerSourceRanges: "${r}" is not a CIDR`;
     }
   }
+  // Ranges inside another are dropped (nft refuses overlapping intervals in one set).
+  ranges.sort((a, b) => a.prefix - b.prefix || a.network - b.network);
+  const kept: Cidr[] = [];
+  for (const c of ranges) if (!kept.some((k) => cidrWithin(c, k))) kept.push(c);
+  const sourceRanges = kept.map(formatCidr);
   return {
     key: svcKey(s),
     requestedIP,

@@ -382,7 +382,9 @@ describe('LoadBalancer: addresses', () => {
   it('clears, at start, the address of a Service that stopped being a LoadBalancer while it was away', async () => {
     const r = await startLb({ services: [makeService('was-lb', { spec: { type: 'ClusterIP' }, status: ingress('172.30.0.200') }), makeService('next', { created: '2025-09-01T00:00:00Z' })] });
     expect(r.api.service('default/was-lb')!.status?.loadBalancer?.ingress ?? []).toEqual([]);
-    expect(r.api.service('default/next')!.status).toEqual(ingress('172.30.0.200'));
+    // .200 was held until its old owner's status was cleared (never two Services showing one address), then freed.
+    expect(r.api.service('default/next')!.status).toEqual(ingress('172.30.0.201'));
+    expect(r.lb.snapshot().pool.used).toBe(1);
   });
 
   it('leaves Services of another loadBalancerClass, and other types, alone', async () => {
@@ -415,6 +417,20 @@ describe('LoadBalancer: addresses', () => {
     expect(svc.status).toEqual(ingress('172.30.0.200'));
     expect(svc.metadata.labels).toEqual({ tier: 'front' });
     expect(r.lb.lastSyncError).toBeUndefined();
+  });
+});
+
+describe('LoadBalancer: the API away', () => {
+  it('forwards a new Service and follows node health while its status cannot be written, and writes it later', async () => {
+    const r = await startLb();
+    for (let i = 0; i < 3; i++) r.api.failStatus.push(new ApiError(503, 'ServiceUnavailable', 'the control plane is restarting'));
+    r.api.apply('services', makeService('web'));
+    await settle(r);
+    // forwarding first: the data plane serves the address although the status write failed
+    expect(forwarding(r.dp)).toEqual(['172.30.0.200:80/TCP → node-1@172.30.0.11:30080,node-2@172.30.0.12:30080,node-3@172.30.0.13:30080']);
+    expect(r.lb.lastSyncError).toMatch(/writing the status of default\/web: the control plane is restarting/);
+    await vi.waitFor(() => expect(r.api.service('default/web')!.status).toEqual(ingress('172.30.0.200')), { timeout: 5000 });
+    await vi.waitFor(() => expect(r.lb.lastSyncError).toBeUndefined(), { timeout: 3000 });
   });
 });
 

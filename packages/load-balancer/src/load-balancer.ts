@@ -84,6 +84,8 @@ export class LoadBalancer {
   readonly #assigned = new Map<string, Assignment>();
   /** Per Service: the last problem reported, so each is said once. */
   readonly #reported = new Map<string, string>();
+  /** Frontend problems already reported (`key message`). */
+  readonly #frontendProblems = new Set<string>();
   #frontends: Frontend[] = [];
   #stops: Array<() => void> = [];
   #scheduled = false;
@@ -103,7 +105,8 @@ export class LoadBalancer {
     this.client = deps.client ?? new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: 'load-balancer' });
     this.#events = new AgentEventSink(this.client, { component: 'load-balancer', node: 'load-balancer', defaultKind: 'Service' });
     const mode = opts.mode ?? 'nftables';
-    this.dataPlane = deps.dataPlane ?? (mode === 'userspace' ? new UserspaceLb({ log: opts.log }) : new NftablesLb({ log: opts.log }));
+    const onFrontendError = (f: Frontend, message: string) => this.#frontendFailed(f, message);
+    this.dataPlane = deps.dataPlane ?? (mode === 'userspace' ? new UserspaceLb({ log: opts.log, onFrontendError }) : new NftablesLb({ log: opts.log }));
     this.#addresses = deps.addresses ?? new ExternalAddresses({ dev: opts.device ?? 'eth0', inPool: (ip) => this.pool.contains(ip) });
     const period = opts.checkPeriodMs ?? DEFAULT_CHECK_PERIOD_MS;
     this.health = new NodeHealth({ periodMs: period, timeoutMs: opts.checkTimeoutMs ?? Math.min(1000, Math.floor(period / 2)), probe: deps.probe });
@@ -217,41 +220,34 @@ export class LoadBalancer {
     });
   }
 
+  /**
+   * One pass: addresses (in memory) → health targets → the data plane →
+   * then the API (status, Events). Forwarding never waits on the API: when
+   * the control plane is away, nodes still leave and rejoin on their checks;
+   * a status write that fails is retried a second later on its own.
+   */
   async #reconcile(): Promise<void> {
     const ours = [...this.#services.values()].filter((s) => isOurs(s, this.opts.loadBalancerClass)).map((s) => ({ s, lb: lbService(s) }));
     const oursKeys = new Set(ours.map((o) => o.lb.key));
-
-    // 1. Let go of Services that are no longer ours (deleted, another type or class).
-    // The status is cleared first: if that fails, the address stays held (and the clear is retried),
-    // so no other Service is given an address this one still shows.
-    for (const key of [...this.#assigned.keys()]) {
-      if (oursKeys.has(key)) continue;
-      const s = this.#services.get(key);
-      if (s) await this.#clearStatus(s, this.pool.heldBy(key));
-      const freed = this.pool.releaseAll(key);
-      this.#assigned.delete(key);
-      this.#reported.delete(key);
-      if (freed.length) this.#log.info({ service: key, released: freed }, 'address released');
-    }
-
-    // Services that left type LoadBalancer while this process was away still show an address of ours.
+    // A Service that left type LoadBalancer while this process was away still shows an address of
+    // ours: hold it as if assigned, so it is cleared below before anyone else is given it.
     for (const s of this.#services.values()) {
       if (s.spec?.type === 'LoadBalancer') continue;
-      const stale = (s.status?.loadBalancer?.ingress ?? []).map((x) => x.ip).filter((ip): ip is string => !!ip && this.pool.contains(ip) && this.pool.ownerOf(ip) === undefined);
-      if (stale.length) await this.#clearStatus(s, stale);
+      for (const i of s.status?.loadBalancer?.ingress ?? []) {
+        if (!i.ip || !this.pool.contains(i.ip) || this.pool.ownerOf(i.ip) !== undefined) continue;
+        this.pool.allocate(svcKey(s), i.ip);
+        this.#assigned.set(svcKey(s), { ip: i.ip });
+      }
     }
+    // Services no longer ours (deleted, another type or class): their addresses stay held until
+    // their status is cleared, so no other Service is given an address one still shows.
+    const leaving = [...this.#assigned.keys()].filter((k) => !oursKeys.has(k));
 
-    // 2. Addresses: those already in status first (stable across restarts), oldest Service first.
+    // 1. Addresses: those already in status first (stable across restarts), oldest Service first.
     ours.sort((a, b) => Number(b.lb.statusIPs.length > 0) - Number(a.lb.statusIPs.length > 0) || created(a.s) - created(b.s) || a.lb.key.localeCompare(b.lb.key));
     for (const { s, lb } of ours) this.#assign(s, lb);
-    for (const { s, lb } of ours) {
-      const a = this.#assigned.get(lb.key)!;
-      if (a.ip && (lb.statusIPs.length !== 1 || lb.statusIPs[0] !== a.ip)) await this.#writeStatus(s, a.ip);
-      else if (!a.ip && lb.statusIPs.length) await this.#clearStatus(s, lb.statusIPs);
-      this.#report(s, lb, a);
-    }
 
-    // 3. Health targets: kube-proxy on every node; Local Services' health check node ports.
+    // 2. Health targets: kube-proxy on every node; Local Services' health check node ports.
     const nodes = [...this.#nodes.values()]
       .filter((n) => n.metadata.labels?.[EXCLUDE_NODE_LABEL] === undefined)
       .map((n) => ({ name: n.metadata.name ?? '', ip: internalIP(n) }))
@@ -265,25 +261,57 @@ export class LoadBalancer {
     }
     this.health.setTargets(targets);
 
-    // 4. Frontends and the nodes each may use now.
+    // 3. Frontends and the nodes each may use now.
     const frontends: Frontend[] = [];
+    const held = new Set<string>();
     for (const { lb } of ours) {
       const ip = this.#assigned.get(lb.key)?.ip;
-      if (!ip || lb.problem?.startsWith('loadBalancerSourceRanges')) continue;
+      if (!ip) continue;
+      held.add(ip);
+      if (lb.problem?.startsWith('loadBalancerSourceRanges')) continue;
       const healthy = nodes.filter((n) => this.health.healthy(lb.local ? `${n.name} ${lb.key}` : `${n.name} proxy`));
       for (const p of lb.ports) {
         const backends: Backend[] = p.nodePort ? healthy.map((n) => ({ node: n.name, ip: n.ip, port: p.nodePort! })) : [];
         frontends.push({ key: `${lb.key}:${p.name}/${p.protocol}`, service: lb.key, ip, protocol: p.protocol, port: p.port, local: lb.local, affinitySeconds: lb.affinitySeconds, sourceRanges: lb.sourceRanges, backends });
       }
     }
-    const held = new Set<string>();
-    for (const a of this.#assigned.values()) if (a.ip) held.add(a.ip);
 
-    // 5. The kernel and listeners: addresses on first (userspace listeners bind them), then traffic.
+    // 4. The kernel and listeners: addresses on first (userspace listeners bind them), then traffic.
     await this.#addresses.sync(held);
     await this.dataPlane.sync(frontends);
     if (changedBackends(this.#frontends, frontends)) this.#log.info({ frontends: frontends.map((f) => `${f.ip}:${f.port}/${f.protocol} → ${f.backends.map((b) => b.node).join(',') || 'none'}`) }, 'forwarding updated');
     this.#frontends = frontends;
+
+    // 5. The API: statuses and Events, each on its own; a failure is retried, the rest carries on.
+    const failed: string[] = [];
+    const api = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
+      try {
+        await fn();
+        return true;
+      } catch (e) {
+        failed.push(`${what}: ${(e as Error).message}`);
+        return false;
+      }
+    };
+    for (const key of leaving) {
+      const s = this.#services.get(key);
+      if (s && !(await api(`clearing the status of ${key}`, () => this.#clearStatus(s, this.pool.heldBy(key))))) continue;
+      const freed = this.pool.releaseAll(key);
+      this.#assigned.delete(key);
+      this.#reported.delete(key);
+      if (freed.length) {
+        this.#log.info({ service: key, released: freed }, 'address released');
+        // A Service waiting for an address gets this one in the next pass.
+        if ([...this.#assigned.values()].some((a) => a.pending)) this.#schedule();
+      }
+    }
+    for (const { s, lb } of ours) {
+      const a = this.#assigned.get(lb.key)!;
+      if (a.ip && (lb.statusIPs.length !== 1 || lb.statusIPs[0] !== a.ip)) await api(`writing the status of ${lb.key}`, () => this.#writeStatus(s, a.ip!));
+      else if (!a.ip && lb.statusIPs.length) await api(`clearing the status of ${lb.key}`, () => this.#clearStatus(s, lb.statusIPs));
+      this.#report(s, lb, a);
+    }
+    if (failed.length) throw new Error(failed.join('; '));
     this.lastSyncError = undefined;
   }
 
@@ -302,6 +330,16 @@ export class LoadBalancer {
       this.#events.emit(s, 'Normal', 'IPAllocated', `Assigned IP ["${r.ip}"]`);
     }
     void s;
+  }
+
+  /** A frontend the data plane could not serve (the others are served): one Event and log line per problem. */
+  #frontendFailed(f: Frontend, message: string): void {
+    const key = `${f.key} ${message}`;
+    if (this.#frontendProblems.has(key)) return;
+    this.#frontendProblems.add(key);
+    this.#log.warn({ service: f.service, frontend: `${f.ip}:${f.port}/${f.protocol}` }, message);
+    const s = this.#services.get(f.service);
+    if (s) this.#events.emit(s, 'Warning', 'SyncLoadBalancerFailed', `Error syncing load balancer: ${message}`);
   }
 
   /** One Event and one log line per problem (pending address, unreachable Service). */

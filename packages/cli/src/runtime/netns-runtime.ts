@@ -11,7 +11,7 @@
  * pod state under /run/kubemu/<name>/.
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
-import { IpPool, PoolError, type LbMode } from '@kubemu/load-balancer';
+import { IpPool, LB_MODES, PoolError, type LbMode } from '@kubemu/load-balancer';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -176,8 +176,11 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     progress(`cleaning up what an earlier "${name}" left behind…`);
     await down(name, () => {});
   }
+  if (opts.lbMode !== undefined && !(LB_MODES as readonly string[]).includes(opts.lbMode)) throw new RuntimeError(`--lb-mode wants one of ${LB_MODES.join(', ')}, got "${opts.lbMode}"`);
   const subnet = await pickSubnet(name, opts.subnet);
   const lbPool = lbPoolFor(subnet, opts.nodes, opts.lbPool);
+  // Bundled before anything is made, so a failure here leaves nothing half-built.
+  const workloads = await installWorkloads(name);
   const dir = clusterDir(name);
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const podCIDR = opts.podCIDR ?? DEFAULT_POD_CIDR;
@@ -229,7 +232,6 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  const workloads = await installWorkloads(name);
   for (const node of rec.nodes) {
     progress(`${node.name}: node-agent on ${node.ip}, pods ${node.podCIDR}`);
     rec.pids[`${node.name}/node-agent`] = startIn(
@@ -244,6 +246,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
         '--pki-dir', join(cpDir, 'pki'),
         '--state-dir', join(RUN_ROOT, name, node.name),
         '--workloads', workloads,
+        // As kubeadm configures kubelet: the DNS address whether or not the addon runs.
         '--cluster-dns', clusterDNSIP(serviceCIDR),
         // Post status well inside the grace period (kubelet: every 10 s against 40 s).
         '--heartbeat-seconds', String(Math.max(1, Math.min(10, Math.floor((opts.nodeGraceSeconds ?? 40) / 4)))),
@@ -262,7 +265,8 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
   progress(`load balancer: ${lb.ip}, pool ${lb.pool} (${lb.mode})`);
   rec.pids['load-balancer'] = startIn(
     lb.netns,
-    ['load-balancer', '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--pool', lb.pool, '--mode', lb.mode],
+    // /healthz on its own address only: 0.0.0.0 would take port 10257 from every LoadBalancer address.
+    ['load-balancer', '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--pool', lb.pool, '--mode', lb.mode, '--healthz-bind-address', `${lb.ip}:10257`],
     join(dir, 'logs', 'load-balancer.log'),
   );
   save();

@@ -19,7 +19,7 @@ interface Listener {
   relay: TcpProxy | UdpProxy;
 }
 
-const listenKey = (f: Frontend) => `${f.protocol} ${f.ip}:${f.port}`;
+const listenKey = (f: Frontend) => `${f.key} ${f.protocol} ${f.ip}:${f.port}`;
 
 export class UserspaceLb implements LbDataPlane {
   readonly mode = 'userspace' as const;
@@ -30,8 +30,12 @@ export class UserspaceLb implements LbDataPlane {
   readonly #udpIdleMs: number;
   #firewall?: LbModel;
 
-  constructor(opts: { log: Logger; runner?: () => Promise<NftRunner>; udpIdleMs?: number }) {
+  readonly #onFrontendError?: (f: Frontend, message: string) => void;
+
+  /** `onFrontendError`: a frontend that cannot be served (its address:port taken); the others still are. */
+  constructor(opts: { log: Logger; runner?: () => Promise<NftRunner>; udpIdleMs?: number; onFrontendError?: (f: Frontend, message: string) => void }) {
     this.#log = opts.log;
+    this.#onFrontendError = opts.onFrontendError;
     this.#runner = opts.runner ?? nftRunner;
     this.#udpIdleMs = opts.udpIdleMs ?? 30_000;
   }
@@ -45,7 +49,8 @@ export class UserspaceLb implements LbDataPlane {
     }
     this.#firewall = model;
 
-    const want = new Map(frontends.map((f) => [listenKey(f), f]));
+    // A frontend without a healthy node has no listener: its clients are refused at once, as in nftables mode.
+    const want = new Map(frontends.filter((f) => f.backends.length > 0).map((f) => [listenKey(f), f]));
     for (const [k, l] of this.#listeners) {
       if (want.has(k)) continue;
       l.relay.close();
@@ -70,7 +75,9 @@ export class UserspaceLb implements LbDataPlane {
         try {
           await relay.listen();
         } catch (e) {
-          failures.push(`${k}: ${(e as Error).message}`);
+          const msg = `cannot listen on ${f.ip}:${f.port}/${f.protocol}: ${(e as Error).message}`;
+          if (this.#onFrontendError) this.#onFrontendError(f, msg);
+          else failures.push(msg);
           continue;
         }
         l = { frontend: f, rr, relay };
@@ -80,7 +87,7 @@ export class UserspaceLb implements LbDataPlane {
       l.rr.setAffinity(f.affinitySeconds);
       l.rr.setEndpoints(f.backends.map((b) => `${b.ip}:${b.port}`));
     }
-    if (failures.length) throw new Error(`cannot listen on ${failures.join('; ')}`);
+    if (failures.length) throw new Error(failures.join('; '));
   }
 
   async connections(limit: number): Promise<{ total: number; items: ConnRecord[] }> {

@@ -106,6 +106,7 @@ export class Informer<T extends KubeObjectLike> implements ObjectCache<T> {
   async #run(): Promise<void> {
     let backoff = this.#opts.minBackoffMs ?? 500;
     let needList = true;
+    let gone = 0;
     while (!this.#stopped) {
       try {
         if (needList) {
@@ -114,10 +115,13 @@ export class Informer<T extends KubeObjectLike> implements ObjectCache<T> {
         }
         await this.#watch();
         backoff = this.#opts.minBackoffMs ?? 500;
+        gone = 0;
       } catch (e) {
         if (this.#stopped) return;
         if (e instanceof KubeApiError && e.status === 410) {
           needList = true;
+          // Re-list at once the first time; a server that keeps answering 410 is not hammered.
+          if (gone++ > 0) await new Promise((r) => setTimeout(r, Math.min(8000, 250 * 2 ** gone)));
           continue;
         }
         this.#opts.log?.(`${this.#opts.path}: ${(e as Error).message}; retrying in ${backoff} ms`);
@@ -145,13 +149,25 @@ export class Informer<T extends KubeObjectLike> implements ObjectCache<T> {
     this.#changed();
   }
 
-  /** Watches from #rv until the stream ends; throws KubeApiError(410) when the version is too old. */
+  /**
+   * Watches from #rv until the stream ends; throws KubeApiError(410) when the
+   * version is too old. As client-go, each watch asks the server to end it
+   * after 5–10 minutes, and a stream silent for longer than that (a peer
+   * that vanished without a FIN) is cut here, so a half-open connection
+   * cannot stall the cache.
+   */
   async #watch(): Promise<void> {
-    const res = await this.#client.stream(this.#query({ watch: 'true', resourceVersion: this.#rv, allowWatchBookmarks: 'true' }));
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const res = await this.#client.stream(this.#query({ watch: 'true', resourceVersion: this.#rv, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) }));
+    if (this.#stopped) {
+      res.destroy();
+      return;
+    }
     if (res.statusCode !== 200) {
       res.resume();
       throw new KubeApiError(res.statusCode ?? 0, `watch ${this.#opts.path}: HTTP ${res.statusCode}`);
     }
+    res.socket?.setTimeout((timeoutSeconds + 30) * 1000, () => res.destroy(new Error(`watch ${this.#opts.path}: nothing heard for ${timeoutSeconds + 30} s`)));
     this.#abort = () => res.destroy();
     const lines = createInterface({ input: res, crlfDelay: Infinity });
     try {
