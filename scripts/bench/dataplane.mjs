@@ -317,6 +317,7 @@ async function dataplane(mode) {
     console.log(`${`+p99 ms @ ${lbHalf}/s`.padEnd(22)}${p.padEnd(20)}${f(r.latency[p].p99 - r.latency.direct.p99, 3).padStart(10)}`);
   }
   await restartLoadBalancer('nftables', lbIP);
+  if (PHASES.includes('lb')) results.deadNode = await deadNodeDetection(lbIP);
 
   if (!PHASES.includes('ingress')) return results;
   // The ingress controller: host → its LB address → a node port → controller pod → the server pod (L7, keep-alive both sides).
@@ -367,6 +368,37 @@ async function waitIngress() {
 }
 
 const LB_MODES = ['nftables', 'userspace'];
+
+/**
+ * How fast the LB stops sending to a node whose kube-proxy died (its /healthz
+ * check fails) and takes it back once kube-proxy runs again: node-3's
+ * kube-proxy is killed and restarted 3 times.
+ */
+async function deadNodeDetection(lbIP) {
+  const recPath = `/var/lib/kubemu/${NAME}/cluster.json`;
+  const lbAddr = JSON.parse(readFileSync(recPath, 'utf8')).loadBalancer.ip;
+  const backends = async () => (await getJSON(`http://${lbAddr}:10257/healthz`).catch(() => ({}))).frontends?.find((x) => x.ip === lbIP && x.port === 80)?.backends?.map((b) => b.node) ?? [];
+  const out = [];
+  const back = [];
+  for (let i = 0; i < 3; i++) {
+    const rec = JSON.parse(readFileSync(recPath, 'utf8'));
+    const pid = rec.pids['node-3/kube-proxy'];
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    process.kill(pid, 'SIGKILL');
+    const t0 = performance.now();
+    while ((await backends()).includes('node-3')) await new Promise((r) => setTimeout(r, 20));
+    out.push(performance.now() - t0);
+    const child = spawn('nsenter', [`--net=/run/netns/km-${NAME}-node-3`, '--', ...argv], { detached: true, stdio: 'ignore' });
+    child.unref();
+    rec.pids['node-3/kube-proxy'] = child.pid;
+    writeFileSync(recPath, JSON.stringify(rec, null, 2));
+    const t1 = performance.now();
+    while (!(await backends()).includes('node-3')) await new Promise((r) => setTimeout(r, 20));
+    back.push(performance.now() - t1);
+  }
+  console.log(`\ndead node: out of the LB's backends after ${out.map((x) => f(x, 0)).join(', ')} ms (goal ≤ 2 check periods = 4000 ms); back ${back.map((x) => f(x, 0)).join(', ')} ms after kube-proxy was restarted`);
+  return { out, back };
+}
 
 /** Restarts the cluster's load balancer in `lbMode` and waits until it forwards the bench Service to every node. */
 async function restartLoadBalancer(lbMode, lbIP) {
@@ -550,6 +582,7 @@ try {
         console.log(`  kube-proxy ${m.padEnd(10)} LB ${lbMode.padEnd(10)} ${cells.join('  ')}  +p99 ${f(lr.latency[p].p99 - lr.latency.direct.p99, 3)} ms @ ${lr.latencyRate}/s`);
       }
     }
+    for (const [m, r] of summary) if (r.deadNode) console.log(`  kube-proxy ${m.padEnd(10)} dead node out after max ${f(Math.max(...r.deadNode.out), 0)} ms (goal ≤ 4000 ms), back after max ${f(Math.max(...r.deadNode.back), 0)} ms`);
     console.log('\ningress (host → LB → node → controller → pod, ratio to direct; goal keep-alive ≥ 0.5, +p99 ≤ 2 ms at half of the path’s own rate):');
     for (const [m, r] of summary) {
       const g = r.ingress;
