@@ -90,6 +90,11 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     const fromHost = find(/^curl .*<node port>/);
     await until('the node port answering from the host', () => /You've hit/.test(sh(fromHost).stdout), 10_000);
     for (let i = 0; i < 12; i++) expect(names, `${fromHost} #${i}`).toContain(ok(fromHost).trim());
+    // "ssh into one of the nodes and curl the cluster IP"; an unknown node is one line and exit 1.
+    expect(names).toContain(ok(find(/kubemu ssh node-1 -- curl/)).trim());
+    const noNode = sh('npx kubemu ssh node-9 -- true');
+    expect(noNode.status).toBe(1);
+    expect(noNode.stderr.trim()).toBe('error: no node "node-9" in cluster "kubemu" (nodes: node-1, node-2, node-3)');
 
     // LoadBalancer: an address from the pool, the host's curl spreads over the pods, the LB's pages.
     ok(find(/kubectl apply -f examples\/kubia-svc-loadbalancer/));

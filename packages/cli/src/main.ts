@@ -261,6 +261,33 @@ program
   });
 
 program
+  .command('ssh')
+  .description("a shell (or a command after --) on a node, like `minikube ssh`: its network namespace on this machine (root)")
+  .argument('<node>', 'node name, e.g. node-1')
+  .argument('[command...]', 'command to run instead of a shell (after --)')
+  .option('--name <name>', 'cluster name', 'kubemu')
+  .action(async (node: string, command: string[], o) => {
+    const rt = await import('./runtime/netns-runtime.js');
+    const rec = rt.readRecord(o.name);
+    if (!rec) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\``);
+    const n = rec.nodes.find((x) => x.name === node);
+    if (!n) throw new CliError(`no node "${node}" in cluster "${o.name}" (nodes: ${rec.nodes.map((x) => x.name).join(', ')})`);
+    if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new CliError('kubemu ssh enters a node\'s network namespace: run it with sudo');
+    const { spawn } = await import('node:child_process');
+    const shell = process.env.SHELL && !process.env.SHELL.endsWith('nologin') ? process.env.SHELL : '/bin/sh';
+    const argv = command.length ? command : [shell, '-i'];
+    const child = spawn('nsenter', [`--net=/run/netns/${n.netns}`, '--', ...argv], {
+      stdio: 'inherit',
+      env: { ...process.env, KUBEMU_NODE: n.name, PS1: `${n.name}:\\w# ` },
+    });
+    child.on('error', (e) => {
+      console.error(`error: cannot enter ${n.name}: ${e.message}`);
+      process.exit(1);
+    });
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+  });
+
+program
   .command('kubeconfig')
   .description("print the path of a cluster's kubeconfig")
   .option('--name <name>', 'cluster name', 'kubemu')
