@@ -139,6 +139,10 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     const kubiaIP = sh("kubectl get svc kubia -o jsonpath='{.spec.clusterIP}'").stdout;
     expect(ok(find(/nslookup kubia/))).toContain(kubiaIP);
     expect(ok(find(/dig \+short @10\.96\.0\.10/)).trim()).toBe(kubiaIP);
+    expect(ok(find(/kubemu dns kubia/)).trim()).toBe(`kubia.default.svc.cluster.local\tA\t${kubiaIP}`);
+    const nx = sh('npx kubemu dns no-such-service');
+    expect(nx.status).toBe(1);
+    expect(nx.stderr.trim()).toMatch(/^error: no-such-service: not found in the cluster's DNS/);
 
     expect(ok(find(/kubemu status/))).toMatch(/node-3/);
     ok(find(/kubemu down/));

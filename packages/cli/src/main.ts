@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import pino from 'pino';
 import {
   API_SERVER_PORT, DEFAULT_LB_POOL, DEFAULT_NODE_PORT_RANGE, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, resolveResourceName,
-  isIPv4, resourceForKind, type KubeObject,
+  clusterDNSIP, isIPv4, resourceForKind, type KubeObject,
 } from '@kubemu/api';
 import { loadKubeconfig } from './kubeconfig.js';
 import { RestClient, RestError } from './rest-client.js';
@@ -285,6 +285,63 @@ program
       process.exit(1);
     });
     child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+  });
+
+program
+  .command('dns')
+  .description("look a name up in the cluster's DNS, as a pod would (from node-1's namespace, through the kube-dns Service) (root)")
+  .argument('<name>', 'e.g. kubia, kubia.default, kubia.default.svc.cluster.local, _http._tcp.kubia.default.svc.cluster.local')
+  .option('--name <name>', 'cluster name', 'kubemu')
+  .option('-n, --namespace <ns>', 'namespace whose search path completes a short name', 'default')
+  .option('-t, --type <type>', 'record type: A, SRV, PTR, CNAME, TXT, ANY', 'A')
+  .action(async (name: string, o) => {
+    const rt = await import('./runtime/netns-runtime.js');
+    const rec = rt.readRecord(o.name);
+    if (!rec) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\``);
+    const type = String(o.type).toUpperCase();
+    if (!['A', 'SRV', 'PTR', 'CNAME', 'TXT', 'ANY'].includes(type)) throw new CliError(`--type wants A, SRV, PTR, CNAME, TXT or ANY, got "${o.type}"`);
+    if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new CliError('kubemu dns asks from inside a node\'s network namespace: run it with sudo');
+    const server = clusterDNSIP(rec.serviceCIDR);
+    // A pod's search path (ndots:5): names with fewer than 5 dots are tried with each suffix first.
+    const suffixes = [`${o.namespace}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'];
+    const dots = name.replace(/\.$/, '').split('.').length - 1;
+    const candidates = name.endsWith('.') ? [name.slice(0, -1)] : dots >= 5 ? [name] : [...suffixes.map((x) => `${name}.${x}`), name];
+    const program = `
+      const { Resolver } = require('node:dns').promises;
+      const r = new Resolver({ timeout: 2000, tries: 1 });
+      r.setServers([process.argv[1]]);
+      const type = process.argv[2];
+      (async () => {
+        for (const n of JSON.parse(process.argv[3])) {
+          try {
+            const a = type === 'PTR' ? await r.reverse(n) : await r.resolve(n, type);
+            console.log(JSON.stringify({ name: n, answers: a }));
+            return;
+          } catch (e) {
+            // not found, no such record, or (for a name outside cluster.local) refused: try the next
+            if (!['ENOTFOUND', 'ENODATA', 'EREFUSED'].includes(e.code)) { console.log(JSON.stringify({ name: n, error: e.code })); process.exit(2); }
+          }
+        }
+        console.log(JSON.stringify({ error: 'NXDOMAIN' }));
+        process.exit(3);
+      })();`;
+    const { spawnSync } = await import('node:child_process');
+    const node1 = rec.nodes[0]!;
+    const r = spawnSync('nsenter', [`--net=/run/netns/${node1.netns}`, '--', process.execPath, '-e', program, server, type, JSON.stringify(type === 'PTR' ? [name] : candidates)], { encoding: 'utf8', timeout: 15_000 });
+    const out = (() => {
+      try {
+        return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { name?: string; answers?: unknown[]; error?: string };
+      } catch {
+        return { error: r.stderr.trim() || 'no answer' };
+      }
+    })();
+    if (out.error === 'NXDOMAIN') throw new CliError(`${name}: not found in the cluster's DNS (${server}; tried ${(type === 'PTR' ? [name] : candidates).join(', ')})`);
+    if (out.error) throw new CliError(`${name}: ${out.error} from ${server}${out.error === 'ECONNREFUSED' || out.error === 'ETIMEOUT' ? ' (is the dns addon running? kubectl get pods -n kube-system -l k8s-app=kube-dns)' : ''}`);
+    for (const a of out.answers ?? []) {
+      const srv = a as { priority?: number; weight?: number; port?: number; name?: string };
+      const text = typeof a === 'string' ? a : Array.isArray(a) ? a.join('') : srv.port !== undefined ? `${srv.priority} ${srv.weight} ${srv.port} ${srv.name}` : JSON.stringify(a);
+      console.log(`${out.name}\t${type}\t${text}`);
+    }
   });
 
 program
