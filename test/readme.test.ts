@@ -6,7 +6,7 @@
  * the default cluster (`kubemu`, 172.30.0.0/24), so it is skipped when one
  * is already running on this machine.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,17 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     for (let i = 0; i < 12; i++) expect(names, `${fromHost} #${i}`).toContain(ok(fromHost).trim());
     // "ssh into one of the nodes and curl the cluster IP"; an unknown node is one line and exit 1.
     expect(names).toContain(ok(find(/kubemu ssh node-1 -- curl/)).trim());
+    // port-forward from this machine to a pod of the Service (the README backgrounds it, curls, kills it).
+    const pfLine = find(/kubectl port-forward svc\/kubia 8080:80 &/);
+    const pf = spawn('bash', ['-c', `exec ${pfLine.replace(/&.*$/, '').trim()}`], { cwd: ROOT, env, stdio: 'ignore' });
+    try {
+      const viaForward = find(/^curl -s http:\/\/127\.0\.0\.1:8080/);
+      await until('the port-forward answering', () => /You've hit/.test(sh(viaForward).stdout), 15_000);
+      expect(names).toContain(ok(viaForward).trim());
+      expect(lines).toContain('kill %1');
+    } finally {
+      pf.kill();
+    }
     const noNode = sh('npx kubemu ssh node-9 -- true');
     expect(noNode.status).toBe(1);
     expect(noNode.stderr.trim()).toBe('error: no node "node-9" in cluster "kubemu" (nodes: node-1, node-2, node-3)');

@@ -39,9 +39,9 @@ function apiGroup(name: string, versions: string[]): object {
 }
 
 /**
- * Connect subresources, listed as kube-apiserver lists them: pods/exec and
- * pods/log are served (streams/), pods/attach and pods/portforward answer
- * that kubemu does not support them.
+ * Connect subresources, listed as kube-apiserver lists them: pods/exec,
+ * pods/log and pods/portforward are served (streams/), pods/attach answers
+ * that kubemu does not support it.
  */
 const CONNECT_SUBRESOURCES: Record<string, { name: string; kind: string; verbs: string[] }[]> = {
   'v1/pods': [

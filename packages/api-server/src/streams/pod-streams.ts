@@ -2,8 +2,8 @@
  * The pods' connect subresources, in front of the generic resource handler:
  *   pods/exec         WebSocket upgrade → exec-relay.ts
  *   pods/log          streaming GET     → logs-relay.ts
- *   pods/attach,
- *   pods/portforward  answered with a Status: not supported by kubemu
+ *   pods/portforward  WebSocket (SPDY tunnelled) or SPDY upgrade → portforward-relay.ts
+ *   pods/attach       answered with a Status: not supported by kubemu
  * Both plain requests and upgrade requests come through here; the caller has
  * already checked the bearer token.
  */
@@ -15,6 +15,7 @@ import type { Registry } from '../registry/registry.js';
 import type { Route } from '../http/route.js';
 import { ExecRelay } from './exec-relay.js';
 import { LogsRelay } from './logs-relay.js';
+import { PortForwardRelay } from './portforward-relay.js';
 import { getPod, writeStatus, type AgentLookup } from './pod-target.js';
 
 export type ResourceRoute = Extract<Route, { type: 'resource' }>;
@@ -23,13 +24,13 @@ export const POD_STREAM_SUBRESOURCES = new Set(['exec', 'log', 'attach', 'portfo
 
 const UNSUPPORTED: Record<string, string> = {
   attach: 'kubemu does not support pods/attach: use kubectl exec to run a command in the container, or kubectl logs -f to follow its output',
-  portforward: 'kubemu does not support pods/portforward: reach the pod through a Service (a NodePort on any node, or its cluster IP from a pod)',
 };
 
 export class PodStreams {
   readonly #reg: Registry;
   readonly #exec: ExecRelay;
   readonly #logs: LogsRelay;
+  readonly #portForward: PortForwardRelay;
   readonly #log: Logger;
 
   constructor(reg: Registry, agents: AgentLookup | undefined, log: Logger) {
@@ -37,6 +38,7 @@ export class PodStreams {
     this.#log = log;
     this.#exec = new ExecRelay(reg, agents, log);
     this.#logs = new LogsRelay(reg, agents, log);
+    this.#portForward = new PortForwardRelay(reg, log.child({ stream: 'portforward' }));
   }
 
   /** Whether `route` is one of ours. */
@@ -79,8 +81,9 @@ export class PodStreams {
     try {
       const method = req.method ?? 'GET';
       if (route.subresource === 'log') throw errors.badRequest('pods/log is a plain GET, not an upgrade');
-      const { namespace, name } = this.#check(route, method, ['GET', 'POST']);
-      this.#exec.handleUpgrade(req, socket, head, namespace, name, query);
+      const { namespace, name, sub } = this.#check(route, method, ['GET', 'POST']);
+      if (sub === 'portforward') this.#portForward.handleUpgrade(req, socket, head, namespace, name);
+      else this.#exec.handleUpgrade(req, socket, head, namespace, name, query);
     } catch (e) {
       const err = isApiError(e) ? e : errors.internal((e as Error)?.message ?? String(e));
       if (!isApiError(e)) this.#log.error({ err: e, url: req.url }, 'exec upgrade failed');
@@ -91,5 +94,6 @@ export class PodStreams {
 
   close(): void {
     this.#exec.close();
+    this.#portForward.close();
   }
 }
