@@ -103,6 +103,10 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     } finally {
       pf.kill();
     }
+    // kubectl top: the kubia pods, once a node agent has reported (every 15 s).
+    const topPods = find(/^kubectl top pods/);
+    await until('kubectl top pods listing the kubia pods', () => pods.items.every((p) => sh(topPods).stdout.includes(p.metadata.name)), 40_000, 1000);
+    expect(ok(find(/^kubectl top nodes/))).toMatch(/node-1[\s\S]*node-2[\s\S]*node-3/);
     const noNode = sh('npx kubemu ssh node-9 -- true');
     expect(noNode.status).toBe(1);
     expect(noNode.stderr.trim()).toBe('error: no node "node-9" in cluster "kubemu" (nodes: node-1, node-2, node-3)');

@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { ApiError, type KubeObject, AGENT_PATH, decodeMsg, encodeMsg, type ExecStartMsg, type LogsStartMsg, type RequestMsg, type ServerMsg } from '@kubemu/api';
+import { ApiError, type KubeObject, AGENT_PATH, decodeMsg, encodeMsg, type ExecStartMsg, type LogsStartMsg, type MetricsMsg, type RequestMsg, type ServerMsg } from '@kubemu/api';
 import { AgentStream, ExecStream, LogStream, failureStatus, type ExecRequest, type LogsRequest, type StreamSend } from './agent-streams.js';
 
 /**
@@ -327,6 +327,11 @@ export class AgentClient extends EventEmitter {
       this.#watches.delete(w.id);
       this.#send({ t: 'unwatch', id: w.id });
     };
+  }
+
+  /** A usage report (metrics.k8s.io); dropped when not connected (the next one follows). */
+  sendMetrics(msg: MetricsMsg): boolean {
+    return this.#connected && this.#send(msg);
   }
 
   async request(msg: Omit<RequestMsg, 't' | 'id'>): Promise<{ object?: KubeObject; items?: KubeObject[]; resourceVersion?: string }> {

@@ -14,6 +14,7 @@ import { NamespaceController } from './system/namespace-controller.js';
 import { startControllers } from './controllers/index.js';
 import { ApiServer } from './http/api-server.js';
 import { AgentSocket } from './agent/agent-socket.js';
+import { MetricsStore } from './metrics/metrics-api.js';
 import { kubeconfigYaml, loadOrCreateCredentials, type Credentials } from './security/pki.js';
 import { ServiceAccountTokens } from './security/service-account-tokens.js';
 import { Authenticator } from './security/authenticator.js';
@@ -79,7 +80,8 @@ export class ControlPlane {
       objects: { get: (kind, ns, name) => reg.get(RES[kind]!, ns, name) },
     });
     const authenticate = async (t: string) => (await authenticator.authenticate(t)) !== undefined;
-    this.#agents = new AgentSocket(this.registry, this.log.child({ component: 'agent-socket' }), { isAuthorized: authenticate, tokenRequests });
+    const metrics = new MetricsStore();
+    this.#agents = new AgentSocket(this.registry, this.log.child({ component: 'agent-socket' }), { isAuthorized: authenticate, tokenRequests, metrics });
     this.#api = new ApiServer(this.registry, {
       cert: creds.serverCert,
       key: creds.serverKey,
@@ -88,6 +90,7 @@ export class ControlPlane {
       log: this.log.child({ component: 'api-server' }),
       agents: this.#agents,
       upgrades: this.#agents,
+      metrics,
     });
     const addr = await this.#api.listen(host, this.opts.port ?? API_SERVER_PORT);
     bootstrap(this.registry, { ip: advertise, port: addr.port });

@@ -66,7 +66,20 @@ export interface RequestMsg {
   gracePeriodSeconds?: number;
 }
 
-export type ClientMsg = WatchRequestMsg | UnwatchMsg | RequestMsg | StreamReadyMsg | StreamDataMsg | StreamAckMsg | StreamCloseMsg | StreamEndMsg;
+/**
+ * A node agent's resource usage report (the kubelet's summary that
+ * metrics-server scrapes): the node and each of its pods' containers, CPU in
+ * nanocores averaged over `windowSeconds`, memory in bytes (resident set).
+ */
+export interface MetricsMsg {
+  t: 'metrics';
+  timestamp: string;
+  windowSeconds: number;
+  node: { cpu: number; memory: number };
+  pods: { namespace: string; name: string; containers: { name: string; cpu: number; memory: number }[] }[];
+}
+
+export type ClientMsg = WatchRequestMsg | UnwatchMsg | RequestMsg | StreamReadyMsg | StreamDataMsg | StreamAckMsg | StreamCloseMsg | StreamEndMsg | MetricsMsg;
 
 export interface EventMsg {
   t: 'event';

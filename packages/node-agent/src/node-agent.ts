@@ -7,6 +7,16 @@ import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
+import { statSync } from 'node:fs';
+import { UsageSampler, type ContainerRef } from './metrics/usage-sampler.js';
+
+const nsInodeOf = (path: string): number => {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return 0;
+  }
+};
 import { isApiError, type KubeObject, type Node, type Pod, type PodStatus, type Service, type ServiceAccount, type TokenRequest, metaTime } from '@kubemu/api';
 import { DEFAULT_CLUSTER_DOMAIN } from './pod-files/pod-dns.js';
 import type { PodFilesSettings } from './pod-files/pod-files.js';
@@ -39,6 +49,8 @@ export interface NodeAgentOptions {
   /** packages/workloads/dist/main.js */
   workloadsEntry: string;
   heartbeatMs?: number;
+  /** How often CPU and memory are reported for `kubectl top` (default 15 s, as metrics-server's resolution). */
+  metricsIntervalMs?: number;
   log: Logger;
   kubeletVersion?: string;
 }
@@ -53,6 +65,8 @@ export class NodeAgent {
   readonly #services = new Map<string, Service>();
   readonly #events: AgentEventSink;
   #heartbeat?: NodeJS.Timeout;
+  #metricsTimer?: NodeJS.Timeout;
+  readonly #usage = new UsageSampler();
   #stops: (() => void)[] = [];
   #sandboxesChecked = false;
   #existing = new Map<string, { podIP: string }>();
@@ -106,6 +120,11 @@ export class NodeAgent {
       }),
     );
     this.#heartbeat = setInterval(() => void this.#register(), this.opts.heartbeatMs ?? 10_000);
+    // The first sample opens the window; reports follow every interval (the first one second later, so top answers soon).
+    this.#reportUsage();
+    setTimeout(() => this.#reportUsage(), 1000).unref();
+    this.#metricsTimer = setInterval(() => this.#reportUsage(), this.opts.metricsIntervalMs ?? 15_000);
+    this.#metricsTimer.unref();
     // Sandboxes whose pods are gone (deleted while the agent was down) are removed once the pod list is in.
     setTimeout(() => void this.#sweepOrphans(), 3000).unref();
   }
@@ -342,7 +361,34 @@ export class NodeAgent {
   }
 
   /** Stops watching; with `killPods`, also stops every pod (kubemu down). */
+  /** CPU and memory of this node and its pods' containers, to the api-server (metrics.k8s.io). */
+  #reportUsage(): void {
+    try {
+      const containers: ContainerRef[] = [];
+      const netns = new Set<number>([nsInodeOf('/proc/self/ns/net')]);
+      for (const w of this.#workers.values()) {
+        const ns = w.pod.metadata.namespace ?? 'default';
+        const name = w.pod.metadata.name ?? '';
+        for (const c of w.containers) if (c.pid) containers.push({ namespace: ns, pod: name, container: c.spec.name, pid: c.pid });
+        const podNetns = (w.sandbox as { netns?: string } | undefined)?.netns;
+        if (podNetns) netns.add(nsInodeOf(`/run/netns/${podNetns}`));
+      }
+      const u = this.#usage.sample(Date.now(), containers, netns);
+      if (!u) return;
+      this.client.sendMetrics({
+        t: 'metrics',
+        timestamp: new Date().toISOString(),
+        windowSeconds: Math.round(u.windowSeconds * 10) / 10,
+        node: u.node,
+        pods: [...u.pods.values()].map((p) => ({ namespace: p.namespace, name: p.name, containers: [...p.containers].map(([cname, x]) => ({ name: cname, ...x })) })),
+      });
+    } catch (e) {
+      this.#log.debug({ err: (e as Error).message }, 'usage sample failed');
+    }
+  }
+
   async stop(killPods = false): Promise<void> {
+    if (this.#metricsTimer) clearInterval(this.#metricsTimer);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     for (const s of this.#stops) s();
     if (killPods) await Promise.all([...this.#workers.values()].map((w) => w.stopAll()));

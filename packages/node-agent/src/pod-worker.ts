@@ -91,6 +91,11 @@ export class PodWorker {
     return join(this.#d.stateRoot, 'pods', this.uid);
   }
 
+  /** The pod's containers (for usage accounting). */
+  get containers(): readonly ContainerRunner[] {
+    return this.#containers;
+  }
+
   container(name?: string): ContainerRunner | undefined {
     return name ? this.#containers.find((c) => c.spec.name === name) : this.#containers[0];
   }

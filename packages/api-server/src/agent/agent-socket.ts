@@ -23,6 +23,7 @@ import {
   WIRE_VERSION,
   type ClientMsg,
   type KubeObject,
+  type MetricsMsg,
   type RequestMsg,
   type ResourceInfo,
   type ServerMsg,
@@ -46,6 +47,8 @@ export interface AgentSocketOptions {
   /** Serves create on serviceaccounts/token; without it that request is 404. */
   tokenRequests?: TokenRequests;
   pingIntervalMs?: number;
+  /** Where node agents' usage reports go (metrics.k8s.io); without it they are dropped. */
+  metrics?: { report(node: string, msg: MetricsMsg): void };
 }
 
 export class AgentSocket {
@@ -136,6 +139,8 @@ export class AgentSocket {
         else if (msg.t === 'unwatch') {
           watches.get(msg.id)?.();
           watches.delete(msg.id);
+        } else if (msg.t === 'metrics') {
+          if (node) this.#opts.metrics?.report(node, msg);
         } else if (msg.t === 'request') {
           const out = this.#request(msg);
           if (out instanceof Promise) out.then(send, (e) => send({ t: 'error', id: msg.id, status: statusOf(e) }));

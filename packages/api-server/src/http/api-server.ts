@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ApiError, errors, isApiError } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
 import { discoveryDocument, versionInfo } from './discovery.js';
+import { METRICS_GROUP, metricsAPIGroup, metricsRequest, type MetricsStore } from '../metrics/metrics-api.js';
 import { openapiV3Document, openapiV3Root } from './openapi.js';
 import { ResourceHandler } from './resource-handler.js';
 import { sendJSON, type UpgradeHandler } from './respond.js';
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   agents?: AgentLookup;
   /** Takes the upgrades it owns before exec/logs see them (the agent WebSocket). */
   upgrades?: UpgradeHandler;
+  /** The node agents' usage reports, served as metrics.k8s.io (kubectl top); without it the group is absent. */
+  metrics?: MetricsStore;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -121,10 +124,16 @@ export class ApiServer {
       if (doc) return sendJSON(res, 200, doc);
       throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
     }
+    if (path === `/apis/${METRICS_GROUP}` || path.startsWith(`/apis/${METRICS_GROUP}/`)) {
+      if (!this.#opts.metrics) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      return sendJSON(res, 200, metricsRequest(this.#opts.metrics, req.method ?? 'GET', path));
+    }
     const route = parseRoute(path);
     switch (route.type) {
       case 'discovery': {
         const doc = discoveryDocument(path, req.headers.host ?? '');
+        // The resource metrics API is served too (metrics-server's group, in process).
+        if (doc && path.replace(/\/+$/, '') === '/apis' && this.#opts.metrics) (doc as { groups: object[] }).groups.push(metricsAPIGroup());
         if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
         return sendJSON(res, 200, doc);
       }
