@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { kubiaDeployment } from './helpers/manifests.js';
 
 const SUBNET = '172.30.81';
 const c = new NetnsCluster(3, ['--addons', 'dns', '--subnet', `${SUBNET}.0/24`]);
@@ -24,22 +25,7 @@ function exec(cmd: string, timeoutMs = 20_000) {
 
 const dig = (args: string) => exec(`dig +short +time=2 +tries=1 ${args}`).stdout.trim().split('\n').filter(Boolean).sort();
 
-const APPS = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kubia}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: kubia}}
-  template:
-    metadata: {labels: {app: kubia}}
-    spec:
-      containers:
-      - name: kubia
-        image: luksa/kubia
-        ports: [{containerPort: 8080}]
-        readinessProbe: {exec: {command: [ls, /var/ready]}, periodSeconds: 1}
----
+const APPS = `${kubiaDeployment({ readyFile: true })}---
 apiVersion: v1
 kind: Service
 metadata: {name: kubia}

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { kubiaDeployment } from './helpers/manifests.js';
 
 const SUBNET = '172.30.79';
 const c = new NetnsCluster(3, ['--addons', 'ingress', '--subnet', `${SUBNET}.0/24`]);
@@ -52,18 +53,7 @@ function selfSigned(name: string, cn: string): { crt: string; key: string } {
   return { crt, key };
 }
 
-const BACKENDS = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kubia}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: kubia}}
-  template:
-    metadata: {labels: {app: kubia}}
-    spec:
-      containers: [{name: kubia, image: luksa/kubia, ports: [{containerPort: 8080}]}]
----
+const BACKENDS = `${kubiaDeployment()}---
 apiVersion: v1
 kind: Service
 metadata: {name: kubia}

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { LB_MODES } from '@kubemu/load-balancer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { kubiaDeployment } from './helpers/manifests.js';
 import { runProbes, type Origin, type ProbeResult } from './helpers/probes.js';
 
 const HOST: Origin = { kind: 'host' };
@@ -82,18 +83,7 @@ function kill(what: string): () => void {
   };
 }
 
-const KUBIA = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kubia}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: kubia}}
-  template:
-    metadata: {labels: {app: kubia}}
-    spec:
-      containers: [{name: kubia, image: luksa/kubia, ports: [{containerPort: 8080}]}]
----
+const KUBIA = `${kubiaDeployment()}---
 apiVersion: v1
 kind: Service
 metadata: {name: kubia-loadbalancer}

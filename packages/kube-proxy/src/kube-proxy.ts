@@ -85,6 +85,14 @@ interface Applied {
   at: number;
 }
 
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+}
+
 const rvOf = (o: { metadata: { resourceVersion?: string } }) => Number(o.metadata.resourceVersion ?? 0) || 0;
 
 export class KubeProxy {
@@ -108,6 +116,8 @@ export class KubeProxy {
   readonly #drops: DropRules;
   readonly #now: () => number;
   readonly mode: ProxyMode;
+  /** The API server's address (never served from a LoadBalancer status: see #refuseServiceIP). */
+  readonly #apiHost: string;
   #kernelRunning?: Promise<void>;
   #kernelAgain = false;
   #kernelWant?: { ips: Set<string>; drop: DropRuleInput };
@@ -135,6 +145,7 @@ export class KubeProxy {
     this.#ips = new KubeIpvs0({ netns: null, refuse: (ip) => this.#refuseServiceIP(ip), tool: deps.ip });
     this.#drops = new DropRules(deps.nft);
     this.mode = opts.mode ?? 'nftables';
+    this.#apiHost = hostOf(opts.server);
     this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? KUBE_PROXY_HEALTH_TIMEOUT_MS, now: this.#now });
     this.proxier = createProxier(this.mode, {
       node: opts.nodeName,
@@ -318,14 +329,6 @@ export class KubeProxy {
     return this.#localAddrs.has(ip) || this.#refuseServiceIP(ip) === undefined;
   }
 
-  #apiHost(): string {
-    try {
-      return new URL(this.opts.server).hostname.replace(/^\[|\]$/g, '');
-    } catch {
-      return '';
-    }
-  }
-
   #isLoadBalancerIP(ip: string): boolean {
     for (const s of this.#ports.values()) if (s.loadBalancerIPs.includes(ip)) return true;
     return false;
@@ -336,7 +339,7 @@ export class KubeProxy {
     if (this.#localAddrs.has(ip)) return "it is this node's own address";
     // The load balancer's address is a neighbour's by design: serving it here is the short-circuit.
     // Not the API server's, though (a status anyone can write must not cut this node off the API).
-    if (this.mode === 'userspace' && this.#isLoadBalancerIP(ip) && ip !== this.#apiHost()) return undefined;
+    if (this.mode === 'userspace' && this.#isLoadBalancerIP(ip) && ip !== this.#apiHost) return undefined;
     const n = tryParseIPv4(ip);
     if (n === undefined) return 'not an IPv4 address';
     if (this.#connectedNets.some((net) => cidrContains(net, n))) return "it is on a subnet this node is connected to (a neighbour's address)";

@@ -281,6 +281,8 @@ export class LoadBalancer {
     await this.dataPlane.sync(frontends);
     if (changedBackends(this.#frontends, frontends)) this.#log.info({ frontends: frontends.map((f) => `${f.ip}:${f.port}/${f.protocol} → ${f.backends.map((b) => b.node).join(',') || 'none'}`) }, 'forwarding updated');
     this.#frontends = frontends;
+    // Problems of frontends that are gone are forgotten (said again if they come back).
+    for (const k of this.#frontendProblems) if (!frontends.some((f) => k.startsWith(`${f.key} `))) this.#frontendProblems.delete(k);
 
     // 5. The API: statuses and Events, each on its own; a failure is retried, the rest carries on.
     const failed: string[] = [];

@@ -189,14 +189,7 @@ export class SpdySession {
   }
 
   reset(id: number): void {
-    if (this.#closed) return;
-    const f = Buffer.alloc(16);
-    f.writeUInt16BE(0x8000 | VERSION, 0);
-    f.writeUInt16BE(TYPE.RST_STREAM, 2);
-    f.writeUIntBE(8, 5, 3);
-    f.writeUInt32BE(id & 0x7fffffff, 8);
-    f.writeUInt32BE(RST_CANCEL, 12);
-    this.#channel.write(f);
+    if (!this.#closed) this.#channel.write(controlFrame(TYPE.RST_STREAM, id, RST_CANCEL));
   }
 
   forget(id: number): void {
@@ -204,13 +197,7 @@ export class SpdySession {
   }
 
   #windowUpdate(id: number, n: number): void {
-    const f = Buffer.alloc(16);
-    f.writeUInt16BE(0x8000 | VERSION, 0);
-    f.writeUInt16BE(TYPE.WINDOW_UPDATE, 2);
-    f.writeUIntBE(8, 5, 3);
-    f.writeUInt32BE(id & 0x7fffffff, 8);
-    f.writeUInt32BE(n, 12);
-    this.#channel.write(f);
+    this.#channel.write(controlFrame(TYPE.WINDOW_UPDATE, id, n));
   }
 
   #inflateBlock(block: Buffer): Promise<Record<string, string>> {
@@ -259,6 +246,17 @@ export class SpdySession {
     this.#deflate.close();
     this.#channel.destroy();
   }
+}
+
+/** A control frame whose body is a stream id and one 32-bit value (RST_STREAM, WINDOW_UPDATE). */
+function controlFrame(type: number, id: number, value: number): Buffer {
+  const f = Buffer.alloc(16);
+  f.writeUInt16BE(0x8000 | VERSION, 0);
+  f.writeUInt16BE(type, 2);
+  f.writeUIntBE(8, 5, 3);
+  f.writeUInt32BE(id & 0x7fffffff, 8);
+  f.writeUInt32BE(value, 12);
+  return f;
 }
 
 /** SPDY/3 name/value block: count, then (length, name, length, value) pairs, 32-bit lengths. */
