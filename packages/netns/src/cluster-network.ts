@@ -38,6 +38,7 @@ import {
   broadcastOf, cidrContains, cidrsOverlap, cidrWithin, formatCidr, formatIPv4, hostAt, mask, parseCidr, parseIPv4,
   tryParseIPv4, type Cidr, DEFAULT_NODE_SUBNET, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, POD_BRIDGE,
 } from '@kubemu/api';
+import { allowBridgeForwarding, removeBridgeForwarding } from './host-firewall.js';
 import { KubeIpvs0 } from './kube-ipvs0.js';
 import {
   NS_ETH, bridgeName, clusterOf, hostVethName, isOurs, isPodNetns, resolveNetns,
@@ -343,6 +344,7 @@ export class ClusterNetwork {
       if (left.includes(bridge)) await ip(null, ['link', 'del', bridge], { allowFail: true });
       await Promise.all(leftNs.map(deleteNetns));
     }
+    await removeBridgeForwarding(bridgeName(cluster));
     return { namespaces, links: [...links], killedPids };
   }
 
@@ -376,6 +378,7 @@ export class ClusterNetwork {
     if (!(current ?? []).some((a) => `${a.local}/${a.prefixlen}` === want)) lines.push(`addr add ${want} dev ${this.bridge}`);
     lines.push(`link set ${this.bridge} up`);
     await ipBatch(null, lines);
+    await allowBridgeForwarding(this.bridge);
   }
 
   /** The host must not already route any part of the node subnet elsewhere (another cluster, a VPN, …). */

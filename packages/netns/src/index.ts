@@ -12,3 +12,4 @@ export * from './names.js';
 export * from './netns.js';
 export * from './kube-ipvs0.js';
 export * from './cluster-network.js';
+export * from './host-firewall.js';
