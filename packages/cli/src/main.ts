@@ -205,6 +205,25 @@ program
   });
 
 program
+  .command('container')
+  .description("a docker-runtime container's entrypoint: ROLE is control-plane, node or load-balancer (settings from KUBEMU_* variables; see docker-compose.yml)")
+  .argument('<role>')
+  .action(async (role: string) => {
+    const { CONTAINER_ROLES, runContainerRole, settingsFromEnv, ContainerConfigError } = await import('./docker/container-role.js');
+    const r = CONTAINER_ROLES.find((x) => x === role);
+    if (!r) throw new CliError(`container: ROLE wants one of ${CONTAINER_ROLES.join(', ')}, got "${role}"`);
+    let settings;
+    try {
+      settings = settingsFromEnv(r);
+    } catch (e) {
+      if (e instanceof ContainerConfigError) throw new CliError(e.message);
+      throw e;
+    }
+    await runContainerRole(r, settings);
+    process.exit(0);
+  });
+
+program
   .command('up')
   .description('start a cluster on this machine: a bridge, a network namespace per node, the control plane and node agents (root)')
   .option('--nodes <n>', 'number of nodes', '3')

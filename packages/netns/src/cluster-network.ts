@@ -44,7 +44,7 @@ import {
   NS_ETH, bridgeName, clusterOf, hostVethName, isOurs, isPodNetns, resolveNetns,
   shortNameOf, validateClusterName,
 } from './names.js';
-import { deleteNetns, ensureNetns, killNetnsProcesses, listNetns, netnsIsLive } from './netns.js';
+import { deleteNetns, ensureNetns, killNetnsProcesses, listNetns, nameOwnNamespace, netnsIsLive } from './netns.js';
 import { CommandError, inNetns, ip, ipBatch, parseIpJson, sysctlIn } from './run.js';
 
 export interface ClusterNetworkOptions {
@@ -64,6 +64,11 @@ export type NamespaceRole = 'node' | 'control-plane' | 'load-balancer';
 export interface AddNamespaceOptions {
   /** Default: 'control-plane' / 'load-balancer' for those short names (and 'lb'), else 'node'. */
   role?: NamespaceRole;
+}
+
+export interface AdoptOptions extends AddNamespaceOptions {
+  /** Nodes whose pod CIDRs this machine routes to, via their addresses on eth0 (itself is skipped). */
+  peers?: { ip: string; podCIDR: string }[];
 }
 
 export interface NamespaceInfo {
@@ -249,6 +254,18 @@ export class ClusterNetwork {
    */
   addNamespace(name: string, ipAddr: string, opts: AddNamespaceOptions = {}): Promise<NamespaceInfo> {
     return this.#serial(() => this.#addNamespace(name, ipAddr, opts));
+  }
+
+  /**
+   * The docker runtime's counterpart of addNamespace: the calling process's
+   * own network namespace (a container's, whose eth0 the engine made with
+   * `ip` on the cluster network) becomes machine `name`. It is named as
+   * addNamespace would name it (so agents find it by name), configured the
+   * same way but for the wiring, and loses the default route the engine gave
+   * it. `peers` are the nodes whose pod CIDRs it routes to.
+   */
+  adoptCurrentNamespace(name: string, ipAddr: string, opts: AdoptOptions = {}): Promise<NamespaceInfo> {
+    return this.#serial(() => this.#adoptCurrentNamespace(name, ipAddr, opts));
   }
 
   /** The pod bridge `cbr0` inside a node namespace, with the CIDR's .1 (the pods' gateway). */
@@ -439,10 +456,19 @@ export class ClusterNetwork {
     await ensureNetns(netns);
     await this.#wireVeth(netns, hostVeth, host);
 
-    const [addrs, rules, others] = await Promise.all([
+    const others = (await this.#machineFacts()).filter((f) => f.netns !== netns);
+    await this.#configureMachine(netns, ipAddr, role, others);
+    return { name: short, netns, role, ip: ipAddr, hostVeth };
+  }
+
+  /**
+   * Addresses, routes, NAT table and sysctls of a machine namespace whose
+   * eth0 exists; `others` are the machines whose pod CIDRs it routes to.
+   */
+  async #configureMachine(netns: string, ipAddr: string, role: NamespaceRole, others: NsFacts[], extraLines: string[] = []): Promise<void> {
+    const [addrs, rules] = await Promise.all([
       this.#addrs(netns),
       ip(netns, ['-j', '-4', 'rule', 'show']).then((r) => parseIpJson<IpRule>(r.stdout)),
-      this.#machineFacts(),
     ]);
     const want = `${ipAddr}/${this.#subnet.prefix}`;
     const current = v4(addrs.find((l) => l.ifname === NS_ETH)).map((a) => `${a.local}/${a.prefixlen}`);
@@ -461,7 +487,7 @@ export class ClusterNetwork {
     }
     for (const r of rules) if (r.priority === OLD_HOST_GUARD_RULE_PRIORITY && r.action === 'unreachable') lines.push(`rule del priority ${OLD_HOST_GUARD_RULE_PRIORITY}`);
     const self: NsFacts = { netns, ip: ipAddr, links: addrs };
-    lines.push(...this.#routeLines(netns, [...others.filter((f) => f.netns !== netns), self]));
+    lines.push(...this.#routeLines(netns, [...others.filter((f) => f.netns !== netns), self]), ...extraLines);
     await ipBatch(netns, lines);
     if (role === 'node') await inNetns(netns, 'nft', ['-f', '-'], { input: this.podnetScript() });
     await sysctlIn(netns, {
@@ -482,7 +508,23 @@ export class ClusterNetwork {
       // Service client on the same node gets its reverse NAT without being masqueraded on the way in.
       ...(role === 'node' && BR_NETFILTER ? { 'net.bridge.bridge-nf-call-iptables': '1' } : {}),
     });
-    return { name: short, netns, role, ip: ipAddr, hostVeth };
+  }
+
+  async #adoptCurrentNamespace(name: string, ipAddr: string, opts: AdoptOptions): Promise<NamespaceInfo> {
+    const netns = this.netnsName(name);
+    const short = shortNameOf(this.cluster, netns);
+    const role = opts.role ?? ROLE_BY_NAME[short] ?? 'node';
+    this.#machineAddress(ipAddr);
+    await nameOwnNamespace(netns);
+    const eth = v4((await this.#addrs(netns)).find((l) => l.ifname === NS_ETH));
+    if (!eth.some((a) => a.local === ipAddr)) {
+      throw new NetnsError('ERR_INVALID_ADDRESS', `${NS_ETH} here has ${eth.map((a) => a.local).join(', ') || 'no IPv4 address'}, not ${ipAddr}: give the container that fixed address on the cluster network`);
+    }
+    const peers: NsFacts[] = (opts.peers ?? []).filter((p) => p.ip !== ipAddr).map((p, i) => ({ netns: `peer-${i}`, ip: p.ip, podCIDR: parseCidr(p.podCIDR), links: [] }));
+    const routes = parseIpJson<IpRoute>((await ip(netns, ['-j', '-4', 'route', 'show', 'default'])).stdout);
+    // No way out of the machine (Docker gives every container a default route via its gateway).
+    await this.#configureMachine(netns, ipAddr, role, peers, routes.length > 0 ? ['route del default'] : []);
+    return { name: short, netns, role, ip: ipAddr, hostVeth: NS_ETH };
   }
 
   /**

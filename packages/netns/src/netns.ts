@@ -112,3 +112,17 @@ export async function nsInode(path: string): Promise<number | null> {
     return null;
   }
 }
+
+/**
+ * Names the calling process's own network namespace <ns> (`ip netns attach`),
+ * so tools that address namespaces by name reach it: the docker runtime's
+ * node containers, where the container's namespace is the node's. A name
+ * already on this namespace is kept; a stale one, or one on another
+ * namespace, is replaced.
+ */
+export async function nameOwnNamespace(ns: string): Promise<void> {
+  const own = await nsInode(`/proc/${process.pid}/ns/net`);
+  if ((await netnsIsLive(ns)) && (await nsInode(netnsPath(ns))) === own) return;
+  if (existsSync(netnsPath(ns))) await run('ip', ['netns', 'del', ns], { allowFail: true });
+  await run('ip', ['netns', 'attach', ns, String(process.pid)]);
+}

@@ -16,7 +16,7 @@
  * --net switches the network namespace only and keeps the host's mounts.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CommandError, NetnsError } from './errors.js';
 
@@ -194,10 +194,27 @@ export async function sysctlIn(ns: string, settings: Record<string, string>): Pr
   await inNetns(ns, 'sysctl', args);
 }
 
-/** True when this process runs in the machine's initial network namespace (the host's), where nothing may be programmed. */
+/**
+ * True when this process runs in the machine's initial network namespace (the
+ * host's), where nothing may be programmed. A container's namespace is also
+ * its PID 1's, so a namespace that carries a kubemu machine name in
+ * /run/netns (the docker runtime names its container's, see
+ * nameOwnNamespace) is a machine's, not the host's.
+ */
 export function inHostNetns(): boolean {
   try {
-    return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
+    const self = readlinkSync('/proc/self/ns/net');
+    if (self !== readlinkSync('/proc/1/ns/net')) return false;
+    const ino = statSync('/proc/self/ns/net').ino;
+    for (const name of existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : []) {
+      if (!name.startsWith('km-')) continue;
+      try {
+        if (statSync(join(NETNS_DIR, name)).ino === ino) return false;
+      } catch {
+        // a stale name
+      }
+    }
+    return true;
   } catch {
     return false;
   }

@@ -131,8 +131,17 @@ export async function installAddons(client: RestClient, objects: KubeObject[]): 
   for (const o of objects) {
     const r = resourceForKind(o.apiVersion, o.kind);
     if (!r) throw new Error(`addon ${o.kind} ${o.metadata.name}: unknown kind`);
+    const ns = r.namespaced ? o.metadata.namespace : undefined;
+    const collection = client.path(r, ns);
     try {
-      await client.call('POST', client.path(r, r.namespaced ? o.metadata.namespace : undefined), o);
+      // Looked up first: creating an existing Service that asks for its cluster IP is a 422
+      // ("provided IP is already allocated"), as on Kubernetes, not a 409.
+      const found = await client.call('GET', client.path(r, ns, o.metadata.name)).then(() => true, (e) => {
+        if (e instanceof RestError && e.code === 404) return false;
+        throw e;
+      });
+      if (found) continue;
+      await client.call('POST', collection, o);
     } catch (e) {
       if (e instanceof RestError && e.code === 409) continue;
       throw new Error(`installing addon ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}: ${(e as Error).message}`);

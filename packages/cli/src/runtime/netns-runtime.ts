@@ -16,8 +16,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrContains, cidrOf, clusterDNSIP, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
-import { ClusterNetwork } from '@kubemu/netns';
+import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrContains, cidrOf, cidrsOverlap, clusterDNSIP, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
+import { ClusterNetwork, ip, parseIpJson } from '@kubemu/netns';
 
 export const STATE_ROOT = process.env.KUBEMU_STATE_ROOT ?? '/var/lib/kubemu';
 export const RUN_ROOT = process.env.KUBEMU_RUN_ROOT ?? '/run/kubemu';
@@ -106,6 +106,13 @@ function ipAt(subnet: string, host: number): string {
   return formatIPv4(hostAt(cidrOf(subnet), host));
 }
 
+/** Destinations of the host's IPv4 routes (all tables), default routes left out. */
+async function hostRoutes(): Promise<string[]> {
+  const res = await ip(null, ['-j', '-4', 'route', 'show', 'table', 'all'], { allowFail: true });
+  if (res.code !== 0) return [];
+  return parseIpJson<{ dst: string; type?: string }>(res.stdout).filter((r) => r.dst !== 'default' && r.type !== 'broadcast' && r.type !== 'local').map((r) => r.dst);
+}
+
 async function pickSubnet(name: string, requested?: string): Promise<string> {
   if (requested) return requested;
   const taken = new Set<string>();
@@ -114,9 +121,17 @@ async function pickSubnet(name: string, requested?: string): Promise<string> {
     const rec = readRecord(other);
     if (rec) taken.add(rec.subnet);
   }
+  // Also clear of what the host routes already (a docker compose cluster's network, a VPN, …).
+  const routed = (await hostRoutes()).map((r) => (r.includes('/') ? r : `${r}/32`)).flatMap((r) => {
+    try {
+      return [cidrOf(r)];
+    } catch {
+      return [];
+    }
+  });
   for (let n = 0; n < 256; n++) {
     const s = `172.30.${n}.0/24`;
-    if (!taken.has(s)) return s;
+    if (!taken.has(s) && !routed.some((r) => cidrsOverlap(r, cidrOf(s)))) return s;
   }
   throw new RuntimeError('no free 172.30.N.0/24 subnet left for another cluster');
 }
@@ -279,7 +294,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
  * pods get private /tmp and /var, so a checkout living there (a CI clone in
  * /tmp, say) and its node_modules would be invisible inside them.
  */
-async function installWorkloads(name: string): Promise<string> {
+export async function installWorkloads(name: string): Promise<string> {
   const dst = join(RUN_ROOT, name, 'workloads');
   rmSync(dst, { recursive: true, force: true });
   mkdirSync(dst, { recursive: true });

@@ -24,8 +24,8 @@ describe('portModel', () => {
   it('spreads a cluster IP over every usable endpoint with one random draw of a slot in the endpoint map', () => {
     const m = portModel('p1', base, ctx);
     expect(m.svcIps.get('10.96.0.10 . tcp . 80')).toBe('goto p1-int');
-    expect(m.chains.get('p1-clu')).toEqual(['meta l4proto tcp dnat to numgen random mod 3 offset 0 map @eps']);
-    expect([...m.eps]).toEqual([['0', '10.244.1.5 . 8080'], ['1', '10.244.2.5 . 8080'], ['2', '10.244.3.5 . 8080']]);
+    expect(m.chains.get('p1-clu')).toEqual(['meta l4proto tcp dnat to numgen random mod 3 offset 0 map @eps-tcp']);
+    expect([...m.eps]).toEqual([['eps-tcp 0', '10.244.1.5 . 8080'], ['eps-tcp 1', '10.244.2.5 . 8080'], ['eps-tcp 2', '10.244.3.5 . 8080']]);
     // no chain per endpoint without affinity
     expect([...m.chains.keys()].sort()).toEqual(['p1-clu', 'p1-int']);
     // the node itself (not a pod: not from the pod bridge) is masqueraded
@@ -48,8 +48,8 @@ describe('portModel', () => {
       'fib saddr type local goto p1-clu',
       'goto p1-loc',
     ]);
-    expect(m.chains.get('p1-loc')).toEqual(['meta l4proto tcp dnat to numgen random mod 1 offset 8 map @eps']);
-    expect(m.eps.get('8')).toBe('10.244.1.5 . 8080');
+    expect(m.chains.get('p1-loc')).toEqual(['meta l4proto tcp dnat to numgen random mod 1 offset 8 map @eps-tcp']);
+    expect(m.eps.get('eps-tcp 8')).toBe('10.244.1.5 . 8080');
   });
 
   it('leaves the Local chain empty without local endpoints (the filter table drops)', () => {
@@ -82,13 +82,13 @@ describe('diffModel', () => {
     const a = portModel('p1', base, ctx);
     const b = portModel('p1', { ...base, cluster: base.cluster.slice(1) }, ctx);
     expect(diffModel(a, b).flat()).toEqual([
-      `delete element ip ${NAT_TABLE} eps { 0 }`,
-      `delete element ip ${NAT_TABLE} eps { 1 }`,
-      `delete element ip ${NAT_TABLE} eps { 2 }`,
+      `delete element ip ${NAT_TABLE} eps-tcp { 0 }`,
+      `delete element ip ${NAT_TABLE} eps-tcp { 1 }`,
+      `delete element ip ${NAT_TABLE} eps-tcp { 2 }`,
       `flush chain ip ${NAT_TABLE} p1-clu`,
-      `add rule ip ${NAT_TABLE} p1-clu meta l4proto tcp dnat to numgen random mod 2 offset 0 map @eps`,
-      `add element ip ${NAT_TABLE} eps { 0 : 10.244.2.5 . 8080 }`,
-      `add element ip ${NAT_TABLE} eps { 1 : 10.244.3.5 . 8080 }`,
+      `add rule ip ${NAT_TABLE} p1-clu meta l4proto tcp dnat to numgen random mod 2 offset 0 map @eps-tcp`,
+      `add element ip ${NAT_TABLE} eps-tcp { 0 : 10.244.2.5 . 8080 }`,
+      `add element ip ${NAT_TABLE} eps-tcp { 1 : 10.244.3.5 . 8080 }`,
     ]);
     expect(diffModel(b, b).flat()).toEqual([]);
   });
@@ -96,7 +96,7 @@ describe('diffModel', () => {
   it('changes only endpoint slots when the number of endpoints stays', () => {
     const a = portModel('p1', base, ctx);
     const b = portModel('p1', { ...base, cluster: [ep('10.244.1.5'), ep('10.244.2.9'), ep('10.244.3.5')] }, ctx);
-    expect(diffModel(a, b).flat()).toEqual([`delete element ip ${NAT_TABLE} eps { 1 }`, `add element ip ${NAT_TABLE} eps { 1 : 10.244.2.9 . 8080 }`]);
+    expect(diffModel(a, b).flat()).toEqual([`delete element ip ${NAT_TABLE} eps-tcp { 1 }`, `add element ip ${NAT_TABLE} eps-tcp { 1 : 10.244.2.9 . 8080 }`]);
   });
 
   it('removes an affinity endpoint: references first, then its chain and its set', () => {
@@ -129,7 +129,7 @@ describe.skipIf(!CAN_PROGRAM_NETNS)('nft accepts the scripts', () => {
       r = nft(script(a, b));
       expect(r.stderr).toBe('');
       const listed = spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', NAT_TABLE], { encoding: 'utf8' }).stdout;
-      expect(listed).toContain('numgen random mod 2 map @eps'); // nft leaves out offset 0
+      expect(listed).toContain('numgen random mod 2 map @eps-tcp'); // nft leaves out offset 0
       expect(listed).not.toContain('p1-a30-');
       r = nft(script(b, emptyModel()));
       expect(r.stderr).toBe('');

@@ -25,8 +25,10 @@
  *   NAT).
  * - Endpoint choice: every selection (a port's cluster-wide or local
  *   endpoints) owns a block of slots B…B+cap-1 in one table-wide map,
- *   `@eps` (slot → ip . port); its rule draws `numgen random mod N offset
- *   B`. One shared map instead of an anonymous map per rule keeps the table
+ *   `@eps-tcp` or `@eps-udp` (slot → ip . port; one map per protocol, since
+ *   nft ties a `typeof … tcp dport` map to TCP and then refuses to load a
+ *   table whose UDP rule uses it: "conflicting protocols specified"); its
+ *   rule draws `numgen random mod N offset B`. One shared map instead of an anonymous map per rule keeps the table
  *   small: nft fetches every set before each transaction, and a thousand
  *   anonymous maps made an update cost 3× as much. An endpoint change
  *   rewrites slots (elements); only a change of N rewrites the rule.
@@ -87,10 +89,15 @@ export interface PortModel {
   svcIps: Map<string, string>;
   /** `proto . port` → verdict, in @nodeports. */
   nodePorts: Map<string, string>;
-  /** slot → `ip . port`, in @eps. */
+  /** `<map> <slot>` → `ip . port`, in @eps-tcp / @eps-udp (epsMap). */
   eps: Map<string, string>;
   /** slot → `goto <endpoint chain>`, in @ep-chains (affinity). */
   epChains: Map<string, string>;
+}
+
+/** The endpoint map a port's draws use: one per protocol. */
+export function epsMap(protocol: 'tcp' | 'udp'): string {
+  return `eps-${protocol}`;
 }
 
 export const emptyModel = (): PortModel => ({ chains: new Map(), sets: new Map(), svcIps: new Map(), nodePorts: new Map(), eps: new Map(), epChains: new Map() });
@@ -122,8 +129,9 @@ export function portModel(id: string, p: NftPortInput, ctx: NftContext, slot: Sl
     const b = slot(sel, eps.length);
     const draw = `numgen random mod ${eps.length} offset ${b}`;
     if (!aff) {
-      eps.forEach((e, i) => m.eps.set(String(b + i), `${e.ip} . ${e.port}`));
-      return [`meta l4proto ${p.protocol} dnat to ${draw} map @eps`];
+      const map = epsMap(p.protocol);
+      eps.forEach((e, i) => m.eps.set(`${map} ${b + i}`, `${e.ip} . ${e.port}`));
+      return [`meta l4proto ${p.protocol} dnat to ${draw} map @${map}`];
     }
     eps.forEach((e, i) => m.epChains.set(String(b + i), `goto ${epChain(e)}`));
     return [...eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`), `${draw} vmap @ep-chains`];
@@ -163,7 +171,8 @@ export function baseScript(ctx: NftContext): string {
     // kube-ipvs0's addresses (cluster IPs, bound external IPs) are local but are no node's address: no node ports there
     '  set svc-addrs { type ipv4_addr; }',
     // endpoint slots, drawn by numgen (see the header)
-    '  map eps { typeof numgen random mod 1 : ip daddr . tcp dport; }',
+    '  map eps-tcp { typeof numgen random mod 1 : ip daddr . tcp dport; }',
+    '  map eps-udp { typeof numgen random mod 1 : ip daddr . udp dport; }',
     '  map ep-chains { typeof numgen random mod 1 : verdict; }',
     // `ip . ip` for each endpoint on this node: its own connections DNATed back to it (see the header)
     '  set hairpin { type ipv4_addr . ipv4_addr; }',
@@ -223,15 +232,16 @@ export function diffModel(before: PortModel, after: PortModel): string[][] {
     delChains.push(`delete chain ${t} ${name}`);
   }
 
-  const maps: [string, Map<string, string>, Map<string, string>][] = [
+  const maps: [string | null, Map<string, string>, Map<string, string>][] = [
     ['svc-ips', before.svcIps, after.svcIps],
     ['nodeports', before.nodePorts, after.nodePorts],
-    ['eps', before.eps, after.eps],
+    [null, before.eps, after.eps], // keys name their map
     ['ep-chains', before.epChains, after.epChains],
   ];
   for (const [map, b, a] of maps) {
-    for (const [k, v] of b) if (a.get(k) !== v) delElements.push(`delete element ${t} ${map} { ${k} }`);
-    for (const [k, v] of a) if (b.get(k) !== v) addElements.push(`add element ${t} ${map} { ${k} : ${v} }`);
+    const at = (k: string) => (map === null ? k.split(' ') : [map, k]);
+    for (const [k, v] of b) if (a.get(k) !== v) delElements.push(`delete element ${t} ${at(k)[0]} { ${at(k)[1]} }`);
+    for (const [k, v] of a) if (b.get(k) !== v) addElements.push(`add element ${t} ${at(k)[0]} { ${at(k)[1]} : ${v} }`);
   }
   return [addSets, addChains, delElements, flush, addRules, addElements, delChains, delSets];
 }

@@ -14,18 +14,20 @@ describe.skipIf(!CAN_PROGRAM_NETNS)('NftablesProxier in a scratch namespace', ()
       expect(out.kind).toBe('libnftables');
       const { installed, swapped, afterBad, tornDown } = out.steps;
       // a: 2 endpoints in slots 0-1 (block of 4), b: slot 4
-      expect(installed).toMatch(/dnat ip to numgen random mod 2 map @eps/);
-      expect(installed).toMatch(/dnat ip to numgen random mod 1 offset 4 map @eps/);
+      expect(installed).toMatch(/dnat ip to numgen random mod 2 map @eps-tcp/);
+      expect(installed).toMatch(/dnat ip to numgen random mod 1 offset 4 map @eps-tcp/);
       expect(installed).toMatch(/0 : 10\.244\.1\.5 \. 8080, 1 : 10\.244\.2\.5 \. 8080/);
       // this node's endpoint is in the hairpin set (its own connections DNATed back to it are masqueraded)
       expect(installed).toMatch(/set hairpin \{[^}]*elements = \{ 10\.244\.1\.5 \. 10\.244\.1\.5 \}/);
       // c took a's block; a's endpoints and cluster IP are gone
-      expect(swapped).toMatch(/dnat ip to numgen random mod 3 map @eps/);
+      expect(swapped).toMatch(/dnat ip to numgen random mod 3 map @eps-tcp/);
       expect(swapped).toMatch(/0 : 10\.244\.1\.7 \. 8080, 1 : 10\.244\.2\.7 \. 8080, 2 : 10\.244\.3\.7 \. 8080/);
       expect(swapped).not.toContain('10.244.1.5');
       expect(swapped).toMatch(/set hairpin \{[^}]*elements = \{ 10\.244\.1\.7 \. 10\.244\.1\.7 \}/);
       expect(swapped).not.toContain('10.96.0.10');
       expect(swapped).toContain('10.96.0.12 . tcp . 80');
+      // a UDP draw beside TCP ones survives a rule change (failed with 'conflicting protocols specified: udp vs. tcp')
+      expect(out.steps.udpShrunk).toMatch(/meta l4proto udp dnat ip to numgen random mod 1 offset \d+ map @eps-udp/);
       expect(out.bad.code).not.toBe(0);
       expect(out.bad.stderr).toMatch(/syntax error/);
       expect(afterBad).toBe(swapped);

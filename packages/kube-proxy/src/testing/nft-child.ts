@@ -9,7 +9,7 @@ import { NftablesProxier } from '../nftables/nftables-proxier.js';
 import type { NftPortInput } from '../nftables/nft-rules.js';
 
 const port = (clusterIP: string, ...ips: string[]): NftPortInput => ({
-  protocol: 'tcp',
+  protocol: clusterIP === DNS ? 'udp' : 'tcp',
   clusterIP,
   port: 80,
   externalIPs: [],
@@ -22,6 +22,8 @@ const port = (clusterIP: string, ...ips: string[]): NftPortInput => ({
   affinitySeconds: 0,
 });
 
+/** The UDP port's cluster IP (cluster DNS, say). */
+const DNS = '10.96.0.53';
 const runner = await nftRunner();
 const ctx = { node: 'node-1', podBridge: 'cbr0', nodeAddresses: () => [], isInternalClient: () => false, servesExternalIP: () => false, onPortError: () => {} };
 const p = new NftablesProxier(ctx, { log: pino({ level: 'silent' }) });
@@ -35,6 +37,16 @@ p.setPortInput('a', undefined);
 p.setPortInput('c', port('10.96.0.12', '10.244.1.7', '10.244.2.7', '10.244.3.7'));
 await p.sync();
 steps.swapped = await p.listTable();
+// A UDP port loses one of two endpoints (its node died): the rule changes, so nft loads the
+// table's rules into its cache, TCP and UDP draws side by side.
+p.setPortInput('d', port(DNS, '10.244.1.9', '10.244.2.9'));
+await p.sync();
+p.setPortInput('d', port(DNS, '10.244.1.9'));
+let udpError = '';
+await p.sync().catch((e: Error) => (udpError = e.message));
+steps.udpShrunk = udpError || (await p.listTable());
+p.setPortInput('d', undefined);
+await p.sync();
 const bad = await runner.run('add rule ip kubemu-nat services nonsense\n');
 steps.afterBad = await p.listTable();
 await p.teardown();

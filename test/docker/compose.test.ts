@@ -1,0 +1,158 @@
+/**
+ * The docker runtime as a user meets it: `docker compose up -d` (the compose
+ * tool this machine has), the host kubeconfig, the demo app reached from the
+ * host at every node port, the LoadBalancer IP, the Ingress and the published
+ * localhost ports; a node container lost and back; state across restart and
+ * stop/start; five nodes from scripts/compose-nodes; `down -v` leaves nothing.
+ *
+ * Needs root, a Docker engine and docker-compose (or compose v2); .ci/run
+ * installs and starts them. The base image is built locally when missing
+ * (scripts/build-base-image: debootstrap + this machine's Node.js).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/control-plane-process.js';
+import { ComposeProject, dockerUnavailable } from '../helpers/compose-project.js';
+import { until, type PodJ } from '../helpers/netns-cluster.js';
+
+const why = await dockerUnavailable();
+if (why) console.warn(`docker compose tests skipped: ${why}`);
+
+const GRACE = 6;
+let c: ComposeProject;
+
+interface NodeJ { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }
+interface EndpointsJ { subsets?: { addresses?: { targetRef?: { name: string } }[] }[] }
+
+function readyNodes(): string[] {
+  return c.json<{ items: NodeJ[] }>(['get', 'nodes']).items.filter((n) => n.status.conditions.some((k) => k.type === 'Ready' && k.status === 'True')).map((n) => n.metadata.name);
+}
+
+function endpointPods(svc: string): string[] {
+  const ep = c.json<EndpointsJ>(['get', 'endpoints', svc]);
+  return (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.targetRef?.name ?? '')).sort();
+}
+
+/** One HTTP GET from the host; the body, or the error code. */
+function curl(url: string, headers: string[] = []): string {
+  const r = spawnSync('curl', ['-sS', '-m', '3', ...headers.flatMap((h) => ['-H', h]), url], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : `curl exit ${r.status}: ${r.stderr.trim()}`;
+}
+
+function kubiaPods(): PodJ[] {
+  return c.json<{ items: PodJ[] }>(['get', 'pods', '-l', 'app=kubia']).items;
+}
+
+describe.skipIf(why !== null)('docker compose cluster', () => {
+  beforeAll(async () => {
+    const docker = new Docker();
+    if ((await docker.listImages({ filters: { reference: ['node:20-bookworm-slim'] } })).length === 0) {
+      execFileSync(join(ROOT, 'scripts', 'build-base-image'), { stdio: 'inherit', timeout: 600_000 });
+    }
+    c = new ComposeProject({ KUBEMU_NODE_GRACE_SECONDS: String(GRACE) });
+    await c.init();
+    c.compose(['build'], 900_000);
+  }, 1_200_000);
+  afterAll(async () => {
+    if (!c) return;
+    await c.down();
+    expect(await c.leftovers()).toEqual([]);
+  }, 300_000);
+
+  it('docker compose up -d gives three Ready nodes, the addons and a host kubeconfig', async () => {
+    c.compose(['up', '-d']);
+    await c.cluster.waitHealthy({ timeoutMs: 120_000, expect: 5 });
+    const kubeconfig = readFileSync(c.kubeconfig, 'utf8');
+    expect(kubeconfig).toContain(`server: https://127.0.0.1:${c.env.KUBEMU_API_PORT}`);
+    await until('3 Ready nodes', () => readyNodes().length === 3, 60_000);
+    const machines = (await c.cluster.containers()).map((m) => `${m.machine}@${m.ip}`);
+    expect(machines).toEqual([`control-plane@${c.ip(2)}`, `load-balancer@${c.ip(3)}`, `node-1@${c.ip(11)}`, `node-2@${c.ip(12)}`, `node-3@${c.ip(13)}`]);
+    await until('DNS and ingress addons ready', () => {
+      const pods = c.json<{ items: PodJ[] }>(['get', 'pods', '-A']).items;
+      const ready = (p: PodJ) => p.status.containerStatuses?.every((s) => s.ready) === true;
+      return pods.filter((p) => p.metadata.name.startsWith('kube-dns') && ready(p)).length === 2 && pods.some((p) => p.metadata.name.startsWith('ingress-kubemu') && ready(p));
+    }, 90_000);
+  });
+
+  it('the demo answers from the host: every node port, the LoadBalancer IP, the Ingress, the published ports', async () => {
+    c.kubectl(['apply', '-f', join(ROOT, 'examples', 'demo.yaml')]);
+    c.kubectl(['wait', '--for=condition=Available', 'deploy/kubia', '--timeout=90s']);
+    const pods = kubiaPods().map((p) => p.metadata.name);
+    expect(pods).toHaveLength(3);
+    const lbIP = await until('an LB address', () => c.json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>(['get', 'svc', 'kubia-loadbalancer']).status.loadBalancer.ingress?.[0]?.ip, 30_000);
+    expect(lbIP).toBe(c.ip(200));
+    await until('every kubia pod in the endpoints', () => endpointPods('kubia-nodeport').length === 3, 30_000);
+    const hit = /^You've hit (kubia-\S+)\n?$/;
+    for (const node of [11, 12, 13]) {
+      const body = await until(`node port on .${node}`, () => hit.exec(curl(`http://${c.ip(node)}:30000/`)), 20_000);
+      expect(pods).toContain(body[1]);
+    }
+    const seen = new Set<string>();
+    for (let i = 0; i < 30 && seen.size < 3; i++) {
+      const m = hit.exec(curl(`http://${lbIP}/`));
+      expect(m, 'LB answer').not.toBeNull();
+      seen.add(m![1]!);
+    }
+    expect([...seen].sort()).toEqual([...pods].sort());
+    const viaIngress = await until('the Ingress', () => hit.exec(curl(`http://${c.ip(250)}/`, ['Host: kubia.example.com'])), 30_000);
+    expect(pods).toContain(viaIngress[1]);
+    // Docker Desktop's way in: published ports on 127.0.0.1.
+    const hostNodePort = Number(c.env.KUBEMU_NODEPORTS_HOST!.split('-')[0]);
+    expect(pods).toContain(hit.exec(curl(`http://127.0.0.1:${hostNodePort}/`))?.[1]);
+    expect(pods).toContain(hit.exec(curl(`http://127.0.0.1:${c.env.KUBEMU_HTTP_PORT}/`, ['Host: kubia.example.com']))?.[1]);
+    // In the cluster: a pod reaches the Service by its DNS name.
+    const fromPod = c.kubectl(['exec', pods[0]!, '--', 'curl', '-sS', '-m', '3', 'http://kubia.default.svc.cluster.local/']);
+    expect(fromPod).toMatch(hit);
+  });
+
+  it('a killed node container: its pod leaves the endpoints after the grace period, the LB keeps answering, and it comes back', async () => {
+    const victim = kubiaPods().find((p) => p.spec.nodeName === 'node-2')!;
+    expect(victim, 'a kubia pod on node-2').toBeDefined();
+    const { handle } = await c.cluster.container('node-2');
+    await handle.kill();
+    await until('node-2 NotReady', () => !readyNodes().includes('node-2'), (GRACE + 20) * 1000);
+    await until('its pod out of the endpoints', () => !endpointPods('kubia-loadbalancer').includes(victim.metadata.name), 30_000);
+    // The LB has stopped using node-2 and the Service only has pods elsewhere: every request answers.
+    await until('LB answers again', () => /^You've hit/.test(curl(`http://${c.ip(200)}/`)), 20_000);
+    for (let i = 0; i < 20; i++) expect(curl(`http://${c.ip(200)}/`)).toMatch(/^You've hit kubia-/);
+    await handle.start();
+    await until('node-2 Ready again', () => readyNodes().includes('node-2'), 60_000);
+    await until('three ready kubia pods', () => endpointPods('kubia-loadbalancer').length === 3, 90_000);
+  });
+
+  it('state survives docker compose restart and stop/start', async () => {
+    c.kubectl(['create', 'configmap', 'survivor', '--from-literal=k=v']);
+    for (const step of [['restart'], ['stop'], ['start']]) {
+      c.compose(step[0] === 'start' ? step : [...step, '-t', '10'], 180_000);
+      if (step[0] === 'stop') continue;
+      await c.cluster.waitHealthy({ timeoutMs: 120_000, expect: 5 });
+      await until(`3 Ready nodes after ${step[0]}`, () => readyNodes().length === 3, 90_000);
+      expect(c.json<{ data: Record<string, string> }>(['get', 'configmap', 'survivor']).data).toEqual({ k: 'v' });
+      await until(`the demo answers after ${step[0]}`, () => /^You've hit kubia-/.test(curl(`http://${c.ip(200)}/`)) && /^You've hit kubia-/.test(curl(`http://${c.ip(11)}:30000/`)), 90_000);
+    }
+  });
+
+  it('five nodes from scripts/compose-nodes', async () => {
+    const override = join(c.out, 'docker-compose.override.yml');
+    writeFileSync(override, execFileSync(join(ROOT, 'scripts', 'compose-nodes'), ['5'], { encoding: 'utf8' }));
+    c.withFile(override);
+    c.compose(['up', '-d']);
+    await c.cluster.waitHealthy({ timeoutMs: 180_000, expect: 7 });
+    await until('5 Ready nodes', () => readyNodes().length === 5, 90_000);
+    c.kubectl(['scale', 'deploy/kubia', '--replicas=5']);
+    c.kubectl(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: on-node-5, labels: {app: kubia}}
+spec:
+  nodeName: node-5
+  containers: [{name: kubia, image: luksa/kubia, ports: [{name: http, containerPort: 8080}]}]
+`);
+    await until('the pod on node-5 in the endpoints', () => endpointPods('kubia-nodeport').includes('on-node-5'), 60_000);
+    // node-5's pod is reachable across nodes: through node-1's node port until it answers.
+    await until('node-5 pod answers through node-1', () => curl(`http://${c.ip(11)}:30000/`).includes('on-node-5'), 30_000);
+    expect(existsSync(override)).toBe(true);
+  });
+});
