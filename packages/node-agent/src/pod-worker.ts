@@ -231,7 +231,7 @@ export class PodWorker {
 
   /** `kubemu chaos fail-readiness`: the pod's annotation, passed to every container's prober. */
   #applyChaosReadiness(): void {
-    const failure = chaosReadinessFailure(this.pod);
+    const failure = chaosReadinessFailure(this.pod, this.#d.cluster);
     for (const c of this.#containers) c.setChaosReadiness(failure);
   }
 

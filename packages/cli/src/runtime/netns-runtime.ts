@@ -349,6 +349,8 @@ export async function down(name: string, progress: (msg: string) => void): Promi
         progress(`stopping ${what} (pid ${pid})`);
         try {
           process.kill(pid, 'SIGTERM');
+          // A process frozen by `kubemu chaos pause-node` acts on the SIGTERM only once it runs again.
+          process.kill(pid, 'SIGCONT');
         } catch {
           /* already gone */
         }

@@ -12,7 +12,8 @@ describe('chaosReadinessFailure', () => {
   it('names kubemu chaos and how to undo it', () => {
     const m = chaosReadinessFailure(pod({ [CHAOS_FAIL_READINESS_ANNOTATION]: 'true' }, 'shop'))!;
     expect(m).toMatch(/^kubemu chaos: readiness failed/);
-    expect(m).toContain('restore-readiness web-1 -n shop');
+    expect(m).toContain('`kubemu chaos restore-readiness web-1 -n shop` removes it');
+    expect(chaosReadinessFailure(pod({ [CHAOS_FAIL_READINESS_ANNOTATION]: 'true' }), 'lab')).toContain('`kubemu chaos restore-readiness web-1 --name lab` removes it');
   });
   it('quotes a reason given as the value', () => {
     expect(chaosReadinessFailure(pod({ [CHAOS_FAIL_READINESS_ANNOTATION]: 'drill 7' }))).toContain('(drill 7)');
