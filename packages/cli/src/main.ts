@@ -4,6 +4,7 @@
  *   control-plane / node-agent / kube-proxy
  *                                       the processes `up` starts, each in the foreground
  *   apply / get / delete                the basics, for people without kubectl
+ *   chaos …                             faults on a running cluster (chaos/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
 import { Command, Option } from 'commander';
@@ -17,6 +18,7 @@ import { loadKubeconfig } from './kubeconfig.js';
 import { RestClient, RestError } from './rest-client.js';
 import { readManifests } from './manifests.js';
 import { formatTable, type Table } from './table-printer.js';
+import { chaosCommands } from './chaos/commands.js';
 
 class CliError extends Error {}
 
@@ -478,6 +480,8 @@ program
       console.log(`${t.r.singular}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" deleted`);
     }
   });
+
+program.addCommand(chaosCommands());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const msg = e instanceof RestError ? `Error from server${e.status?.reason ? ` (${e.status.reason})` : ''}: ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;

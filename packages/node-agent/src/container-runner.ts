@@ -51,6 +51,8 @@ export class ContainerRunner {
   #stopping = false;
   #killReason?: string;
   #everStarted = false;
+  /** Set by `kubemu chaos fail-readiness` (the pod annotation): readiness fails with this message. */
+  #chaosReadiness?: string;
 
   constructor(spec: Container, deps: ContainerDeps) {
     this.spec = spec;
@@ -59,9 +61,24 @@ export class ContainerRunner {
 
   get ready(): boolean {
     if (!this.state.running) return false;
+    if (this.#chaosReadiness !== undefined) return false;
     const r = this.#probes.find((p) => p.kind === 'Readiness');
     const s = this.#probes.find((p) => p.kind === 'Startup');
     return (s ? s.result : true) && (r ? r.result : true);
+  }
+
+  /**
+   * Fails readiness on purpose (message set) or stops doing so (undefined):
+   * `kubemu chaos fail-readiness`. Takes effect at once, with an Unhealthy
+   * event as a failed readiness probe gets; the container keeps running and
+   * its real probes keep running underneath, so clearing it gives their
+   * result back.
+   */
+  setChaosReadiness(message: string | undefined): void {
+    if (message === this.#chaosReadiness) return;
+    this.#chaosReadiness = message;
+    if (message !== undefined) this.#d.event('Warning', 'Unhealthy', `Readiness probe failed: ${message}`);
+    this.#d.onChange();
   }
 
   get started(): boolean {

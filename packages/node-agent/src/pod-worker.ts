@@ -17,6 +17,7 @@ import { metaTime } from '@kubemu/api';
 import { writePodFiles, type PodFilesSettings } from './pod-files/pod-files.js';
 import { ServiceAccountVolume, shouldAutomount, type TokenFetcher } from './pod-files/service-account-volume.js';
 import type { PodMounts } from './sandbox/launch-script.js';
+import { chaosReadinessFailure } from './probes/chaos-readiness.js';
 
 /** First and longest wait between attempts to get a pod's service account token. */
 const TOKEN_RETRY_MIN_MS = 1000;
@@ -166,6 +167,7 @@ export class PodWorker {
           event: (type, reason, message) => this.#d.event(this.pod, type, reason, message),
         }),
     );
+    this.#applyChaosReadiness();
     this.#report();
     const saDir = await this.#mountServiceAccount(log);
     if (saDir === null) return; // stopped while waiting
@@ -221,9 +223,16 @@ export class PodWorker {
   update(pod: Pod): void {
     this.pod = pod;
     if (pod.metadata.deletionTimestamp) return void this.terminate();
+    this.#applyChaosReadiness();
     // Someone else changed the status (e.g. the node lifecycle controller while
     // this node was unreachable): report ours again.
     if (this.#containers.length && statusKey(pod.status ?? {}) !== this.#lastReported) this.#scheduleReport();
+  }
+
+  /** `kubemu chaos fail-readiness`: the pod's annotation, passed to every container's prober. */
+  #applyChaosReadiness(): void {
+    const failure = chaosReadinessFailure(this.pod, this.#d.cluster);
+    for (const c of this.#containers) c.setChaosReadiness(failure);
   }
 
   #scheduleReport(): void {

@@ -13,7 +13,7 @@
 import type { ProxyMode } from '@kubemu/kube-proxy';
 import { IpPool, LB_MODES, PoolError, type LbMode } from '@kubemu/load-balancer';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_SERVER_PORT, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, cidrContains, cidrOf, cidrsOverlap, clusterDNSIP, formatIPv4, hostAt, nodePodCIDR } from '@kubemu/api';
@@ -38,11 +38,24 @@ export interface ClusterRecord {
   controlPlane: { ip: string; netns: string; port: number };
   nodes: NodeRecord[];
   pids: Record<string, number>;
+  /**
+   * How each process in `pids` was started (same keys), so `kubemu chaos`
+   * can start one again exactly as `up` did (absent on older clusters).
+   */
+  procs?: Record<string, ProcessSpec>;
   createdAt: string;
   /** kube-proxy's mode on every node. */
   proxyMode: ProxyMode;
   /** The load balancer: its own namespace on the node subnet (absent on clusters made before it existed). */
   loadBalancer?: { ip: string; netns: string; pool: string; mode: LbMode };
+}
+
+/** One of the cluster's processes: `node [nodeFlags] kubemu.js ...args` inside `netns`, output appended to `logFile`. */
+export interface ProcessSpec {
+  netns: string;
+  args: string[];
+  logFile: string;
+  nodeFlags?: string[];
 }
 
 export class RuntimeError extends Error {
@@ -100,6 +113,27 @@ function startIn(netns: string, args: string[], logFile: string, nodeFlags: stri
   child.unref();
   if (!child.pid) throw new RuntimeError(`could not start ${args[0]} in ${netns}; see ${logFile}`);
   return child.pid;
+}
+
+/**
+ * Starts process `key` of the record (`control-plane`, `node-1/node-agent`,
+ * …) as its spec says, and records the spec and the new pid in `rec` (the
+ * caller saves it).
+ */
+export function startProcess(rec: ClusterRecord, key: string, spec?: ProcessSpec): number {
+  const s = spec ?? rec.procs?.[key];
+  if (!s) throw new RuntimeError(`cluster "${rec.name}" has no record of how ${key} was started (made by an older kubemu); restart the cluster with \`kubemu down\` and \`kubemu up\``);
+  const pid = startIn(s.netns, s.args, s.logFile, s.nodeFlags);
+  rec.procs = { ...(rec.procs ?? {}), [key]: s };
+  rec.pids[key] = pid;
+  return pid;
+}
+
+/** Writes `rec` back to its cluster.json (atomically). */
+export function saveRecord(rec: ClusterRecord): void {
+  const f = join(clusterDir(rec.name), 'cluster.json');
+  writeFileSync(`${f}.tmp`, JSON.stringify(rec, null, 2));
+  renameSync(`${f}.tmp`, f);
 }
 
 function ipAt(subnet: string, host: number): string {
@@ -215,11 +249,12 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
     controlPlane: { ip: ipAt(subnet, 2), netns: net.netnsName('control-plane'), port: API_SERVER_PORT },
     nodes: [],
     pids: {},
+    procs: {},
     createdAt: new Date().toISOString(),
     proxyMode: opts.proxyMode ?? 'nftables',
     loadBalancer: { ip: ipAt(subnet, LB_HOST), netns: net.netnsName('load-balancer'), pool: lbPool, mode: opts.lbMode ?? 'nftables' },
   };
-  const save = () => writeFileSync(join(dir, 'cluster.json'), JSON.stringify(rec, null, 2));
+  const save = () => saveRecord(rec);
   save();
   progress(`network: bridge on ${subnet}`);
   await net.setupHost();
@@ -238,7 +273,7 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
   progress(`control plane: starting on ${rec.controlPlane.ip}:${rec.controlPlane.port}`);
   const cpDir = join(dir, 'control-plane');
   rmSync(join(cpDir, 'kubeconfig'), { force: true });
-  rec.pids['control-plane'] = startIn(rec.controlPlane.netns, ['control-plane', '--data-dir', cpDir, '--listen', `${rec.controlPlane.ip}:${rec.controlPlane.port}`, '--service-cidr', serviceCIDR, '--node-monitor-grace-period', String(opts.nodeGraceSeconds ?? 40)], join(dir, 'logs', 'control-plane.log'));
+  startProcess(rec, 'control-plane', { netns: rec.controlPlane.netns, args: ['control-plane', '--data-dir', cpDir, '--listen', `${rec.controlPlane.ip}:${rec.controlPlane.port}`, '--service-cidr', serviceCIDR, '--node-monitor-grace-period', String(opts.nodeGraceSeconds ?? 40)], logFile: join(dir, 'logs', 'control-plane.log') });
   save();
   const deadline = Date.now() + 30_000;
   while (!existsSync(join(cpDir, 'kubeconfig'))) {
@@ -249,9 +284,9 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
 
   for (const node of rec.nodes) {
     progress(`${node.name}: node-agent on ${node.ip}, pods ${node.podCIDR}`);
-    rec.pids[`${node.name}/node-agent`] = startIn(
-      node.netns,
-      [
+    startProcess(rec, `${node.name}/node-agent`, {
+      netns: node.netns,
+      args: [
         'node-agent',
         '--cluster', name,
         '--node', node.name,
@@ -266,24 +301,24 @@ export async function up(opts: UpOptions): Promise<ClusterRecord> {
         // Post status well inside the grace period (kubelet: every 10 s against 40 s).
         '--heartbeat-seconds', String(Math.max(1, Math.min(10, Math.floor((opts.nodeGraceSeconds ?? 40) / 4)))),
       ],
-      join(dir, 'logs', `${node.name}-node-agent.log`),
+      logFile: join(dir, 'logs', `${node.name}-node-agent.log`),
       // The agent is not a hot path: V8's lite mode (no optimizing compiler) saves ~10 MiB per node.
-      ['--lite-mode', '--no-warnings'],
-    );
-    rec.pids[`${node.name}/kube-proxy`] = startIn(
-      node.netns,
-      ['kube-proxy', '--node', node.name, '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--proxy-mode', rec.proxyMode],
-      join(dir, 'logs', `${node.name}-kube-proxy.log`),
-    );
+      nodeFlags: ['--lite-mode', '--no-warnings'],
+    });
+    startProcess(rec, `${node.name}/kube-proxy`, {
+      netns: node.netns,
+      args: ['kube-proxy', '--node', node.name, '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--proxy-mode', rec.proxyMode],
+      logFile: join(dir, 'logs', `${node.name}-kube-proxy.log`),
+    });
   }
   const lb = rec.loadBalancer!;
   progress(`load balancer: ${lb.ip}, pool ${lb.pool} (${lb.mode})`);
-  rec.pids['load-balancer'] = startIn(
-    lb.netns,
+  startProcess(rec, 'load-balancer', {
+    netns: lb.netns,
     // /healthz on its own address only: 0.0.0.0 would take port 10257 from every LoadBalancer address.
-    ['load-balancer', '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--pool', lb.pool, '--mode', lb.mode, '--healthz-bind-address', `${lb.ip}:10257`],
-    join(dir, 'logs', 'load-balancer.log'),
-  );
+    args: ['load-balancer', '--server', apiURL, '--pki-dir', join(cpDir, 'pki'), '--pool', lb.pool, '--mode', lb.mode, '--healthz-bind-address', `${lb.ip}:10257`],
+    logFile: join(dir, 'logs', 'load-balancer.log'),
+  });
   save();
   return rec;
 }
@@ -329,6 +364,8 @@ export async function down(name: string, progress: (msg: string) => void): Promi
         progress(`stopping ${what} (pid ${pid})`);
         try {
           process.kill(pid, 'SIGTERM');
+          // A process frozen by `kubemu chaos pause-node` acts on the SIGTERM only once it runs again.
+          process.kill(pid, 'SIGCONT');
         } catch {
           /* already gone */
         }
