@@ -20,9 +20,22 @@ interface CommonOpts {
 }
 
 /** The runtime a cluster lives in. Only netns for now; a docker runtime plugs in here. */
+/**
+ * The cluster `name`: a netns cluster of that name on this machine, else a
+ * docker compose project of that name (`kubemu` by default, as .env sets it).
+ */
 async function openRuntime(name: string): Promise<ChaosRuntime> {
-  const { NetnsChaosRuntime } = await import('./netns-chaos-runtime.js');
-  return NetnsChaosRuntime.open(name);
+  const { readRecord } = await import('../runtime/netns-runtime.js');
+  if (readRecord(name)) {
+    const { NetnsChaosRuntime } = await import('./netns-chaos-runtime.js');
+    return NetnsChaosRuntime.open(name);
+  }
+  const { DockerChaosRuntime } = await import('./docker-chaos-runtime.js');
+  try {
+    return await DockerChaosRuntime.open(name);
+  } catch (e) {
+    throw new ChaosError(`no cluster "${name}" here: neither a netns cluster (\`sudo npx kubemu up${name === 'kubemu' ? '' : ` --name ${name}`}\`) nor a docker compose project (\`docker compose${name === 'kubemu' ? '' : ` -p ${name}`} up -d\`): ${(e as Error).message}`);
+  }
 }
 
 function context(rt: ChaosRuntime, o: CommonOpts): Faults.ChaosContext {
@@ -54,12 +67,12 @@ function action<A extends unknown[]>(fn: (faults: FaultsModule, ctx: Faults.Chao
 }
 
 export function chaosCommands(): Command {
-  const chaos = new Command('chaos').description('break a running cluster on purpose, and heal it (netns runtime, root)');
+  const chaos = new Command('chaos').description('break a running cluster on purpose, and heal it (a netns cluster, or a docker compose project of that name)');
   const sub = (name: string, description: string) =>
     chaos
       .command(name)
       .description(description)
-      .option('--name <name>', 'cluster name', 'kubemu')
+      .option('--name <name>', 'cluster name (netns) or compose project name (docker)', 'kubemu')
       .addOption(new Option('--kubeconfig <path>', "kubeconfig for the API (default: the cluster's own)"));
 
   sub('kill-node', "power a node off: SIGKILL its node-agent, kube-proxy and pods' processes, drop everything on its eth0")

@@ -72,8 +72,13 @@ export async function killNode(ctx: ChaosContext, node: string): Promise<void> {
   // Starting the node starts everything: its separate kill entries are covered.
   for (const c of rt.components(node)) registry.remove('kill', componentLabel({ machine: node, component: c }));
   registry.put({ kind: 'kill-node', target: node, machine: node, since: since(ctx), description: `${node} powered off`, undo });
-  ctx.out(`${node} powered off: SIGKILLed ${pids.length} process(es) (${rt.components(node).join(', ')} and its pods' containers); its ${MACHINE_DEV} drops everything`);
-  ctx.out(`  pods' sandboxes stay, as after a crash; the node goes NotReady after the control plane's grace period`);
+  if (rt.kind === 'docker') {
+    ctx.out(`${node} powered off: its container killed (${pids.length} process(es): ${rt.components(node).join(', ')} and its pods' containers); its address answers nothing`);
+    ctx.out(`  the node goes NotReady after the control plane's grace period; its pods are made again when it starts`);
+  } else {
+    ctx.out(`${node} powered off: SIGKILLed ${pids.length} process(es) (${rt.components(node).join(', ')} and its pods' containers); its ${MACHINE_DEV} drops everything`);
+    ctx.out(`  pods' sandboxes stay, as after a crash; the node goes NotReady after the control plane's grace period`);
+  }
   ctx.out(`  undo: ${undo}`);
 }
 
@@ -92,7 +97,11 @@ export async function startNode(ctx: ChaosContext, node: string): Promise<void> 
   }
   registry.remove('kill-node', node);
   for (const c of rt.components(node)) registry.remove('kill', componentLabel({ machine: node, component: c }));
-  ctx.out(`${node} started: ${started.join(', ')} running again with the arguments \`up\` gave them; the agent re-adopts its pods' sandboxes and starts their containers`);
+  ctx.out(
+    rt.kind === 'docker'
+      ? `${node} started: its container, ${started.join(', ')} running again; the agent makes its pods again`
+      : `${node} started: ${started.join(', ')} running again with the arguments \`up\` gave them; the agent re-adopts its pods' sandboxes and starts their containers`,
+  );
 }
 
 export async function pauseNode(ctx: ChaosContext, node: string): Promise<void> {
@@ -270,7 +279,7 @@ export async function startComponent(ctx: ChaosContext, component: string, node?
   const pid = await rt.startComponent(ref);
   if (ref.component === 'control-plane') await waitApi(ctx);
   registry.remove('kill', componentLabel(ref));
-  if (!quiet) ctx.out(`started ${componentLabel(ref)} (pid ${pid}) with the arguments \`up\` gave it`);
+  if (!quiet) ctx.out(`started ${componentLabel(ref)} (pid ${pid}) ${rt.kind === 'docker' ? "under its container's supervisor" : 'with the arguments `up` gave it'}`);
 }
 
 async function waitApi(ctx: ChaosContext, timeoutMs = 30_000): Promise<void> {

@@ -77,10 +77,16 @@ export class DockerCluster {
   }
 
   /** Runs argv in `machine`'s container (its network namespace is the machine's) and collects the output. */
-  async exec(machine: string, argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(machine: string, argv: string[], opts: { timeoutMs?: number; input?: string | Buffer } = {}): Promise<ExecResult> {
     const { handle } = await this.container(machine);
-    const exec = await handle.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    const withInput = opts.input !== undefined;
+    const exec = await handle.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, AttachStdin: withInput });
+    const stream = await exec.start({ hijack: true, stdin: withInput });
+    if (withInput) {
+      // Half-close after the input, so the command sees end of file (e.g. `nft -f -`).
+      stream.write(opts.input);
+      (stream as unknown as { end(): void }).end();
+    }
     const out = new PassThrough();
     const err = new PassThrough();
     const chunks: { out: Buffer[]; err: Buffer[] } = { out: [], err: [] };
