@@ -14,11 +14,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/control-plane-process.js';
+import { KUBEMU, ROOT } from '../helpers/control-plane-process.js';
 import { ComposeProject, dockerUnavailable } from '../helpers/compose-project.js';
 import { until, type PodJ } from '../helpers/netns-cluster.js';
 
 const why = await dockerUnavailable();
+if (why && process.env.KUBEMU_REQUIRE_DOCKER) throw new Error(`the docker compose tests cannot run (${why}) and KUBEMU_REQUIRE_DOCKER is set`);
 if (why) console.warn(`docker compose tests skipped: ${why}`);
 
 const GRACE = 6;
@@ -40,6 +41,13 @@ function endpointPods(svc: string): string[] {
 function curl(url: string, headers: string[] = []): string {
   const r = spawnSync('curl', ['-sS', '-m', '3', ...headers.flatMap((h) => ['-H', h]), url], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout : `curl exit ${r.status}: ${r.stderr.trim()}`;
+}
+
+/** The kubemu CLI (chaos, ssh) against this project; throws with its stderr on a non-zero exit. */
+function kubemu(args: string[]): string {
+  const r = spawnSync(process.execPath, [KUBEMU, ...args], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`kubemu ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }
 
 function kubiaPods(): PodJ[] {
@@ -111,16 +119,45 @@ describe.skipIf(why !== null)('docker compose cluster', () => {
   it('a killed node container: its pod leaves the endpoints after the grace period, the LB keeps answering, and it comes back', async () => {
     const victim = kubiaPods().find((p) => p.spec.nodeName === 'node-2')!;
     expect(victim, 'a kubia pod on node-2').toBeDefined();
-    const { handle } = await c.cluster.container('node-2');
-    await handle.kill();
+    const out = kubemu(['chaos', 'kill-node', 'node-2', '--name', c.project]);
+    expect(out).toMatch(/node-2 powered off: its container killed/);
+    expect((await c.cluster.container('node-2')).info.state).toBe('exited');
     await until('node-2 NotReady', () => !readyNodes().includes('node-2'), (GRACE + 20) * 1000);
     await until('its pod out of the endpoints', () => !endpointPods('kubia-loadbalancer').includes(victim.metadata.name), 30_000);
     // The LB has stopped using node-2 and the Service only has pods elsewhere: every request answers.
     await until('LB answers again', () => /^You've hit/.test(curl(`http://${c.ip(200)}/`)), 20_000);
     for (let i = 0; i < 20; i++) expect(curl(`http://${c.ip(200)}/`)).toMatch(/^You've hit kubia-/);
-    await handle.start();
+    kubemu(['chaos', 'start-node', 'node-2', '--name', c.project]);
     await until('node-2 Ready again', () => readyNodes().includes('node-2'), 60_000);
     await until('three ready kubia pods', () => endpointPods('kubia-loadbalancer').length === 3, 90_000);
+  });
+
+  it('kubemu ssh and kubemu chaos reach the containers: curl from a node, a held kube-proxy, a pod failing readiness, a partition', async () => {
+    const clusterIP = c.json<{ spec: { clusterIP: string } }>(['get', 'svc', 'kubia']).spec.clusterIP;
+    expect(kubemu(['ssh', 'node-1', '--name', c.project, '--', 'curl', '-sS', '-m', '3', `http://${clusterIP}/`])).toMatch(/^You've hit kubia-/);
+    expect(() => kubemu(['ssh', 'node-9', '--name', c.project, '--', 'true'])).toThrow(/no machine "node-9"/);
+
+    // kube-proxy killed on node-3 stays down (held), so node-3's node port stops answering; start brings it back.
+    kubemu(['chaos', 'kill', 'kube-proxy', 'node-3', '--name', c.project]);
+    await new Promise((r) => setTimeout(r, 2500)); // longer than the supervisor's restart delay
+    expect((await c.cluster.exec('node-3', ['pgrep', '-f', 'kubemu.js kube-proxy '])).code).toBe(1);
+    kubemu(['chaos', 'start', 'kube-proxy', 'node-3', '--name', c.project]);
+    await until('node-3 proxy back', async () => (await c.cluster.exec('node-3', ['curl', '-fsS', '-m', '2', 'http://127.0.0.1:10256/healthz'])).code === 0, 30_000);
+
+    const victim = kubiaPods()[0]!.metadata.name;
+    kubemu(['chaos', 'fail-readiness', victim, '--name', c.project]);
+    await until('the pod out of the endpoints', () => !endpointPods('kubia').includes(victim), 10_000);
+    const p = c.json<PodJ>(['get', 'pod', victim]);
+    expect(p.status.containerStatuses?.[0]?.restartCount).toBe(0);
+    kubemu(['chaos', 'restore-readiness', victim, '--name', c.project]);
+    await until('the pod back', () => endpointPods('kubia').includes(victim), 15_000);
+
+    // node-1 cut off from the control plane: NotReady, yet its node port still forwards on what it knew.
+    kubemu(['chaos', 'partition', 'node-1', '--name', c.project]);
+    await until('node-1 NotReady', () => !readyNodes().includes('node-1'), (GRACE + 20) * 1000);
+    expect(curl(`http://${c.ip(11)}:30000/`)).toMatch(/^You've hit kubia-/);
+    kubemu(['chaos', 'heal', '--name', c.project]);
+    await until('node-1 Ready after heal', () => readyNodes().includes('node-1'), 60_000);
   });
 
   it('state survives docker compose restart and stop/start', async () => {

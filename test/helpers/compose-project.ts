@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerCluster } from '../../packages/cli/src/docker/docker-cluster.js';
@@ -108,6 +108,8 @@ export class ComposeProject {
     for (const n of await docker.listNetworks({ filters: { label: [label] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
     for (const v of (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
     rmSync(this.out, { recursive: true, force: true });
+    // kubemu chaos's record of active faults for this project
+    rmSync(join(homedir(), '.kubemu', 'docker', this.project), { recursive: true, force: true });
   }
 
   /** What of the project is still in the engine: containers, networks, volumes. */

@@ -283,14 +283,24 @@ program
 
 program
   .command('ssh')
-  .description("a shell (or a command after --) on a node, like `minikube ssh`: its network namespace on this machine (root)")
+  .description("a shell (or a command after --) on a node, like `minikube ssh`: its network namespace on this machine (root), or its container in the compose project of that name")
   .argument('<node>', 'node name, e.g. node-1')
   .argument('[command...]', 'command to run instead of a shell (after --)')
   .option('--name <name>', 'cluster name', 'kubemu')
   .action(async (node: string, command: string[], o) => {
     const rt = await import('./runtime/netns-runtime.js');
     const rec = rt.readRecord(o.name);
-    if (!rec) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\``);
+    if (!rec) {
+      // No netns cluster of that name: the docker compose project of that name, if there is one.
+      const { dockerShell } = await import('./docker/docker-shell.js');
+      let code: number;
+      try {
+        code = await dockerShell(o.name, node, command);
+      } catch (e) {
+        throw new CliError(`no cluster "${o.name}" here (neither a netns cluster nor a compose project's node): ${(e as Error).message}`);
+      }
+      process.exit(code);
+    }
     const n = rec.nodes.find((x) => x.name === node);
     if (!n) throw new CliError(`no node "${node}" in cluster "${o.name}" (nodes: ${rec.nodes.map((x) => x.name).join(', ')})`);
     if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new CliError('kubemu ssh enters a node\'s network namespace: run it with sudo');
