@@ -4,6 +4,7 @@
  *   control-plane / node-agent / kube-proxy
  *                                       the processes `up` starts, each in the foreground
  *   apply / get / delete                the basics, for people without kubectl
+ *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
 import { Command, Option } from 'commander';
@@ -17,6 +18,7 @@ import { loadKubeconfig } from './kubeconfig.js';
 import { RestClient, RestError } from './rest-client.js';
 import { readManifests } from './manifests.js';
 import { formatTable, type Table } from './table-printer.js';
+import { registerChaosRun } from './chaos/scenario/command.js';
 
 class CliError extends Error {}
 
@@ -459,6 +461,9 @@ program
       console.log(`${t.r.singular}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" deleted`);
     }
   });
+
+// kubemu chaos run: the scenario runner (its faults are `kubemu chaos <fault>` commands of the same group).
+registerChaosRun(program.command('chaos').description('break the cluster on purpose and watch its Services cope'));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const msg = e instanceof RestError ? `Error from server${e.status?.reason ? ` (${e.status.reason})` : ''}: ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;

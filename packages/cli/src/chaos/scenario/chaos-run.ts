@@ -1,0 +1,124 @@
+/**
+ * The body of `kubemu chaos run`: real cluster, real executor, real traffic.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadKubeconfig } from '../../kubeconfig.js';
+import { RestClient } from '../../rest-client.js';
+import { clusterDir, kubeconfigPath, readRecord } from '../../runtime/netns-runtime.js';
+import { ChaosRunError, type ChaosRunOptions } from './command.js';
+import { CliFaultExecutor } from './executor.js';
+import { PodTracker } from './pod-tracker.js';
+import { JsonlRecorder, MemorySink, isOk, teeSink } from './record.js';
+import { renderReport } from './render.js';
+import { buildReport, type Report } from './report.js';
+import { runScenario } from './runner.js';
+import { KNOWN_FAULTS, ScenarioError, parseScenario, type Scenario } from './schema.js';
+import { TargetError, resolveTarget, type ResolvedTarget } from './target.js';
+import { TrafficGenerator } from './traffic.js';
+
+export function loadScenario(file: string, extraFaults: string[] = []): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ChaosRunError(`cannot read scenario ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return parseScenario(text, [...new Set([...KNOWN_FAULTS, ...extraFaults])]);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new ChaosRunError(`${file}: ${e.message}`);
+    throw e;
+  }
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+/** One request at a time until one succeeds (or `ms` pass); the last failure otherwise. */
+async function preflight(t: ResolvedTarget, timeoutMs: number, ms: number): Promise<string | undefined> {
+  const sink = new MemorySink();
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const g = new TrafficGenerator({ url: t.url, host: t.host, rate: 1000, concurrency: 1, mode: 'new-connection', timeoutMs: Math.min(timeoutMs, 2000), sink });
+    g.start();
+    await new Promise((r) => setTimeout(r, 1));
+    await g.stop();
+    const last = sink.records.filter((r) => r.error !== 'SKIPPED').at(-1);
+    if (last && isOk(last)) return undefined;
+    if (Date.now() > deadline) return last ? last.error ?? `HTTP ${last.status}` : 'no answer';
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: string[] = []): Promise<number> {
+  const scenario = loadScenario(file, extraFaults);
+  const say = (m: string) => (o.json ? process.stderr : process.stdout).write(`${m}\n`);
+  const rec = readRecord(o.name);
+  if (!rec) throw new ChaosRunError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up --name ${o.name}\``);
+  const kubeconfig = kubeconfigPath(o.name);
+  if (!existsSync(kubeconfig)) throw new ChaosRunError(`cluster "${o.name}" has no kubeconfig at ${kubeconfig}`);
+  const access = loadKubeconfig(kubeconfig);
+  const api = new RestClient(access);
+  let target: ResolvedTarget;
+  try {
+    target = await resolveTarget(scenario.target, { subnet: rec.subnet, nodes: rec.nodes, get: (p) => api.call('GET', p) });
+  } catch (e) {
+    if (e instanceof TargetError) throw new ChaosRunError(`${file}: target: ${e.message}`);
+    throw e;
+  }
+  if (o.preflight) {
+    const problem = await preflight(target, scenario.traffic.timeoutMs, 15_000);
+    if (problem) throw new ChaosRunError(`target ${target.url} does not answer (${problem} for 15 s); nothing was run (--no-preflight starts anyway)`);
+  }
+
+  const namespace = scenario.target.namespace;
+  const tracker = new PodTracker(access, namespace);
+  tracker.start();
+  await Promise.race([tracker.synced, new Promise((r) => setTimeout(r, 10_000))]);
+
+  const startedAt = new Date();
+  const out = o.out ?? join(clusterDir(o.name), 'chaos', `${scenario.name}-${stamp(startedAt)}.jsonl`);
+  const file$ = new JsonlRecorder(out);
+  const memory = new MemorySink();
+  const traffic = new TrafficGenerator({ url: target.url, host: target.host, ...scenario.traffic, sink: teeSink(file$, memory), pods: tracker });
+  const executor = new CliFaultExecutor(o.name, kubeconfig);
+  say(`• ${scenario.name}: ${scenario.traffic.rate} req/s (${scenario.traffic.mode}, ≤ ${scenario.traffic.concurrency} in flight) to ${target.description}${target.host ? ` (Host: ${target.host})` : ''} for ${scenario.durationMs / 1000}s`);
+  say(`• recording requests to ${out}`);
+  const run = await runScenario(scenario, {
+    executor,
+    expand: (args) => tracker.expand(args),
+    traffic: {
+      start: () => {
+        const origin = traffic.start();
+        tracker.origin = origin;
+        return origin;
+      },
+      stop: () => traffic.stop(),
+    },
+    onStep: (s, phase) => {
+      const at = ((phase === 'start' ? s.startMs : s.endMs) ?? 0) / 1000;
+      if (phase === 'start') say(`• ${at.toFixed(1)}s  ${s.name}: ${s.command}`);
+      else say(`• ${at.toFixed(1)}s  ${s.name}: ${s.ok ? 'done' : `FAILED: ${s.output.split('\n').filter(Boolean).at(-1) ?? ''}`}`);
+    },
+  });
+  tracker.stop();
+  await file$.close();
+
+  const report: Report = buildReport({
+      scenario: scenario.name,
+      cluster: o.name,
+      target: target.description,
+      mode: scenario.traffic.mode,
+      startedAt: run.startedAt,
+      durationMs: scenario.durationMs,
+      resultsFile: out,
+      records: memory.records,
+      steps: run.steps,
+      assertions: scenario.expect,
+      podEvents: tracker.events,
+    });
+  writeFileSync(out.replace(/\.jsonl$/, '') + '.report.json', `${JSON.stringify(report, null, 2)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`\n${renderReport(report)}\n`);
+  return report.passed ? 0 : 1;
+}

@@ -1,0 +1,166 @@
+/**
+ * The traffic generator: HTTP GETs on a steady schedule (open loop: `rate`
+ * per second whatever the answers do), at most `concurrency` in flight, over
+ * keep-alive connections or a new connection per request, each with a
+ * deadline. Every request becomes one record: due time, status or error
+ * code, latency, and which pod answered (read from the reply) with that
+ * pod's node and readiness from the pod tracker.
+ */
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { RecordSink, RequestRecord } from './record.js';
+import type { TrafficMode } from './schema.js';
+
+export interface PodLookup {
+  /** The pod's node and whether it is Ready now (undefined: the tracker does not know it). */
+  lookup(pod: string): { node?: string; ready: boolean } | undefined;
+}
+
+export interface TrafficOptions {
+  url: string;
+  /** Host header (an Ingress rule's host). */
+  host?: string;
+  rate: number;
+  concurrency: number;
+  mode: TrafficMode;
+  timeoutMs: number;
+  sink: RecordSink;
+  pods?: PodLookup;
+}
+
+const MAX_BODY = 64 * 1024;
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * Who answered, from a reply body: kubia's "You've hit POD", the echo
+ * image's JSON {pod, node}, or a body that is just a hostname (agnhost
+ * serve-hostname, netexec /hostname).
+ */
+export function parseAnswer(body: string): { pod?: string; node?: string } {
+  const kubia = /You've hit (\S+)/.exec(body);
+  if (kubia) return { pod: kubia[1] };
+  const text = body.trim();
+  if (text.startsWith('{')) {
+    try {
+      const j = JSON.parse(text) as { pod?: unknown; node?: unknown };
+      if (typeof j.pod === 'string' && j.pod) return { pod: j.pod, node: typeof j.node === 'string' && j.node ? j.node : undefined };
+    } catch {
+      // not JSON after all
+    }
+    return {};
+  }
+  return DNS_NAME.test(text) ? { pod: text } : {};
+}
+
+const errorCode = (e: unknown): string => {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code ? code : 'EUNKNOWN';
+};
+
+export class TrafficGenerator {
+  private readonly agent: Agent | false;
+  private readonly intervalMs: number;
+  private readonly u: URL;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  private k = 0;
+  /** performance.now() and Date.now() when traffic started. */
+  private origin = 0;
+  private wallOrigin = 0;
+  sent = 0;
+
+  constructor(private readonly o: TrafficOptions) {
+    this.u = new URL(o.url);
+    this.intervalMs = 1000 / o.rate;
+    this.agent = o.mode === 'keepalive' ? new Agent({ keepAlive: true, maxSockets: o.concurrency, maxFreeSockets: o.concurrency }) : false;
+  }
+
+  /** Starts sending; returns performance.now() at the start (offsets in records count from it). */
+  start(): number {
+    this.running = true;
+    this.origin = performance.now();
+    this.wallOrigin = Date.now();
+    this.tick();
+    return this.origin;
+  }
+
+  /** Stops scheduling and waits for the requests in flight (each ends by its deadline). */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.inFlight > 0) await new Promise<void>((r) => (this.idle = r));
+    if (this.agent) this.agent.destroy();
+  }
+
+  private tick = (): void => {
+    if (!this.running) return;
+    const now = performance.now() - this.origin;
+    while (this.k * this.intervalMs <= now) {
+      this.fire(this.k * this.intervalMs);
+      this.k++;
+    }
+    this.timer = setTimeout(this.tick, Math.max(0, this.k * this.intervalMs - (performance.now() - this.origin)));
+  };
+
+  private fire(dueMs: number): void {
+    const base = { t: Math.round(this.wallOrigin + dueMs), at: Math.round(dueMs), target: this.o.url };
+    if (this.inFlight >= this.o.concurrency) {
+      this.o.sink.write({ ...base, error: 'SKIPPED', latencyMs: 0 });
+      return;
+    }
+    this.inFlight++;
+    this.sent++;
+    void this.send().then((r) => {
+      this.o.sink.write({ ...base, ...r });
+      if (--this.inFlight === 0 && this.idle) this.idle();
+    });
+  }
+
+  /** One request; never rejects. */
+  private send(): Promise<Omit<RequestRecord, 't' | 'at' | 'target'>> {
+    const t0 = performance.now();
+    const latency = () => Math.round((performance.now() - t0) * 10) / 10;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (r: Omit<RequestRecord, 't' | 'at' | 'target'>) => {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        resolve(r);
+      };
+      const headers: Record<string, string> = { 'User-Agent': 'kubemu-chaos' };
+      if (this.o.host) headers.Host = this.o.host;
+      if (!this.agent) headers.Connection = 'close';
+      const req = request({ host: this.u.hostname, port: this.u.port || 80, path: `${this.u.pathname}${this.u.search}`, method: 'GET', agent: this.agent, headers }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < MAX_BODY) chunks.push(c);
+          size += c.length;
+        });
+        res.on('end', () => {
+          const who = parseAnswer(Buffer.concat(chunks).toString('utf8'));
+          const known = who.pod ? this.o.pods?.lookup(who.pod) : undefined;
+          finish({
+            status: res.statusCode,
+            latencyMs: latency(),
+            ...(this.agent ? { reused: req.reusedSocket } : {}),
+            ...(who.pod ? { pod: who.pod } : {}),
+            ...(who.node ?? known?.node ? { node: who.node ?? known?.node } : {}),
+            ...(known ? { podReady: known.ready } : {}),
+          });
+        });
+        res.on('error', (e) => finish({ error: errorCode(e), latencyMs: latency() }));
+      });
+      const deadline = setTimeout(() => {
+        const e = Object.assign(new Error(`no answer within ${this.o.timeoutMs} ms`), { code: 'ETIMEDOUT' });
+        finish({ error: 'ETIMEDOUT', latencyMs: latency() });
+        req.destroy(e);
+      }, this.o.timeoutMs);
+      req.on('error', (e) => finish({ error: errorCode(e), latencyMs: latency() }));
+      req.end();
+    });
+  }
+}
