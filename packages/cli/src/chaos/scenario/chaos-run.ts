@@ -11,7 +11,7 @@ import { CliFaultExecutor } from './executor.js';
 import { PodTracker } from './pod-tracker.js';
 import { JsonlRecorder, MemorySink, isOk, teeSink } from './record.js';
 import { renderReport } from './render.js';
-import { buildReport, type Report } from './report.js';
+import { buildReport, outputSummary, type Report } from './report.js';
 import { runScenario } from './runner.js';
 import { KNOWN_FAULTS, ScenarioError, parseScenario, type Scenario } from './schema.js';
 import { TargetError, resolveTarget, type ResolvedTarget } from './target.js';
@@ -74,7 +74,10 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
   const namespace = scenario.target.namespace;
   const tracker = new PodTracker(access, namespace);
   tracker.start();
-  await Promise.race([tracker.synced, new Promise((r) => setTimeout(r, 10_000))]);
+  let syncTimer: NodeJS.Timeout | undefined;
+  const synced = await Promise.race([tracker.synced.then(() => true), new Promise<boolean>((r) => (syncTimer = setTimeout(() => r(false), 10_000)))]);
+  clearTimeout(syncTimer);
+  if (!synced) say(`• the pod tracker has no pod list yet (is the api-server answering?); records may lack pods' nodes and readiness`);
 
   const startedAt = new Date();
   const out = o.out ?? join(clusterDir(o.name), 'chaos', `${scenario.name}-${stamp(startedAt)}.jsonl`);
@@ -98,7 +101,7 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
     onStep: (s, phase) => {
       const at = ((phase === 'start' ? s.startMs : s.endMs) ?? 0) / 1000;
       if (phase === 'start') say(`• ${at.toFixed(1)}s  ${s.name}: ${s.command}`);
-      else say(`• ${at.toFixed(1)}s  ${s.name}: ${s.ok ? 'done' : `FAILED: ${s.output.split('\n').filter(Boolean).at(-1) ?? ''}`}`);
+      else say(`• ${at.toFixed(1)}s  ${s.name}: ${s.ok ? 'done' : `FAILED: ${outputSummary(s.output)}`}`);
     },
   });
   tracker.stop();

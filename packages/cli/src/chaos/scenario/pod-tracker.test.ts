@@ -23,11 +23,17 @@ describe('PodStates', () => {
     // A deleted pod still answers for a moment: known, not ready.
     expect(s.lookup('a')).toEqual({ node: 'node-1', ready: false });
     expect(s.lookup('zzz')).toBeUndefined();
-    expect(s.events.map((e) => [e.pod, e.ready, e.deleted ?? false])).toEqual([
-      ['a', true, false],
-      ['b', false, false],
-      ['b', true, false],
-      ['a', false, true],
+    s.apply('MODIFIED', pod('c', '', false));
+    s.apply('MODIFIED', pod('c', 'node-1', false));
+    s.apply('MODIFIED', pod('c', 'node-1', true, { deleting: true }));
+    expect(s.events.map((e) => [e.pod, e.change, e.ready])).toEqual([
+      ['a', 'added', true],
+      ['b', 'added', false],
+      ['b', 'ready', true],
+      ['a', 'deleted', false],
+      ['c', 'added', false],
+      ['c', 'scheduled', false],
+      ['c', 'terminating', false],
     ]);
     // A re-list drops pods that went away while the watch was down.
     s.replace([pod('c', 'node-1', true)]);

@@ -24,8 +24,10 @@ export interface PodState {
 }
 
 /** A change of a pod's state; `at` in ms since the tracker's origin (the start of traffic). */
-export interface PodEvent extends PodState {
+export interface PodEvent extends Omit<PodState, 'labels'> {
   at: number;
+  /** What changed: added (first seen), scheduled (got a node), ready, not ready, terminating, deleted. */
+  change: 'added' | 'scheduled' | 'ready' | 'not ready' | 'terminating' | 'deleted';
   deleted?: boolean;
 }
 
@@ -60,8 +62,9 @@ export class PodStates implements PodLookup {
   private changed(s: PodState, deleted = false): void {
     const before = this.pods.get(s.pod);
     if (!deleted && before && before.ready === s.ready && before.node === s.node && before.terminating === s.terminating) return;
+    const change: PodEvent['change'] = deleted ? 'deleted' : !before ? 'added' : before.node !== s.node ? 'scheduled' : s.terminating && !before.terminating ? 'terminating' : s.ready ? 'ready' : 'not ready';
     const { labels: _labels, ...rest } = s;
-    this.changes.push({ ts: performance.now(), at: 0, ...rest, ...(deleted ? { deleted: true, ready: false } : {}) });
+    this.changes.push({ ts: performance.now(), at: 0, ...rest, change, ...(deleted ? { deleted: true, ready: false } : {}) });
   }
 
   apply(type: string, obj: PodObject): void {

@@ -3,7 +3,7 @@
  * recovery times, pods, a timeline (one row per bucket: ok/error counts, a
  * bar, step markers) and the assertions.
  */
-import type { Report, Stats, TimelineBucket } from './report.js';
+import { outputSummary, type Report, type Stats, type TimelineBucket } from './report.js';
 
 const BAR_WIDTH = 40;
 
@@ -66,7 +66,7 @@ export function renderReport(r: Report): string {
         }),
       ]),
     );
-    for (const s of r.steps.filter((x) => !x.ok)) out.push(`  ${s.name}: ${s.command}: ${s.output.split('\n').filter(Boolean).slice(-3).join(' / ') || 'failed'}`);
+    for (const s of r.steps.filter((x) => !x.ok)) out.push(`  ${s.name}: ${s.command}: ${outputSummary(s.output) || 'failed'}`);
   }
   if (r.pods.length) {
     out.push('');
@@ -77,7 +77,7 @@ export function renderReport(r: Report): string {
     out.push('');
     out.push('pod changes (as the API told them):');
     const shown = r.podEvents.slice(0, 30);
-    for (const e of shown) out.push(`  ${secs(e.at).padStart(6)}  ${e.pod}${e.node ? ` (${e.node})` : ''}  ${e.deleted ? 'deleted' : e.ready ? 'ready' : e.terminating ? 'terminating' : 'not ready'}`);
+    for (const e of shown) out.push(`  ${secs(e.at).padStart(6)}  ${e.pod}${e.node ? ` (${e.node})` : ''}  ${e.change}${e.change === 'added' || e.change === 'scheduled' ? (e.ready ? ', ready' : ', not ready') : ''}`);
     if (r.podEvents.length > shown.length) out.push(`  … ${r.podEvents.length - shown.length} more in the JSON report`);
   }
   out.push('');

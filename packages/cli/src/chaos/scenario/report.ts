@@ -97,6 +97,12 @@ export interface Report {
   passed: boolean;
 }
 
+/** The line of a command's output that says most: its first error line, else its last line. */
+export function outputSummary(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(error|fatal)\b/i.test(l)) ?? lines.at(-1) ?? '';
+}
+
 /** Nearest-rank percentile of ascending `sorted`. */
 export function percentile(sorted: number[], p: number): number | undefined {
   if (!sorted.length) return undefined;

@@ -37,7 +37,7 @@ describe('resolveTarget', () => {
   });
 
   it('never aims outside loopback and the cluster network', async () => {
-    await expect(resolveTarget(target('{service: far, via: loadBalancer}'), ctx)).rejects.toThrow("target address 8.8.8.8 is outside the cluster's network 172.30.0.0/24 and loopback");
+    await expect(resolveTarget(target('{service: far, via: loadBalancer}'), ctx)).rejects.toThrow("address 8.8.8.8 is outside the cluster's network 172.30.0.0/24 and loopback");
     await expect(resolveTarget(target('{url: "http://10.0.0.1/"}'), ctx)).rejects.toThrow('outside');
     await expect(resolveTarget(target('{url: "http://example.com/"}'), ctx)).rejects.toThrow('is not an IPv4 address');
     expect(() => checkAddress('localhost', '172.30.0.0/24')).not.toThrow();

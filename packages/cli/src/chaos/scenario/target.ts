@@ -48,10 +48,10 @@ interface IngressJ {
 export function checkAddress(hostname: string, subnet: string): void {
   const h = hostname.replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h === '::1') return;
-  if (!isIPv4(h)) throw new TargetError(`target address "${h}" is not an IPv4 address: give the cluster's addresses (nodes, load balancer) or 127.0.0.1`);
+  if (!isIPv4(h)) throw new TargetError(`address "${h}" is not an IPv4 address: give the cluster's addresses (nodes, load balancer) or 127.0.0.1`);
   const ip = parseIPv4(h);
   if (cidrContains(cidrOf('127.0.0.0/8'), ip) || cidrContains(cidrOf(subnet), ip)) return;
-  throw new TargetError(`target address ${h} is outside the cluster's network ${subnet} and loopback; kubemu sends test traffic nowhere else`);
+  throw new TargetError(`address ${h} is outside the cluster's network ${subnet} and loopback; kubemu sends test traffic nowhere else`);
 }
 
 function pickPort(ports: ServicePort[], want: string | number | undefined, svc: string): ServicePort {
