@@ -59,9 +59,10 @@ export function renderReport(r: Report): string {
     out.push(
       ...table([
         ['  step', 'at', 'took', 'result', 'recovery'],
-        ...r.steps.map((s) => {
+        ...r.steps.map((s, i) => {
+          const lead = [...r.steps.slice(0, i)].reverse().find((x) => x.recoveryMs !== undefined);
           const result = s.startMs === undefined ? 'not run' : s.ok ? 'ok' : `FAILED${s.exitCode !== undefined && s.exitCode !== null ? ` (exit ${s.exitCode})` : ''}`;
-          const rec = s.recoveryMs === undefined ? '-' : s.recoveryMs === null ? 'not recovered' : `${secs(s.recoveryMs)} (to ≥ ${pct(s.baselineRate ?? 1)} per 1 s window)`;
+          const rec = s.recoveryMs === undefined ? (s.kind !== 'sleep' && s.startMs !== undefined && lead ? `counted with "${lead.name}"` : '-') : s.recoveryMs === null ? 'not recovered' : `${secs(s.recoveryMs)} (to ≥ ${pct(s.baselineRate ?? 1)} per 1 s window)`;
           return [`  ${s.name}`, s.startMs === undefined ? '-' : secs(s.startMs), s.startMs === undefined || s.endMs === undefined ? '-' : secs(s.endMs - s.startMs), result, rec];
         }),
       ]),

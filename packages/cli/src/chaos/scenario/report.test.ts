@@ -17,7 +17,8 @@ function traffic(fromMs: number, toMs: number, perSecond: number, fail: (at: num
   return out;
 }
 
-const step = (index: number, name: string, startMs: number, kind: StepResult['kind'] = 'fault'): StepResult => ({ index, name, kind, command: name, startMs, endMs: startMs + 100, ok: true, exitCode: 0, output: '' });
+/** A step that ran; `chained`: it had no `at` of its own. */
+const step = (index: number, name: string, startMs: number, kind: StepResult['kind'] = 'fault', chained = false): StepResult => ({ index, name, kind, command: name, plannedAtMs: chained ? undefined : startMs, startMs, endMs: startMs + 100, ok: true, exitCode: 0, output: '' });
 
 describe('percentile and stats', () => {
   it('uses the nearest rank', () => {
@@ -127,6 +128,20 @@ expect:
     expect(notRun.passed).toBe(false);
     expect(notRun.phases).toHaveLength(1);
     expect(buildReport({ scenario: 't', cluster: 'c', target: 'x', mode: 'keepalive', startedAt: new Date(0), durationMs: 30_000, records, steps, assertions: [] }).passed).toBe(true);
+  });
+
+  it('measures a group of chained steps once, from its first step, to the next group', () => {
+    // 10 s: restart (at), 10.1 s: wait for it (chained) — errors during the wait count for the restart; 20 s: a new group.
+    const rs = traffic(0, 30_000, 20, (at) => (at >= 12_000 && at < 13_000) || (at >= 21_000 && at < 21_500) ? 'ECONNREFUSED' : undefined);
+    const chain = [step(0, 'restart', 10_000, 'kubectl'), step(1, 'wait', 10_100, 'kubectl', true), step(2, 'sleep 1s', 10_200, 'sleep', true), step(3, 'again', 15_000, 'kubectl', true), step(4, 'other', 20_000, 'fault')];
+    const r = buildReport({ scenario: 't', cluster: 'c', target: 'x', mode: 'keepalive', startedAt: new Date(0), durationMs: 30_000, records: rs, steps: chain, assertions: [] });
+    expect(r.steps.map((x) => [x.name, x.recoveryMs])).toEqual([
+      ['restart', 3_000],
+      ['wait', undefined],
+      ['sleep 1s', undefined],
+      ['again', 0], // after a sleep: a group of its own, until "other"
+      ['other', 1_500],
+    ]);
   });
 
   it('draws a timeline row per second with step markers', () => {

@@ -47,7 +47,11 @@ export interface PhaseReport extends Stats {
 export interface StepReport extends StepResult {
   /** The success rate recovery is measured against: the phase before the step. */
   baselineRate?: number;
-  /** From the step's start to the moment from which every 1 s window's success rate stays ≥ the baseline; null: not recovered. */
+  /**
+   * From the step's start to the moment from which every 1 s window's success
+   * rate stays ≥ the baseline, until the next group of steps (or the end);
+   * null: not recovered; absent: a sleep, or a step that continues the one before.
+   */
   recoveryMs?: number | null;
 }
 
@@ -143,6 +147,16 @@ export function phaseBounds(steps: StepResult[], durationMs: number): { name: st
   const out = [{ name: BASELINE_PHASE, fromMs: 0, toMs: ran[0]?.startMs ?? durationMs }];
   ran.forEach((s, i) => out.push({ name: s.name, fromMs: s.startMs!, toMs: ran[i + 1]?.startMs ?? durationMs }));
   return out;
+}
+
+/**
+ * Whether a step starts a new group: it has its own `at`, or follows a sleep
+ * (or nothing). A step without `at` right after another continues it (e.g.
+ * `rollout status` after `rollout restart`): the group's recovery is measured
+ * once, from its first step, and its later steps do not cut it short.
+ */
+export function leadsItsGroup(step: StepResult, previous: StepResult | undefined): boolean {
+  return step.plannedAtMs !== undefined || !previous || previous.kind === 'sleep';
 }
 
 const SLOT_MS = 100;
@@ -269,14 +283,14 @@ export function buildReport(input: ReportInput): Report {
   const { records, durationMs } = input;
   const phases: PhaseReport[] = phaseBounds(input.steps, durationMs).map((p) => ({ ...p, ...stats(within(records, p.fromMs, p.toMs)) }));
   const ran = input.steps.filter((s) => s.startMs !== undefined);
+  const leads = new Set(ran.filter((s, i) => s.kind !== 'sleep' && leadsItsGroup(s, ran[i - 1])).map((s) => s.index));
   const steps: StepReport[] = input.steps.map((s) => {
-    if (s.startMs === undefined || s.kind === 'sleep') return { ...s };
-    // Measured against the phase the step ends; recovery must hold until the next fault or kubectl step (or the end).
+    if (s.startMs === undefined || !leads.has(s.index)) return { ...s };
+    // Against the phase just before the step; the 1 s windows must hold until the next group of steps (or the end).
     const i = phases.findIndex((p) => p.name === s.name);
     const before = phases[i - 1];
-    const prior = before && before.requests > 0 ? before : undefined;
-    const baselineRate = prior ? prior.successRate : stats(records.filter((r) => r.at < s.startMs!)).successRate;
-    const next = ran.find((x) => x.startMs! > s.startMs! && x.kind !== 'sleep');
+    const baselineRate = before && before.requests > 0 ? before.successRate : stats(records.filter((r) => r.at < s.startMs!)).successRate;
+    const next = ran.find((x) => x.startMs! > s.startMs! && leads.has(x.index));
     return { ...s, baselineRate, recoveryMs: recoveryTime(records, s.startMs, next?.startMs ?? durationMs, baselineRate) };
   });
   const assertions = evaluate(input.assertions, records, phases, steps, durationMs);

@@ -52,9 +52,10 @@ describe('runScenario', () => {
       ['kubectl', ['scale', 'deploy/kubia', '--replicas=3']],
       ['fault', ['start-node', 'node-2']],
     ]);
-    expect(ex.calls[0]!.at).toBeGreaterThanOrEqual(195);
+    expect(ex.calls[0]!.at).toBeGreaterThanOrEqual(200);
+    expect(run.steps[0]!.startMs).toBeGreaterThanOrEqual(200);
     expect(ex.calls[0]!.at).toBeLessThan(300);
-    expect(ex.calls[1]!.at).toBeGreaterThanOrEqual(495);
+    expect(ex.calls[1]!.at).toBeGreaterThanOrEqual(500);
     expect(ex.calls[1]!.at).toBeLessThan(600);
     // after the 200 ms sleep
     expect(ex.calls[2]!.at).toBeGreaterThanOrEqual(695);
@@ -66,7 +67,7 @@ describe('runScenario', () => {
     ]);
     expect(run.steps[2]!.endMs! - run.steps[2]!.startMs!).toBeGreaterThanOrEqual(195);
     expect(seen).toEqual(['start lost', 'end lost', 'start kubectl scale deploy/kubia --replicas=3', 'end kubectl scale deploy/kubia --replicas=3', 'start sleep 0.2s', 'end sleep 0.2s', 'start start-node node-2', 'end start-node node-2']);
-    expect(traffic.stoppedAt).toBeGreaterThanOrEqual(1195);
+    expect(traffic.stoppedAt).toBeGreaterThanOrEqual(1200);
     expect(traffic.stoppedAt).toBeLessThan(1400);
   });
 

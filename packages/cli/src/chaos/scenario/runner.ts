@@ -61,12 +61,16 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
   const startedAt = new Date();
   const origin = o.traffic.start();
   const elapsed = () => performance.now() - origin;
+  /** Sleeps until `ms` after the start (timers may fire a little early). */
+  const until = async (ms: number) => {
+    while (elapsed() < ms) await sleep(Math.ceil(ms - elapsed()));
+  };
   const results: StepResult[] = sc.steps.map((s) => ({ index: s.index, name: s.name, kind: s.action.kind, command: command(s, o.executor), plannedAtMs: s.atMs, ok: false, output: 'not run: the scenario ended first' }));
 
   const stepsDone = (async () => {
     for (const step of sc.steps) {
       const r = results[step.index]!;
-      if (step.atMs !== undefined) await sleep(step.atMs - elapsed());
+      if (step.atMs !== undefined) await until(step.atMs);
       if (elapsed() >= sc.durationMs) return;
       r.startMs = Math.round(elapsed());
       let a = step.action;
@@ -86,7 +90,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
     }
   })();
 
-  await sleep(sc.durationMs - elapsed());
+  await until(sc.durationMs);
   const finished = await Promise.race([stepsDone.then(() => true), sleep(0).then(() => false)]);
   await o.traffic.stop();
   if (!finished) await stepsDone;

@@ -77,6 +77,9 @@ describe('parseScenario', () => {
     expect(problem(variant('target: {url: http://172.30.0.200/}', 'target: {service: kubia, via: clusterIP}'))).toBe('target.via: wants one of nodePort, loadBalancer, ingress, got "clusterIP"');
     expect(problem(variant('expect: {successRate:', 'expect: {successRatio:'))).toBe('expect.successRatio: unknown assertion (have: successRate, recovery, notReadyAnswers, latency)');
     expect(problem(variant('kubectl: [scale, deploy/kubia, --replicas=3]', 'kubectl: [delete, pod, "{{pod:app kubia}}"]'))).toBe('steps[2].kubectl: wants {{pod:LABEL=VALUE[,…][:N]}} (N from 1), got "{{pod:app kubia}}"');
+    expect(problem(`${GOOD}  - recovery: {after: "kubectl scale deploy/kubia --replicas=3", within: 5s}\n`.replace('expect: {successRate: {after: "node-2 lost", within: 30s, atLeast: 0.99}}', 'expect:'))).toBe(
+      'expect[0].recovery.after: "kubectl scale deploy/kubia --replicas=3" has no `at` and so continues "start-node node-2", whose recovery covers both: name that step, or give this one an `at`',
+    );
     expect(problem(GOOD.replace(/^target:.*$/m, ''))).toBe('target: is required: {url: http://…} or {service: NAME, via: nodePort|loadBalancer|ingress}');
     expect(problem('name: x\ntarget: {url: http://127.0.0.1/}\nduration: 5s\nstep: []\n')).toBe('step: unknown field (a scenario has: name, description, target, traffic, duration, steps, expect)');
     expect(problem('name: [x')).toMatch(/^not valid YAML \(line 1, column \d+\): /);

@@ -318,6 +318,10 @@ function parseAssertion(kind: string, v: unknown, path: string, steps: Step[]): 
       const o = obj(v, path, ['after', 'within']);
       const scope = parseScope(o, path, steps);
       if (scope.kind !== 'after' || scope.withinMs === undefined) throw new ScenarioError(path, 'wants after: STEP and within: DURATION');
+      const i = steps.findIndex((x) => x.name === scope.step);
+      const st = steps[i]!;
+      if (st.action.kind === 'sleep') throw new ScenarioError(`${path}.after`, `"${st.name}" is a sleep: recovery is measured after faults and kubectl steps`);
+      if (st.atMs === undefined && i > 0 && steps[i - 1]!.action.kind !== 'sleep') throw new ScenarioError(`${path}.after`, `"${st.name}" has no \`at\` and so continues "${steps[i - 1]!.name}", whose recovery covers both: name that step, or give this one an \`at\``);
       return { kind, path, step: scope.step, withinMs: scope.withinMs };
     }
     case 'notReadyAnswers': {
