@@ -83,7 +83,7 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
   const out = o.out ?? join(clusterDir(o.name), 'chaos', `${scenario.name}-${stamp(startedAt)}.jsonl`);
   const file$ = new JsonlRecorder(out);
   const memory = new MemorySink();
-  const traffic = new TrafficGenerator({ url: target.url, host: target.host, ...scenario.traffic, sink: teeSink(file$, memory), pods: tracker });
+  const traffic = new TrafficGenerator({ url: target.url, host: target.host, ...scenario.traffic, sink: teeSink(file$, memory), pods: tracker, durationMs: scenario.durationMs });
   const executor = new CliFaultExecutor(o.name, kubeconfig);
   say(`• ${scenario.name}: ${scenario.traffic.rate} req/s (${scenario.traffic.mode}, ≤ ${scenario.traffic.concurrency} in flight) to ${target.description}${target.host ? ` (Host: ${target.host})` : ''} for ${scenario.durationMs / 1000}s`);
   say(`• recording requests to ${out}`);

@@ -99,6 +99,12 @@ describe('TrafficGenerator', () => {
     expect(s503.records.every((r) => r.status === 503 && r.error === undefined && r.pod === undefined)).toBe(true);
   });
 
+  it('sends nothing due at or after the duration', async () => {
+    const srv = await server((_req, res) => res.end('x'));
+    const sink = await run({ url: srv.url, rate: 20, concurrency: 2, mode: 'keepalive', timeoutMs: 500, durationMs: 200 }, 400);
+    expect(sink.records.map((r) => r.at)).toEqual([0, 50, 100, 150]);
+  });
+
   it('sends the Host header it is given', async () => {
     const hosts: string[] = [];
     const srv = await server((req, res) => {

@@ -26,6 +26,8 @@ export interface TrafficOptions {
   timeoutMs: number;
   sink: RecordSink;
   pods?: PodLookup;
+  /** No request is due at or after this offset (the scenario's duration). */
+  durationMs?: number;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -97,10 +99,12 @@ export class TrafficGenerator {
   private tick = (): void => {
     if (!this.running) return;
     const now = performance.now() - this.origin;
-    while (this.k * this.intervalMs <= now) {
+    const end = this.o.durationMs ?? Infinity;
+    while (this.k * this.intervalMs <= now && this.k * this.intervalMs < end) {
       this.fire(this.k * this.intervalMs);
       this.k++;
     }
+    if (this.k * this.intervalMs >= end) return;
     this.timer = setTimeout(this.tick, Math.max(0, this.k * this.intervalMs - (performance.now() - this.origin)));
   };
 
