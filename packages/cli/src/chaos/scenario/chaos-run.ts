@@ -71,6 +71,13 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
     if (problem) throw new ChaosRunError(`target ${target.url} does not answer (${problem} for 15 s); nothing was run (--no-preflight starts anyway)`);
   }
 
+  const executor = new CliFaultExecutor(o.name, kubeconfig);
+  for (const name of new Set(scenario.steps.flatMap((s) => (s.action.kind === 'fault' ? [s.action.args[0]!] : [])))) {
+    if (await executor.hasFault(name)) continue;
+    const step = scenario.steps.find((s) => s.action.kind === 'fault' && s.action.args[0] === name)!;
+    throw new ChaosRunError(`${file}: steps[${step.index}].fault: this kubemu has no \`kubemu chaos ${name}\` command; nothing was run`);
+  }
+
   const namespace = scenario.target.namespace;
   const tracker = new PodTracker(access, namespace);
   tracker.start();
@@ -84,11 +91,20 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
   const file$ = new JsonlRecorder(out);
   const memory = new MemorySink();
   const traffic = new TrafficGenerator({ url: target.url, host: target.host, ...scenario.traffic, sink: teeSink(file$, memory), pods: tracker, durationMs: scenario.durationMs });
-  const executor = new CliFaultExecutor(o.name, kubeconfig);
   say(`• ${scenario.name}: ${scenario.traffic.rate} req/s (${scenario.traffic.mode}, ≤ ${scenario.traffic.concurrency} in flight) to ${target.description}${target.host ? ` (Host: ${target.host})` : ''} for ${scenario.durationMs / 1000}s`);
   say(`• recording requests to ${out}`);
+  // Ctrl-C (or SIGTERM) ends the run early: traffic stops, the steps not started are not run, the report covers what ran.
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (!stop.signal.aborted) say('• stopping early: the report covers what ran (again to quit at once)');
+    else process.exit(130);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const run = await runScenario(scenario, {
     executor,
+    signal: stop.signal,
     expand: (args) => tracker.expand(args),
     traffic: {
       start: () => {
@@ -104,6 +120,8 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
       else say(`• ${at.toFixed(1)}s  ${s.name}: ${s.ok ? 'done' : `FAILED: ${outputSummary(s.output)}`}`);
     },
   });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   tracker.stop();
   await file$.close();
 
@@ -113,7 +131,8 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
       target: target.description,
       mode: scenario.traffic.mode,
       startedAt: run.startedAt,
-      durationMs: scenario.durationMs,
+      durationMs: run.durationMs,
+      stopped: run.stopped,
       resultsFile: out,
       records: memory.records,
       steps: run.steps,

@@ -55,6 +55,11 @@ export class CliFaultExecutor implements FaultExecutor {
     return runCommand(this.kubectlBin, ['--kubeconfig', this.kubeconfig, ...args], timeoutMs);
   }
 
+  /** Whether this kubemu has the fault command `kubemu chaos <name>` (`kubemu chaos help <name>` fails when not). */
+  async hasFault(name: string): Promise<boolean> {
+    return (await runCommand(process.execPath, [KUBEMU_BIN, 'chaos', 'help', name], 15_000)).ok;
+  }
+
   describe(kind: 'fault' | 'kubectl', args: string[]): string {
     return kind === 'fault' ? `kubemu chaos ${args.join(' ')} --name ${this.cluster}` : `kubectl ${args.join(' ')}`;
   }

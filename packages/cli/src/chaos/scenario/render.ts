@@ -41,7 +41,7 @@ export function timelineRows(buckets: TimelineBucket[], bucketMs: number): strin
 
 export function renderReport(r: Report): string {
   const out: string[] = [];
-  out.push(`scenario ${r.scenario} on cluster ${r.cluster}: ${r.target} (${r.mode}), ${secs(r.durationMs)} from ${r.startedAt}`);
+  out.push(`scenario ${r.scenario} on cluster ${r.cluster}: ${r.target} (${r.mode}), ${secs(r.durationMs)} from ${r.startedAt}${r.stopped ? ' (stopped early)' : ''}`);
   if (r.resultsFile) out.push(`requests: ${r.resultsFile}`);
   out.push('');
   out.push(`total: ${r.total.requests} requests, ${pct(r.total.successRate)} ok, p50 ${ms(r.total.p50Ms)}, p99 ${ms(r.total.p99Ms)}, answered by not-ready pods ${r.total.notReadyAnswers}`);
@@ -90,6 +90,6 @@ export function renderReport(r: Report): string {
     for (const a of r.assertions) out.push(`  ${a.ok ? 'PASS' : 'FAIL'}  ${a.description}: ${a.actual}  (${a.path})`);
   }
   out.push('');
-  out.push(r.passed ? 'PASSED' : `FAILED${r.steps.some((s) => !s.ok) ? ' (a step failed or did not run)' : ''}`);
+  out.push(r.passed ? 'PASSED' : `FAILED${r.stopped ? ' (stopped early)' : r.steps.some((s) => !s.ok) ? ' (a step failed or did not run)' : ''}`);
   return out.join('\n');
 }

@@ -97,7 +97,8 @@ export interface Report {
   assertions: AssertionResult[];
   /** Pods' changes during the run (ready, not ready, deleted), from the pod tracker. */
   podEvents: PodEvent[];
-  /** Every assertion held and every step ran and succeeded. */
+  stopped: boolean;
+  /** Every assertion held, every step ran and succeeded, and the run was not stopped early. */
   passed: boolean;
 }
 
@@ -277,6 +278,8 @@ export interface ReportInput {
   steps: StepResult[];
   assertions: Assertion[];
   podEvents?: PodEvent[];
+  /** The run was stopped before its duration (Ctrl-C); `durationMs` is how long it ran. */
+  stopped?: boolean;
 }
 
 export function buildReport(input: ReportInput): Report {
@@ -311,6 +314,7 @@ export function buildReport(input: ReportInput): Report {
     timeline: timeline(records, input.steps, durationMs, bucketMs),
     assertions,
     podEvents: (input.podEvents ?? []).filter((e) => e.at >= 0 && e.at <= durationMs),
-    passed: assertions.every((a) => a.ok) && input.steps.every((s) => s.ok),
+    stopped: input.stopped ?? false,
+    passed: assertions.every((a) => a.ok) && input.steps.every((s) => s.ok) && !input.stopped,
   };
 }

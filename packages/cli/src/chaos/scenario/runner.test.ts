@@ -112,6 +112,30 @@ describe('runScenario', () => {
     expect(run.steps[0]!.command).toBe('kubectl delete pod kubia-b');
   });
 
+  it('stops early when aborted: traffic ends, later steps are not run', async () => {
+    const ex = new FakeExecutor();
+    const traffic = fakeTraffic(ex);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const run = await runScenario(scenario(`
+  - {at: 100ms, fault: kill-node node-2}
+  - {sleep: 5s}
+  - {fault: start-node node-2}
+`, 10_000), { executor: ex, traffic, signal: ac.signal });
+    // (the abort timer starts just before traffic does, and timers may fire a little early)
+    expect(traffic.stoppedAt).toBeGreaterThanOrEqual(290);
+    expect(traffic.stoppedAt).toBeLessThan(450);
+    expect(run.stopped).toBe(true);
+    expect(run.durationMs).toBeGreaterThanOrEqual(290);
+    expect(run.durationMs).toBeLessThan(450);
+    expect(run.steps.map((s) => [s.ok, s.output])).toEqual([
+      [true, ''],
+      [true, ''],
+      [false, 'not run: the run was stopped'],
+    ]);
+    expect(ex.calls).toHaveLength(1);
+  });
+
   it('leaves steps the duration cuts off as not run, and lets a running one finish', async () => {
     const ex = new FakeExecutor(async () => {
       await new Promise((r) => setTimeout(r, 400));

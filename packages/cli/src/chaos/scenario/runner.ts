@@ -38,6 +38,8 @@ export interface RunOptions {
   traffic: TrafficControl;
   /** Fills templates ({{pod:app=kubia}}) in a command when its step runs; throwing fails the step. */
   expand?: (args: string[]) => string[];
+  /** Stops the run early: traffic ends, steps not yet started are not run. */
+  signal?: AbortSignal;
   /** Told as each step starts and ends (progress lines). */
   onStep?: (s: StepResult, phase: 'start' | 'end') => void;
 }
@@ -47,6 +49,9 @@ export interface RunResult {
   /** performance.now() when traffic started. */
   origin: number;
   steps: StepResult[];
+  /** How long traffic ran: the scenario's duration, or less when stopped. */
+  durationMs: number;
+  stopped: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
@@ -61,9 +66,10 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
   const startedAt = new Date();
   const origin = o.traffic.start();
   const elapsed = () => performance.now() - origin;
-  /** Sleeps until `ms` after the start (timers may fire a little early). */
+  const aborted = new Promise<void>((r) => (o.signal?.aborted ? r() : o.signal?.addEventListener('abort', () => r(), { once: true })));
+  /** Sleeps until `ms` after the start (timers may fire a little early), or until the run is stopped. */
   const until = async (ms: number) => {
-    while (elapsed() < ms) await sleep(Math.ceil(ms - elapsed()));
+    while (elapsed() < ms && !o.signal?.aborted) await Promise.race([sleep(Math.ceil(ms - elapsed())), aborted]);
   };
   const results: StepResult[] = sc.steps.map((s) => ({ index: s.index, name: s.name, kind: s.action.kind, command: command(s, o.executor), plannedAtMs: s.atMs, ok: false, output: 'not run: the scenario ended first' }));
 
@@ -71,7 +77,8 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
     for (const step of sc.steps) {
       const r = results[step.index]!;
       if (step.atMs !== undefined) await until(step.atMs);
-      if (elapsed() >= sc.durationMs) return;
+      if (o.signal?.aborted) r.output = 'not run: the run was stopped';
+      if (elapsed() >= sc.durationMs || o.signal?.aborted) return;
       r.startMs = Math.round(elapsed());
       let a = step.action;
       try {
@@ -80,7 +87,7 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
           r.command = command({ ...step, action: a }, o.executor);
         }
         o.onStep?.(r, 'start');
-        const out = a.kind === 'sleep' ? (await sleep(Math.min(a.ms, sc.durationMs - elapsed())), { ok: true, exitCode: 0, output: '' }) : a.kind === 'fault' ? await o.executor.fault(a.args, step.timeoutMs) : await o.executor.kubectl(a.args, step.timeoutMs);
+        const out = a.kind === 'sleep' ? (await until(Math.min(elapsed() + a.ms, sc.durationMs)), { ok: true, exitCode: 0, output: '' }) : a.kind === 'fault' ? await o.executor.fault(a.args, step.timeoutMs) : await o.executor.kubectl(a.args, step.timeoutMs);
         Object.assign(r, { ok: out.ok, exitCode: out.exitCode, output: out.output });
       } catch (e) {
         Object.assign(r, { ok: false, exitCode: null, output: (e as Error).message });
@@ -91,8 +98,10 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
   })();
 
   await until(sc.durationMs);
+  const durationMs = Math.min(sc.durationMs, Math.round(elapsed()));
   const finished = await Promise.race([stepsDone.then(() => true), sleep(0).then(() => false)]);
   await o.traffic.stop();
   if (!finished) await stepsDone;
-  return { startedAt, origin, steps: results };
+  for (const r of results) if (r.startMs === undefined && o.signal?.aborted) r.output = 'not run: the run was stopped';
+  return { startedAt, origin, steps: results, durationMs, stopped: !!o.signal?.aborted && durationMs < sc.durationMs };
 }
