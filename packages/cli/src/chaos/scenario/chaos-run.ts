@@ -72,10 +72,11 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
   }
 
   const executor = new CliFaultExecutor(o.name, kubeconfig);
-  for (const name of new Set(scenario.steps.flatMap((s) => (s.action.kind === 'fault' ? [s.action.args[0]!] : [])))) {
+  for (const name of new Set([...scenario.steps, ...scenario.cleanup].flatMap((s) => (s.action.kind === 'fault' ? [s.action.args[0]!] : [])))) {
     if (await executor.hasFault(name)) continue;
-    const step = scenario.steps.find((s) => s.action.kind === 'fault' && s.action.args[0] === name)!;
-    throw new ChaosRunError(`${file}: steps[${step.index}].fault: this kubemu has no \`kubemu chaos ${name}\` command; nothing was run`);
+    const inSteps = scenario.steps.find((s) => s.action.kind === 'fault' && s.action.args[0] === name);
+    const step = inSteps ?? scenario.cleanup.find((s) => s.action.kind === 'fault' && s.action.args[0] === name)!;
+    throw new ChaosRunError(`${file}: ${inSteps ? 'steps' : 'cleanup'}[${step.index}].fault: this kubemu has no \`kubemu chaos ${name}\` command; nothing was run`);
   }
 
   const namespace = scenario.target.namespace;
@@ -136,6 +137,7 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
       resultsFile: out,
       records: memory.records,
       steps: run.steps,
+      cleanup: run.cleanup,
       assertions: scenario.expect,
       podEvents: tracker.events,
     });

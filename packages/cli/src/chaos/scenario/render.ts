@@ -69,6 +69,11 @@ export function renderReport(r: Report): string {
     );
     for (const s of r.steps.filter((x) => !x.ok)) out.push(`  ${s.name}: ${s.command}: ${outputSummary(s.output) || 'failed'}`);
   }
+  if (r.cleanup.length) {
+    out.push('');
+    out.push('cleanup (after traffic stopped; best effort, not counted):');
+    for (const s of r.cleanup) out.push(`  ${s.ok ? 'ok    ' : 'FAILED'}  ${s.command}${s.ok ? '' : `: ${outputSummary(s.output) || 'failed'}`}`);
+  }
   if (r.pods.length) {
     out.push('');
     out.push('pods that answered:');

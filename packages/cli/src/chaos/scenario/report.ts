@@ -91,6 +91,8 @@ export interface Report {
   total: Stats;
   phases: PhaseReport[];
   steps: StepReport[];
+  /** Cleanup steps, run after traffic stopped (a failure is shown but does not fail the run: there may have been nothing to undo). */
+  cleanup: StepResult[];
   pods: PodShare[];
   bucketMs: number;
   timeline: TimelineBucket[];
@@ -98,7 +100,7 @@ export interface Report {
   /** Pods' changes during the run (ready, not ready, deleted), from the pod tracker. */
   podEvents: PodEvent[];
   stopped: boolean;
-  /** Every assertion held, every step ran and succeeded, and the run was not stopped early. */
+  /** Every assertion held, every step ran and succeeded, and the run was not stopped early (cleanup is best effort: shown, not counted). */
   passed: boolean;
 }
 
@@ -276,6 +278,7 @@ export interface ReportInput {
   resultsFile?: string;
   records: RequestRecord[];
   steps: StepResult[];
+  cleanup?: StepResult[];
   assertions: Assertion[];
   podEvents?: PodEvent[];
   /** The run was stopped before its duration (Ctrl-C); `durationMs` is how long it ran. */
@@ -309,6 +312,7 @@ export function buildReport(input: ReportInput): Report {
     total: stats(records),
     phases,
     steps,
+    cleanup: input.cleanup ?? [],
     pods: podShares(records),
     bucketMs,
     timeline: timeline(records, input.steps, durationMs, bucketMs),

@@ -136,6 +136,21 @@ describe('runScenario', () => {
     expect(ex.calls).toHaveLength(1);
   });
 
+  it('runs the cleanup steps after traffic stops, also when stopped early', async () => {
+    const ex = new FakeExecutor((kind, args) => ({ ok: args[0] !== 'heal', exitCode: args[0] === 'heal' ? 1 : 0, output: '' }));
+    const traffic = fakeTraffic(ex);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const sc = { ...parseScenario(`name: t\ntarget: {url: http://127.0.0.1:1/}\nduration: 5s\nsteps: [{at: 100ms, fault: kill-node node-2}]\ncleanup: [{fault: start-node node-2}, {fault: heal}]\n`) };
+    const run = await runScenario(sc, { executor: ex, traffic, signal: ac.signal });
+    expect(ex.calls.map((c) => c.args[0])).toEqual(['kill-node', 'start-node', 'heal']);
+    expect(ex.calls[1]!.at).toBeGreaterThanOrEqual(traffic.stoppedAt!);
+    expect(run.cleanup.map((s) => [s.name, s.ok])).toEqual([
+      ['start-node node-2', true],
+      ['heal', false],
+    ]);
+  });
+
   it('leaves steps the duration cuts off as not run, and lets a running one finish', async () => {
     const ex = new FakeExecutor(async () => {
       await new Promise((r) => setTimeout(r, 400));

@@ -4,6 +4,7 @@
  * tests drive it with a fake one. Traffic starts first and stops when the
  * scenario's duration is up; steps not started by then are reported as not
  * run, and a step still running is let finish (its own timeout bounds it).
+ * Then the cleanup steps run, whatever happened.
  */
 import { performance } from 'node:perf_hooks';
 import type { StepResult } from './report.js';
@@ -49,6 +50,8 @@ export interface RunResult {
   /** performance.now() when traffic started. */
   origin: number;
   steps: StepResult[];
+  /** The scenario's cleanup steps, run after traffic stopped. */
+  cleanup: StepResult[];
   /** How long traffic ran: the scenario's duration, or less when stopped. */
   durationMs: number;
   stopped: boolean;
@@ -60,6 +63,30 @@ function command(step: Step, ex: FaultExecutor): string {
   const a = step.action;
   if (a.kind === 'sleep') return `sleep ${a.ms / 1000}s`;
   return ex.describe?.(a.kind, a.args) ?? `${a.kind === 'fault' ? 'kubemu chaos' : 'kubectl'} ${a.args.join(' ')}`;
+}
+
+/** Runs `steps` one after the other, now (a scenario's cleanup: after traffic stops, whatever happened). */
+export async function runSteps(steps: Step[], o: Pick<RunOptions, 'executor' | 'expand' | 'onStep'>, origin = performance.now()): Promise<StepResult[]> {
+  const out: StepResult[] = [];
+  for (const step of steps) {
+    const r: StepResult = { index: step.index, name: step.name, kind: step.action.kind, command: command(step, o.executor), ok: false, output: '', startMs: Math.round(performance.now() - origin) };
+    let a = step.action;
+    try {
+      if (a.kind !== 'sleep' && o.expand) {
+        a = { ...a, args: o.expand(a.args) };
+        r.command = command({ ...step, action: a }, o.executor);
+      }
+      o.onStep?.(r, 'start');
+      const res = a.kind === 'sleep' ? (await sleep(a.ms), { ok: true, exitCode: 0, output: '' }) : a.kind === 'fault' ? await o.executor.fault(a.args, step.timeoutMs) : await o.executor.kubectl(a.args, step.timeoutMs);
+      Object.assign(r, { ok: res.ok, exitCode: res.exitCode, output: res.output });
+    } catch (e) {
+      Object.assign(r, { ok: false, exitCode: null, output: (e as Error).message });
+    }
+    r.endMs = Math.round(performance.now() - origin);
+    o.onStep?.(r, 'end');
+    out.push(r);
+  }
+  return out;
 }
 
 export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResult> {
@@ -103,5 +130,6 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
   await o.traffic.stop();
   if (!finished) await stepsDone;
   for (const r of results) if (r.startMs === undefined && o.signal?.aborted) r.output = 'not run: the run was stopped';
-  return { startedAt, origin, steps: results, durationMs, stopped: !!o.signal?.aborted && durationMs < sc.durationMs };
+  const cleanup = await runSteps(sc.cleanup, o, origin);
+  return { startedAt, origin, steps: results, cleanup, durationMs, stopped: !!o.signal?.aborted && durationMs < sc.durationMs };
 }

@@ -80,10 +80,13 @@ describe('parseScenario', () => {
     expect(problem(`${GOOD}  - recovery: {after: "kubectl scale deploy/kubia --replicas=3", within: 5s}\n`.replace('expect: {successRate: {after: "node-2 lost", within: 30s, atLeast: 0.99}}', 'expect:'))).toBe(
       'expect[0].recovery.after: "kubectl scale deploy/kubia --replicas=3" has no `at` and so continues "start-node node-2", whose recovery covers both: name that step, or give this one an `at`',
     );
+    expect(problem(`${GOOD}cleanup: [{at: 1s, fault: heal}]\n`)).toBe('cleanup[0].at: unknown field (cleanup[0] has: name, timeout, fault, kubectl, sleep)');
+    expect(problem(`${GOOD}cleanup: [{fault: heel}]\n`)).toMatch(/^cleanup\[0\]\.fault: unknown fault "heel"/);
+    expect(parseScenario(`${GOOD}cleanup: [{fault: start-node node-2}]\n`).cleanup.map((x) => x.action)).toEqual([{ kind: 'fault', args: ['start-node', 'node-2'] }]);
     expect(problem(GOOD.replace(/^target:.*$/m, ''))).toBe('target: is required: {url: http://…} or {service: NAME, via: nodePort|loadBalancer|ingress}');
-    expect(problem('name: x\ntarget: {url: http://127.0.0.1/}\nduration: 5s\nstep: []\n')).toBe('step: unknown field (a scenario has: name, description, target, traffic, duration, steps, expect)');
+    expect(problem('name: x\ntarget: {url: http://127.0.0.1/}\nduration: 5s\nstep: []\n')).toBe('step: unknown field (a scenario has: name, description, target, traffic, duration, steps, cleanup, expect)');
     expect(problem('name: [x')).toMatch(/^not valid YAML \(line 1, column \d+\): /);
-    expect(problem('- just a list')).toBe('a scenario is a mapping (name, description, target, traffic, duration, steps, expect), got ["just a list"]');
+    expect(problem('- just a list')).toBe('a scenario is a mapping (name, description, target, traffic, duration, steps, cleanup, expect), got ["just a list"]');
   });
 
   it('accepts fault names the chaos command group adds', () => {

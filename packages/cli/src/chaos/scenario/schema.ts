@@ -14,6 +14,8 @@
  *     - {at: 40s, fault: start-node node-2}
  *     - {kubectl: [scale, deploy/kubia, --replicas=3]}   # no `at`: right after the previous step
  *     - {sleep: 5s}
+ *   cleanup:                                       # after traffic stops, always
+ *     - {fault: start-node node-2}
  *   expect:
  *     successRate: {after: node-2 lost, within: 30s, atLeast: 0.99}
  */
@@ -78,6 +80,8 @@ export interface Scenario {
   traffic: Traffic;
   durationMs: number;
   steps: Step[];
+  /** Run after traffic stops, whatever happened (also after Ctrl-C): put the cluster back (heal, start-node …). */
+  cleanup: Step[];
   expect: Assertion[];
 }
 
@@ -242,15 +246,15 @@ function defaultName(a: StepAction): string {
   return a.kind === 'fault' ? a.args.join(' ') : `kubectl ${a.args.join(' ')}`;
 }
 
-function parseSteps(v: unknown, durationMs: number, knownFaults: readonly string[]): Step[] {
+function parseSteps(v: unknown, durationMs: number, knownFaults: readonly string[], field: 'steps' | 'cleanup' = 'steps'): Step[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new ScenarioError('steps', `wants a list of steps, got ${show(v)}`);
+  if (!Array.isArray(v)) throw new ScenarioError(field, `wants a list of steps, got ${show(v)}`);
   const steps: Step[] = [];
   const names = new Map<string, number>();
   let lastAt = 0;
   v.forEach((raw, i) => {
-    const path = `steps[${i}]`;
-    const o = obj(raw, path, ['at', 'name', 'timeout', ...STEP_KINDS]);
+    const path = `${field}[${i}]`;
+    const o = obj(raw, path, [...(field === 'steps' ? ['at'] : []), 'name', 'timeout', ...STEP_KINDS]);
     const kinds = STEP_KINDS.filter((k) => o[k] !== undefined);
     if (kinds.length !== 1) throw new ScenarioError(path, kinds.length ? `has ${kinds.join(' and ')}: give exactly one of fault, kubectl, sleep` : 'wants one of fault, kubectl, sleep');
     let action: StepAction;
@@ -366,7 +370,7 @@ function parseExpect(v: unknown, steps: Step[]): Assertion[] {
 
 /** Checks a parsed YAML value. `knownFaults`: the fault command names to accept. */
 export function validateScenario(doc: unknown, knownFaults: readonly string[] = KNOWN_FAULTS): Scenario {
-  const o = obj(doc, '', ['name', 'description', 'target', 'traffic', 'duration', 'steps', 'expect']);
+  const o = obj(doc, '', ['name', 'description', 'target', 'traffic', 'duration', 'steps', 'cleanup', 'expect']);
   const name = str(o.name, 'name');
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new ScenarioError('name', `wants letters, digits, '.', '_' or '-' (it names the results file), got ${show(name)}`);
   if (o.target === undefined) throw new ScenarioError('target', 'is required: {url: http://…} or {service: NAME, via: nodePort|loadBalancer|ingress}');
@@ -376,7 +380,8 @@ export function validateScenario(doc: unknown, knownFaults: readonly string[] = 
   const durationMs = parseDuration(o.duration, 'duration');
   if (durationMs < 1000 || durationMs > 24 * 3_600_000) throw new ScenarioError('duration', `wants 1s to 24h, got ${show(o.duration)}`);
   const steps = parseSteps(o.steps, durationMs, knownFaults);
-  return { name, description: o.description === undefined ? undefined : str(o.description, 'description'), target, traffic, durationMs, steps, expect: parseExpect(o.expect, steps) };
+  const cleanup = parseSteps(o.cleanup, durationMs, knownFaults, 'cleanup');
+  return { name, description: o.description === undefined ? undefined : str(o.description, 'description'), target, traffic, durationMs, steps, cleanup, expect: parseExpect(o.expect, steps) };
 }
 
 /** Parses and checks scenario YAML; throws ScenarioError (YAML syntax errors too, with their line). */
