@@ -9,13 +9,13 @@ import { clusterDir, kubeconfigPath, readRecord } from '../../runtime/netns-runt
 import { ChaosRunError, type ChaosRunOptions } from './command.js';
 import { CliFaultExecutor } from './executor.js';
 import { PodTracker } from './pod-tracker.js';
-import { JsonlRecorder, MemorySink, isOk, teeSink } from './record.js';
+import { JsonlRecorder, MemorySink, teeSink } from './record.js';
 import { renderReport } from './render.js';
 import { buildReport, outputSummary, type Report } from './report.js';
 import { runScenario } from './runner.js';
 import { KNOWN_FAULTS, ScenarioError, parseScenario, type Scenario } from './schema.js';
 import { TargetError, resolveTarget, type ResolvedTarget } from './target.js';
-import { TrafficGenerator } from './traffic.js';
+import { TrafficGenerator, sendRequest } from './traffic.js';
 
 export function loadScenario(file: string, extraFaults: string[] = []): Scenario {
   let text: string;
@@ -34,19 +34,15 @@ export function loadScenario(file: string, extraFaults: string[] = []): Scenario
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
-/** One request at a time until one succeeds (or `ms` pass); the last failure otherwise. */
+/** One request at a time until one succeeds (or `ms` pass); otherwise how the last one failed. */
 async function preflight(t: ResolvedTarget, timeoutMs: number, ms: number): Promise<string | undefined> {
-  const sink = new MemorySink();
   const deadline = Date.now() + ms;
+  const url = new URL(t.url);
   for (;;) {
-    const g = new TrafficGenerator({ url: t.url, host: t.host, rate: 1000, concurrency: 1, mode: 'new-connection', timeoutMs: Math.min(timeoutMs, 2000), sink });
-    g.start();
-    await new Promise((r) => setTimeout(r, 1));
-    await g.stop();
-    const last = sink.records.filter((r) => r.error !== 'SKIPPED').at(-1);
-    if (last && isOk(last)) return undefined;
-    if (Date.now() > deadline) return last ? last.error ?? `HTTP ${last.status}` : 'no answer';
-    await new Promise((r) => setTimeout(r, 250));
+    const r = await sendRequest({ url, host: t.host, agent: false, timeoutMs: Math.min(timeoutMs, 2000) });
+    if (r.error === undefined && r.status! < 400) return undefined;
+    if (Date.now() > deadline) return r.error ?? `HTTP ${r.status}`;
+    await new Promise((res) => setTimeout(res, 250));
   }
 }
 

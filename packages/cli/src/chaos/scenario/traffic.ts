@@ -59,6 +59,58 @@ const errorCode = (e: unknown): string => {
   return typeof code === 'string' && code ? code : 'EUNKNOWN';
 };
 
+/** What one request came to (a record without its time and target). */
+export type Outcome = Omit<RequestRecord, 't' | 'at' | 'target'>;
+
+/**
+ * One GET with a deadline; never rejects. `agent`: a keep-alive agent, or
+ * false for a new connection (Connection: close).
+ */
+export function sendRequest(o: { url: URL; host?: string; agent: Agent | false; timeoutMs: number; pods?: PodLookup }): Promise<Outcome> {
+  const t0 = performance.now();
+  const latency = () => Math.round((performance.now() - t0) * 10) / 10;
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: Outcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      resolve(r);
+    };
+    const headers: Record<string, string> = { 'User-Agent': 'kubemu-chaos' };
+    if (o.host) headers.Host = o.host;
+    if (!o.agent) headers.Connection = 'close';
+    const req = request({ host: o.url.hostname, port: o.url.port || 80, path: `${o.url.pathname}${o.url.search}`, method: 'GET', agent: o.agent, headers }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < MAX_BODY) chunks.push(c);
+        size += c.length;
+      });
+      res.on('end', () => {
+        const who = parseAnswer(Buffer.concat(chunks).toString('utf8'));
+        const known = who.pod ? o.pods?.lookup(who.pod) : undefined;
+        const node = who.node ?? known?.node;
+        finish({
+          status: res.statusCode,
+          latencyMs: latency(),
+          ...(o.agent ? { reused: req.reusedSocket } : {}),
+          ...(who.pod ? { pod: who.pod } : {}),
+          ...(node ? { node } : {}),
+          ...(known ? { podReady: known.ready } : {}),
+        });
+      });
+      res.on('error', (e) => finish({ error: errorCode(e), latencyMs: latency() }));
+    });
+    const deadline = setTimeout(() => {
+      finish({ error: 'ETIMEDOUT', latencyMs: latency() });
+      req.destroy(Object.assign(new Error(`no answer within ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, o.timeoutMs);
+    req.on('error', (e) => finish({ error: errorCode(e), latencyMs: latency() }));
+    req.end();
+  });
+}
+
 export class TrafficGenerator {
   private readonly agent: Agent | false;
   private readonly intervalMs: number;
@@ -116,55 +168,9 @@ export class TrafficGenerator {
     }
     this.inFlight++;
     this.sent++;
-    void this.send().then((r) => {
+    void sendRequest({ url: this.u, host: this.o.host, agent: this.agent, timeoutMs: this.o.timeoutMs, pods: this.o.pods }).then((r) => {
       this.o.sink.write({ ...base, ...r });
       if (--this.inFlight === 0 && this.idle) this.idle();
-    });
-  }
-
-  /** One request; never rejects. */
-  private send(): Promise<Omit<RequestRecord, 't' | 'at' | 'target'>> {
-    const t0 = performance.now();
-    const latency = () => Math.round((performance.now() - t0) * 10) / 10;
-    return new Promise((resolve) => {
-      let done = false;
-      const finish = (r: Omit<RequestRecord, 't' | 'at' | 'target'>) => {
-        if (done) return;
-        done = true;
-        clearTimeout(deadline);
-        resolve(r);
-      };
-      const headers: Record<string, string> = { 'User-Agent': 'kubemu-chaos' };
-      if (this.o.host) headers.Host = this.o.host;
-      if (!this.agent) headers.Connection = 'close';
-      const req = request({ host: this.u.hostname, port: this.u.port || 80, path: `${this.u.pathname}${this.u.search}`, method: 'GET', agent: this.agent, headers }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (size < MAX_BODY) chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => {
-          const who = parseAnswer(Buffer.concat(chunks).toString('utf8'));
-          const known = who.pod ? this.o.pods?.lookup(who.pod) : undefined;
-          finish({
-            status: res.statusCode,
-            latencyMs: latency(),
-            ...(this.agent ? { reused: req.reusedSocket } : {}),
-            ...(who.pod ? { pod: who.pod } : {}),
-            ...(who.node ?? known?.node ? { node: who.node ?? known?.node } : {}),
-            ...(known ? { podReady: known.ready } : {}),
-          });
-        });
-        res.on('error', (e) => finish({ error: errorCode(e), latencyMs: latency() }));
-      });
-      const deadline = setTimeout(() => {
-        const e = Object.assign(new Error(`no answer within ${this.o.timeoutMs} ms`), { code: 'ETIMEDOUT' });
-        finish({ error: 'ETIMEDOUT', latencyMs: latency() });
-        req.destroy(e);
-      }, this.o.timeoutMs);
-      req.on('error', (e) => finish({ error: errorCode(e), latencyMs: latency() }));
-      req.end();
     });
   }
 }
