@@ -12,7 +12,7 @@ import { PodTracker } from './pod-tracker.js';
 import { JsonlRecorder, MemorySink, teeSink } from './record.js';
 import { renderReport } from './render.js';
 import { buildReport, outputSummary, type Report } from './report.js';
-import { runScenario } from './runner.js';
+import { runScenario, type RunResult } from './runner.js';
 import { KNOWN_FAULTS, ScenarioError, parseScenario, type Scenario } from './schema.js';
 import { TargetError, resolveTarget, type ResolvedTarget } from './target.js';
 import { TrafficGenerator, sendRequest } from './traffic.js';
@@ -53,6 +53,15 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
   if (!rec) throw new ChaosRunError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up --name ${o.name}\``);
   const kubeconfig = kubeconfigPath(o.name);
   if (!existsSync(kubeconfig)) throw new ChaosRunError(`cluster "${o.name}" has no kubeconfig at ${kubeconfig}`);
+  // Fault commands this kubemu lacks stop the run here, before any traffic.
+  const executor = new CliFaultExecutor(o.name, kubeconfig);
+  for (const name of new Set([...scenario.steps, ...scenario.cleanup].flatMap((s) => (s.action.kind === 'fault' ? [s.action.args[0]!] : [])))) {
+    if (await executor.hasFault(name)) continue;
+    const inSteps = scenario.steps.find((s) => s.action.kind === 'fault' && s.action.args[0] === name);
+    const step = inSteps ?? scenario.cleanup.find((s) => s.action.kind === 'fault' && s.action.args[0] === name)!;
+    throw new ChaosRunError(`${file}: ${inSteps ? 'steps' : 'cleanup'}[${step.index}].fault: this kubemu has no \`kubemu chaos ${name}\` command; nothing was run`);
+  }
+
   const access = loadKubeconfig(kubeconfig);
   const api = new RestClient(access);
   let target: ResolvedTarget;
@@ -65,14 +74,6 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
   if (o.preflight) {
     const problem = await preflight(target, scenario.traffic.timeoutMs, 15_000);
     if (problem) throw new ChaosRunError(`target ${target.url} does not answer (${problem} for 15 s); nothing was run (--no-preflight starts anyway)`);
-  }
-
-  const executor = new CliFaultExecutor(o.name, kubeconfig);
-  for (const name of new Set([...scenario.steps, ...scenario.cleanup].flatMap((s) => (s.action.kind === 'fault' ? [s.action.args[0]!] : [])))) {
-    if (await executor.hasFault(name)) continue;
-    const inSteps = scenario.steps.find((s) => s.action.kind === 'fault' && s.action.args[0] === name);
-    const step = inSteps ?? scenario.cleanup.find((s) => s.action.kind === 'fault' && s.action.args[0] === name)!;
-    throw new ChaosRunError(`${file}: ${inSteps ? 'steps' : 'cleanup'}[${step.index}].fault: this kubemu has no \`kubemu chaos ${name}\` command; nothing was run`);
   }
 
   const namespace = scenario.target.namespace;
@@ -99,44 +100,48 @@ export async function chaosRun(file: string, o: ChaosRunOptions, extraFaults: st
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const run = await runScenario(scenario, {
-    executor,
-    signal: stop.signal,
-    expand: (args) => tracker.expand(args),
-    traffic: {
-      start: () => {
-        const origin = traffic.start();
-        tracker.origin = origin;
-        return origin;
+  let run: RunResult;
+  try {
+    run = await runScenario(scenario, {
+      executor,
+      signal: stop.signal,
+      expand: (args) => tracker.expand(args),
+      traffic: {
+        start: () => {
+          const origin = traffic.start();
+          tracker.origin = origin;
+          return origin;
+        },
+        stop: () => traffic.stop(),
       },
-      stop: () => traffic.stop(),
-    },
-    onStep: (s, phase) => {
-      const at = ((phase === 'start' ? s.startMs : s.endMs) ?? 0) / 1000;
-      if (phase === 'start') say(`• ${at.toFixed(1)}s  ${s.name}: ${s.command}`);
-      else say(`• ${at.toFixed(1)}s  ${s.name}: ${s.ok ? 'done' : `FAILED: ${outputSummary(s.output)}`}`);
-    },
-  });
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  tracker.stop();
+      onStep: (s, phase) => {
+        const at = ((phase === 'start' ? s.startMs : s.endMs) ?? 0) / 1000;
+        if (phase === 'start') say(`• ${at.toFixed(1)}s  ${s.name}: ${s.command}`);
+        else say(`• ${at.toFixed(1)}s  ${s.name}: ${s.ok ? 'done' : `FAILED: ${outputSummary(s.output)}`}`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    tracker.stop();
+  }
   await file$.close();
 
   const report: Report = buildReport({
-      scenario: scenario.name,
-      cluster: o.name,
-      target: target.description,
-      mode: scenario.traffic.mode,
-      startedAt: run.startedAt,
-      durationMs: run.durationMs,
-      stopped: run.stopped,
-      resultsFile: out,
-      records: memory.records,
-      steps: run.steps,
-      cleanup: run.cleanup,
-      assertions: scenario.expect,
-      podEvents: tracker.events,
-    });
+    scenario: scenario.name,
+    cluster: o.name,
+    target: target.description,
+    mode: scenario.traffic.mode,
+    startedAt: run.startedAt,
+    durationMs: run.durationMs,
+    stopped: run.stopped,
+    resultsFile: out,
+    records: memory.records,
+    steps: run.steps,
+    cleanup: run.cleanup,
+    assertions: scenario.expect,
+    podEvents: tracker.events,
+  });
   writeFileSync(out.replace(/\.jsonl$/, '') + '.report.json', `${JSON.stringify(report, null, 2)}\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`\n${renderReport(report)}\n`);

@@ -83,6 +83,8 @@ describe('parseScenario', () => {
     expect(problem(`${GOOD}cleanup: [{at: 1s, fault: heal}]\n`)).toBe('cleanup[0].at: unknown field (cleanup[0] has: name, timeout, fault, kubectl, sleep)');
     expect(problem(`${GOOD}cleanup: [{fault: heel}]\n`)).toMatch(/^cleanup\[0\]\.fault: unknown fault "heel"/);
     expect(parseScenario(`${GOOD}cleanup: [{fault: start-node node-2}]\n`).cleanup.map((x) => x.action)).toEqual([{ kind: 'fault', args: ['start-node', 'node-2'] }]);
+    expect(parseScenario(variant('duration: 60s', 'duration: 2h')).durationMs).toBe(7_200_000); // 360,000 requests at 50/s: fine
+    expect(problem(variant('duration: 60s', 'duration: 12h'))).toBe('duration: × traffic.rate is 2,160,000 requests; at most 2,000,000 per run (each is kept for the report)');
     expect(problem(GOOD.replace(/^target:.*$/m, ''))).toBe('target: is required: {url: http://…} or {service: NAME, via: nodePort|loadBalancer|ingress}');
     expect(problem('name: x\ntarget: {url: http://127.0.0.1/}\nduration: 5s\nstep: []\n')).toBe('step: unknown field (a scenario has: name, description, target, traffic, duration, steps, cleanup, expect)');
     expect(problem('name: [x')).toMatch(/^not valid YAML \(line 1, column \d+\): /);

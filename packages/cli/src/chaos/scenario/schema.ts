@@ -32,6 +32,9 @@ export type TargetVia = (typeof TARGET_VIA)[number];
 export const TRAFFIC_MODES = ['keepalive', 'new-connection'] as const;
 export type TrafficMode = (typeof TRAFFIC_MODES)[number];
 
+/** Requests per run: every one is kept in memory for the report. */
+export const MAX_REQUESTS = 2_000_000;
+
 /** The name of the phase before the first step. */
 export const BASELINE_PHASE = 'baseline';
 
@@ -379,6 +382,8 @@ export function validateScenario(doc: unknown, knownFaults: readonly string[] = 
   if (o.duration === undefined) throw new ScenarioError('duration', 'is required (how long traffic runs, e.g. 60s)');
   const durationMs = parseDuration(o.duration, 'duration');
   if (durationMs < 1000 || durationMs > 24 * 3_600_000) throw new ScenarioError('duration', `wants 1s to 24h, got ${show(o.duration)}`);
+  const requests = (durationMs / 1000) * traffic.rate;
+  if (requests > MAX_REQUESTS) throw new ScenarioError('duration', `× traffic.rate is ${Math.round(requests).toLocaleString('en')} requests; at most ${MAX_REQUESTS.toLocaleString('en')} per run (each is kept for the report)`);
   const steps = parseSteps(o.steps, durationMs, knownFaults);
   const cleanup = parseSteps(o.cleanup, durationMs, knownFaults, 'cleanup');
   return { name, description: o.description === undefined ? undefined : str(o.description, 'description'), target, traffic, durationMs, steps, cleanup, expect: parseExpect(o.expect, steps) };
