@@ -65,25 +65,34 @@ function command(step: Step, ex: FaultExecutor): string {
   return ex.describe?.(a.kind, a.args) ?? `${a.kind === 'fault' ? 'kubemu chaos' : 'kubectl'} ${a.args.join(' ')}`;
 }
 
+/**
+ * Runs one step into `r` (its result, startMs already set): fills its
+ * templates, runs its command or its sleep (`wait`), and records how it went.
+ */
+async function execute(step: Step, r: StepResult, o: Pick<RunOptions, 'executor' | 'expand' | 'onStep'>, wait: (ms: number) => Promise<void>, elapsed: () => number): Promise<void> {
+  let a = step.action;
+  try {
+    if (a.kind !== 'sleep' && o.expand) {
+      a = { ...a, args: o.expand(a.args) };
+      r.command = command({ ...step, action: a }, o.executor);
+    }
+    o.onStep?.(r, 'start');
+    const out = a.kind === 'sleep' ? (await wait(a.ms), { ok: true, exitCode: 0, output: '' }) : a.kind === 'fault' ? await o.executor.fault(a.args, step.timeoutMs) : await o.executor.kubectl(a.args, step.timeoutMs);
+    Object.assign(r, { ok: out.ok, exitCode: out.exitCode, output: out.output });
+  } catch (e) {
+    Object.assign(r, { ok: false, exitCode: null, output: (e as Error).message });
+  }
+  r.endMs = Math.round(elapsed());
+  o.onStep?.(r, 'end');
+}
+
 /** Runs `steps` one after the other, now (a scenario's cleanup: after traffic stops, whatever happened). */
 export async function runSteps(steps: Step[], o: Pick<RunOptions, 'executor' | 'expand' | 'onStep'>, origin = performance.now()): Promise<StepResult[]> {
+  const elapsed = () => performance.now() - origin;
   const out: StepResult[] = [];
   for (const step of steps) {
-    const r: StepResult = { index: step.index, name: step.name, kind: step.action.kind, command: command(step, o.executor), ok: false, output: '', startMs: Math.round(performance.now() - origin) };
-    let a = step.action;
-    try {
-      if (a.kind !== 'sleep' && o.expand) {
-        a = { ...a, args: o.expand(a.args) };
-        r.command = command({ ...step, action: a }, o.executor);
-      }
-      o.onStep?.(r, 'start');
-      const res = a.kind === 'sleep' ? (await sleep(a.ms), { ok: true, exitCode: 0, output: '' }) : a.kind === 'fault' ? await o.executor.fault(a.args, step.timeoutMs) : await o.executor.kubectl(a.args, step.timeoutMs);
-      Object.assign(r, { ok: res.ok, exitCode: res.exitCode, output: res.output });
-    } catch (e) {
-      Object.assign(r, { ok: false, exitCode: null, output: (e as Error).message });
-    }
-    r.endMs = Math.round(performance.now() - origin);
-    o.onStep?.(r, 'end');
+    const r: StepResult = { index: step.index, name: step.name, kind: step.action.kind, command: command(step, o.executor), ok: false, output: '', startMs: Math.round(elapsed()) };
+    await execute(step, r, o, sleep, elapsed);
     out.push(r);
   }
   return out;
@@ -104,23 +113,9 @@ export async function runScenario(sc: Scenario, o: RunOptions): Promise<RunResul
     for (const step of sc.steps) {
       const r = results[step.index]!;
       if (step.atMs !== undefined) await until(step.atMs);
-      if (o.signal?.aborted) r.output = 'not run: the run was stopped';
       if (elapsed() >= sc.durationMs || o.signal?.aborted) return;
       r.startMs = Math.round(elapsed());
-      let a = step.action;
-      try {
-        if (a.kind !== 'sleep' && o.expand) {
-          a = { ...a, args: o.expand(a.args) };
-          r.command = command({ ...step, action: a }, o.executor);
-        }
-        o.onStep?.(r, 'start');
-        const out = a.kind === 'sleep' ? (await until(Math.min(elapsed() + a.ms, sc.durationMs)), { ok: true, exitCode: 0, output: '' }) : a.kind === 'fault' ? await o.executor.fault(a.args, step.timeoutMs) : await o.executor.kubectl(a.args, step.timeoutMs);
-        Object.assign(r, { ok: out.ok, exitCode: out.exitCode, output: out.output });
-      } catch (e) {
-        Object.assign(r, { ok: false, exitCode: null, output: (e as Error).message });
-      }
-      r.endMs = Math.round(elapsed());
-      o.onStep?.(r, 'end');
+      await execute(step, r, o, (ms) => until(Math.min(elapsed() + ms, sc.durationMs)), elapsed);
     }
   })();
 
