@@ -5,6 +5,8 @@
  *                                       the processes `up` starts, each in the foreground
  *   apply / get / delete                the basics, for people without kubectl
  *   chaos …                             faults on a running cluster (chaos/)
+ *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
+ *   container ROLE                      a docker-runtime container's entrypoint (docker/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
 import { Command, Option } from 'commander';
@@ -19,6 +21,7 @@ import { RestClient, RestError } from './rest-client.js';
 import { readManifests } from './manifests.js';
 import { formatTable, type Table } from './table-printer.js';
 import { chaosCommands } from './chaos/commands.js';
+import { registerChaosRun } from './chaos/scenario/command.js';
 
 class CliError extends Error {}
 
@@ -491,7 +494,10 @@ program
     }
   });
 
-program.addCommand(chaosCommands());
+// kubemu chaos <fault> and kubemu chaos run (the scenario runner; its faults are the group's commands).
+const chaos = chaosCommands();
+registerChaosRun(chaos);
+program.addCommand(chaos);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const msg = e instanceof RestError ? `Error from server${e.status?.reason ? ` (${e.status.reason})` : ''}: ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;

@@ -126,7 +126,7 @@ describe('KubeProxy (nftables mode, fakes)', () => {
     const nat = nft.scripts.filter((s) => s.includes('kubemu-nat')).join('\n');
     expect(nat).toContain('add element ip kubemu-nat svc-ips { 10.96.0.10 . tcp . 80 : goto p1-int }');
     expect(nat).toContain('add element ip kubemu-nat nodeports { tcp . 30080 : goto p1-ext }');
-    expect(nat).toMatch(/add element ip kubemu-nat eps \{ \d+ : 10\.244\.1\.5 \. 8080 \}/);
+    expect(nat).toMatch(/add element ip kubemu-nat eps-tcp \{ \d+ : 10\.244\.1\.5 \. 8080 \}/);
     expect(nat).toContain('add element ip kubemu-nat hairpin { 10.244.1.5 . 10.244.1.5 }'); // this node's endpoint only
     expect(nat).not.toContain('10.244.2.5 . 10.244.2.5');
     expect(ip.addrs).toEqual(new Set(['10.96.0.10']));
@@ -139,7 +139,7 @@ describe('KubeProxy (nftables mode, fakes)', () => {
     const sent = nft.scripts.slice(before.scripts);
     expect(sent).toHaveLength(1);
     expect(sent[0]).not.toContain('delete table');
-    expect(sent[0]).toMatch(/delete element ip kubemu-nat eps \{ \d+ \}\nadd element ip kubemu-nat eps \{ \d+ : 10\.244\.3\.5 \. 8080 \}/);
+    expect(sent[0]).toMatch(/delete element ip kubemu-nat eps-tcp \{ \d+ \}\nadd element ip kubemu-nat eps-tcp \{ \d+ : 10\.244\.3\.5 \. 8080 \}/);
     expect(ip.batches.length).toBe(before.batches);
 
     // the Service goes: its address and rules go with it

@@ -24,7 +24,7 @@ interface CommonOpts {
  * The cluster `name`: a netns cluster of that name on this machine, else a
  * docker compose project of that name (`kubemu` by default, as .env sets it).
  */
-async function openRuntime(name: string): Promise<ChaosRuntime> {
+export async function openRuntime(name: string): Promise<ChaosRuntime> {
   const { readRecord } = await import('../runtime/netns-runtime.js');
   if (readRecord(name)) {
     const { NetnsChaosRuntime } = await import('./netns-chaos-runtime.js');

@@ -33,6 +33,7 @@ export class DockerChaosRuntime implements ChaosRuntime {
   readonly cluster: string;
   readonly stateDir: string;
   readonly kubeconfig: string;
+  readonly nodeSubnet: string;
   readonly #dc: DockerCluster;
   readonly #settings: ContainerSettings;
   #containers: ClusterContainer[];
@@ -46,6 +47,7 @@ export class DockerChaosRuntime implements ChaosRuntime {
     this.cluster = dc.project;
     this.stateDir = join(homedir(), '.kubemu', 'docker', dc.project);
     this.kubeconfig = kubeconfig;
+    this.nodeSubnet = settings.subnet;
   }
 
   /** The compose project `project`; a ChaosError when no engine answers or it has no kubemu containers. */

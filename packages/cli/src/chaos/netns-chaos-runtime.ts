@@ -46,6 +46,7 @@ export class NetnsChaosRuntime implements ChaosRuntime {
   readonly cluster: string;
   readonly stateDir: string;
   readonly kubeconfig: string;
+  readonly nodeSubnet: string;
   #rec: ClusterRecord;
 
   private constructor(rec: ClusterRecord) {
@@ -53,6 +54,7 @@ export class NetnsChaosRuntime implements ChaosRuntime {
     this.cluster = rec.name;
     this.stateDir = clusterDir(rec.name);
     this.kubeconfig = kubeconfigPath(rec.name);
+    this.nodeSubnet = rec.subnet;
   }
 
   /** The runtime of cluster `name`; a ChaosError when there is none here or none of its processes runs. */

@@ -45,6 +45,8 @@ export interface ChaosRuntime {
   readonly stateDir: string;
   /** The cluster's kubeconfig (for faults that go through the API). */
   readonly kubeconfig: string;
+  /** The machines' network (e.g. 172.30.0.0/24): where traffic to the cluster may go. */
+  readonly nodeSubnet: string;
 
   machines(): Machine[];
   /** The components `machine` runs (a node: node-agent and kube-proxy). */
