@@ -160,6 +160,30 @@ describe.skipIf(why !== null)('docker compose cluster', () => {
     await until('node-1 Ready after heal', () => readyNodes().includes('node-1'), 60_000);
   });
 
+  it('the node-loss scenario behind the LoadBalancer: failures only while node-2 is being dropped, recovered, all good once it is back', () => {
+    const out = join(c.out, 'node-loss.jsonl');
+    const r = spawnSync(process.execPath, [KUBEMU, 'chaos', 'run', join(ROOT, 'scripts', 'chaos', 'scenarios', 'node-loss-behind-lb.yaml'), '--name', c.project, '--json', '--out', out], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      total: { requests: number; successRate: number };
+      phases: { name: string; requests: number; successRate: number }[];
+      steps: { name: string; ok: boolean; recoveryMs?: number | null }[];
+      pods: { pod: string; node?: string }[];
+    };
+    expect(report.total.requests).toBeGreaterThan(1000);
+    expect(report.phases.map((p) => p.name)).toEqual(['baseline', 'node-2 lost', 'node-2 back']);
+    expect(report.phases[0]!.successRate).toBeGreaterThanOrEqual(0.99);
+    const lost = report.steps.find((s) => s.name === 'node-2 lost')!;
+    expect(lost.ok).toBe(true);
+    // Recovered within the grace period plus the proxies' and LB's reaction, not by chance at the end.
+    expect(lost.recoveryMs).not.toBeNull();
+    expect(lost.recoveryMs!).toBeLessThan((GRACE + 15) * 1000);
+    expect(report.phases[2]!.successRate).toBeGreaterThanOrEqual(0.99);
+    // Answers came from the demo's pods on every node, named in the records.
+    expect(new Set(report.pods.map((p) => p.node))).toEqual(new Set(['node-1', 'node-2', 'node-3']));
+    expect(readFileSync(out, 'utf8').split('\n').filter(Boolean).length).toBe(report.total.requests);
+  });
+
   it('state survives docker compose restart and stop/start', async () => {
     c.kubectl(['create', 'configmap', 'survivor', '--from-literal=k=v']);
     for (const step of [['restart'], ['stop'], ['start']]) {

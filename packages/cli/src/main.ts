@@ -392,12 +392,35 @@ program
 
 program
   .command('status')
-  .description("show a cluster's nodes, their health and processes")
+  .description("show a cluster's nodes, their health and processes (a netns cluster, or the compose project of that name)")
   .option('--name <name>', 'cluster name', 'kubemu')
   .action(async (o) => {
     const rt = await import('./runtime/netns-runtime.js');
     const rec = rt.readRecord(o.name);
-    if (!rec) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\``);
+    if (!rec) {
+      // The docker compose project of that name, if there is one.
+      const { DockerChaosRuntime } = await import('./chaos/docker-chaos-runtime.js');
+      const { DockerCluster } = await import('./docker/docker-cluster.js');
+      const dc = new DockerCluster({ project: o.name });
+      let containers: Awaited<ReturnType<typeof dc.containers>>;
+      try {
+        containers = await dc.containers();
+      } catch {
+        containers = [];
+      }
+      if (!containers.length) throw new CliError(`no cluster "${o.name}" here; start one with \`sudo npx kubemu up\` or \`docker compose up -d\``);
+      const drt = await DockerChaosRuntime.open(o.name, dc);
+      console.log(`compose project ${o.name} (docker runtime)  subnet ${drt.nodeSubnet}  kubeconfig ${drt.kubeconfig}`);
+      for (const m of containers) console.log(`  ${m.machine.padEnd(16)} ${m.ip.padEnd(15)} ${m.state}${m.health !== 'none' ? ` (${m.health})` : ''}  ${drt.components(m.machine).map((c) => `${c} ${drt.running({ machine: m.machine, component: c }) ? 'running' : 'NOT RUNNING'}`).join(', ')}`);
+      try {
+        const c = new RestClient(loadKubeconfig(drt.kubeconfig));
+        const table = await c.call<Table>('GET', '/api/v1/nodes', undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+        console.log(`\n${formatTable(table)}`);
+      } catch (e) {
+        console.log(`\n  api-server not answering: ${(e as Error).message}`);
+      }
+      return;
+    }
     console.log(`cluster ${rec.name}  subnet ${rec.subnet}  pods ${rec.podCIDR ?? DEFAULT_POD_CIDR}  services ${rec.serviceCIDR ?? DEFAULT_SERVICE_CIDR}  api https://${rec.controlPlane.ip}:${rec.controlPlane.port}`);
     if (rec.loadBalancer) console.log(`load balancer ${rec.loadBalancer.ip}  pool ${rec.loadBalancer.pool}  mode ${rec.loadBalancer.mode}  http://${rec.loadBalancer.ip}:10257/healthz`);
     for (const [what, pid] of Object.entries(rec.pids)) console.log(`  ${what.padEnd(22)} pid ${String(pid).padEnd(8)} ${rt.alive(pid) ? 'running' : 'NOT RUNNING'}`);
