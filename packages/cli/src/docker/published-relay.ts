@@ -26,7 +26,8 @@ export class PublishedRelay {
   }
 
   async listen(t: RelayTarget): Promise<void> {
-    const server = createServer((client) => this.#relay(client, t));
+    // Half-open on both sides: a client that shuts down its sending side still gets the whole answer.
+    const server = createServer({ allowHalfOpen: true }, (client) => this.#relay(client, t));
     server.on('error', (e) => this.#log(`relay ${t.listenHost}:${t.listenPort}: ${e.message}`));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -45,7 +46,7 @@ export class PublishedRelay {
   }
 
   #relay(client: Socket, t: RelayTarget): void {
-    const upstream = connect({ host: t.targetHost, port: t.targetPort });
+    const upstream = connect({ host: t.targetHost, port: t.targetPort, allowHalfOpen: true });
     for (const s of [client, upstream]) {
       this.#sockets.add(s);
       s.setNoDelay(true);
