@@ -130,15 +130,17 @@ describe('kubectl apply --server-side', () => {
     expect(managers(d)).toContain('kubectl-client-side-apply/Update');
     expect(entry(d, 'kubectl-client-side-apply', 'Update').fieldsV1['f:metadata']['f:annotations']).toEqual({ '.': {}, 'f:kubectl.kubernetes.io/last-applied-configuration': {} });
 
-    r = cp.kubectl(['apply', '--server-side', '-f', '-'], manifest);
+    // the first server-side apply also changes a field client-side apply set: no conflict for kubectl
+    r = cp.kubectl(['apply', '--server-side', '-f', '-'], deployment('csa', { replicas: 2, labels: { app: 'csa', tier: 'front' }, image: 'nginx:1.26' }));
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('deployment.apps/csa serverside-applied');
     d = getJSON('deployment', 'csa');
+    expect(d.spec.template.spec.containers[0].image).toBe('nginx:1.26');
     expect(managers(d)).not.toContain('kubectl-client-side-apply/Update');
     expect(entry(d, 'kubectl').fieldsV1['f:spec']['f:replicas']).toEqual({});
 
     // kubectl now owns what client-side apply set: dropping it from the manifest removes it
-    r = cp.kubectl(['apply', '--server-side', '-f', '-'], deployment('csa', { replicas: 2, labels: { app: 'csa' } }));
+    r = cp.kubectl(['apply', '--server-side', '-f', '-'], deployment('csa', { replicas: 2, labels: { app: 'csa' }, image: 'nginx:1.26' }));
     expect(r.status, r.stderr).toBe(0);
     d = getJSON('deployment', 'csa');
     expect(d.metadata.labels).toEqual({ app: 'csa' });
