@@ -178,6 +178,15 @@ describe('server-side apply', () => {
     for (const p of [`${CM}/bad`, `${DEP}/bad`]) expect((await call('GET', p)).status).toBe(404);
   });
 
+  it('takes a resourceVersion in the configuration as a precondition', async () => {
+    const live = (await call('GET', `${CM}/one`)).body;
+    const stale = await call('PATCH', `${CM}/one?fieldManager=alice`, cmYaml('one', { c: '3' }).replace('  name: one', '  name: one\n  resourceVersion: "1"'), APPLY);
+    expect(stale.status).toBe(409);
+    expect(stale.body.message).toBe('Operation cannot be fulfilled on configmaps "one": the object has been modified; please apply your changes to the latest version and try again');
+    const fresh = await call('PATCH', `${CM}/one?fieldManager=alice`, cmYaml('one', { c: '3' }).replace('  name: one', `  name: one\n  resourceVersion: "${live.metadata.resourceVersion}"`), APPLY);
+    expect(fresh.status).toBe(200);
+  });
+
   it('dryRun=All creates nothing', async () => {
     const r = await call('PATCH', `${CM}/dry?fieldManager=x&dryRun=All`, cmYaml('dry', { a: '1' }), APPLY);
     expect(r.status).toBe(201);
@@ -214,6 +223,13 @@ describe('Update managers', () => {
     const st = r.body.metadata.managedFields.find((e: any) => e.subresource === 'status');
     expect(st).toMatchObject({ manager: 'kube-controller-manager', operation: 'Update', fieldsV1: { 'f:status': { 'f:observedGeneration': {}, 'f:replicas': {} } } });
     expect(reg.get(RES.deployments, 'default', 'st')?.metadata.managedFields).toHaveLength(2);
+  });
+
+  it('never turn an object the field manager cannot walk into a 500: validation answers', async () => {
+    const body = deployYaml('nameless', 1).replace('- name: web\n        image', '- image');
+    const r = await call('POST', DEP, body, { 'Content-Type': 'application/yaml' });
+    expect(r.status).toBe(422);
+    expect(r.body.message).toContain('spec.template.spec.containers[0].name');
   });
 
   it('take managedFields a request sends, and drop them all for [{}]', async () => {

@@ -95,6 +95,10 @@ export function serverSideApply(reg: Registry, q: ApplyRequest): { code: number;
   for (let attempt = 0; ; attempt++) {
     const current = reg.get(r, namespace, q.name);
     if (!current && q.subresource) throw errors.notFound({ group: r.group, resource: r.plural, name: q.name });
+    // A resourceVersion in the configuration is a precondition, as for any write.
+    if (current && typeof m.resourceVersion === 'string' && m.resourceVersion !== '' && m.resourceVersion !== current.metadata.resourceVersion) {
+      throw errors.conflict({ group: r.group, resource: r.plural, name: q.name }, 'the object has been modified; please apply your changes to the latest version and try again');
+    }
     const live: Record<string, unknown> = current ? structuredClone(current) : { apiVersion, kind: r.kind, metadata: { name: q.name, ...(namespace ? { namespace } : {}) } };
     let liveManagers: Managers;
     try {

@@ -180,7 +180,7 @@ export class Registry implements ObjectClient {
     applyDefaults(obj);
     if (opts.fieldManager !== undefined && !opts.applied) {
       const base = requestManagers(meta.managedFields) ?? new Map();
-      setManagedFields(obj, trackUpdate(base, undefined, obj, opts.fieldManager, this.#trackContext(r, 'main', opts.subresource)));
+      this.#track(obj, () => trackUpdate(base, undefined, obj, opts.fieldManager!, this.#trackContext(r, 'main', opts.subresource)));
     }
     this.#prepareCreate(r, obj);
     this.#validate(r, obj);
@@ -295,6 +295,20 @@ export class Registry implements ObjectClient {
     };
   }
 
+  /**
+   * Sets the managed fields `compute` gives; an object the field manager
+   * cannot walk (a list item without its key, left for validation to refuse)
+   * gets none, as kube-apiserver's UpdateNoErrors drops them rather than fail.
+   */
+  #track(obj: KubeObject, compute: () => Managers): void {
+    try {
+      setManagedFields(obj, compute());
+    } catch (e) {
+      this.#log?.debug({ err: e, kind: obj.kind }, 'managed fields not tracked');
+      delete obj.metadata.managedFields;
+    }
+  }
+
   #trackContext(r: ResourceInfo, part: 'main' | 'status', subresource?: string) {
     const scope: Scope = part === 'status' ? 'status' : r.subresources.includes('status') ? 'main-without-status' : 'main';
     return { kind: r.kind, apiVersion: groupVersion(r), scope, subresource: part === 'status' ? 'status' : subresource, now: this.#timestamp() };
@@ -343,7 +357,7 @@ export class Registry implements ObjectClient {
     } else if (opts.fieldManager !== undefined) {
       // The request's own managedFields replace the live ones when it sent some (kubectl's upgrade from client-side apply does).
       const base = (part === 'main' ? requestManagers(meta.managedFields) : undefined) ?? requestManagers(old.metadata.managedFields) ?? new Map();
-      setManagedFields(next, trackUpdate(base, old, next, opts.fieldManager, this.#trackContext(r, part, opts.subresource)));
+      this.#track(next, () => trackUpdate(base, old, next, opts.fieldManager!, this.#trackContext(r, part, opts.subresource)));
     } else if (part === 'main') {
       if (old.metadata.managedFields) next.metadata.managedFields = old.metadata.managedFields;
       else delete next.metadata.managedFields;
