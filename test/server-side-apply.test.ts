@@ -52,6 +52,18 @@ function getJSON(kind: string, name: string): any {
   return JSON.parse(r.stdout);
 }
 
+/** The resourceVersion once the controllers are done with the object (the deployment controller writes status after a change). */
+async function settledRV(kind: string, name: string): Promise<string> {
+  let last = getJSON(kind, name).metadata.resourceVersion;
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = getJSON(kind, name).metadata.resourceVersion;
+    if (now === last) return now;
+    last = now;
+  }
+  throw new Error(`${kind}/${name} never settled`);
+}
+
 const managers = (obj: any) => (obj.metadata.managedFields ?? []).map((e: any) => `${e.manager}/${e.operation}${e.subresource ? `/${e.subresource}` : ''}`);
 const entry = (obj: any, manager: string, operation = 'Apply') => obj.metadata.managedFields.find((e: any) => e.manager === manager && e.operation === operation && !e.subresource);
 
@@ -79,15 +91,15 @@ describe('kubectl apply --server-side', () => {
     });
   });
 
-  it('re-applies an unchanged manifest without writing: the resourceVersion stays', () => {
-    const before = getJSON('deployment', 'web').metadata.resourceVersion;
+  it('re-applies an unchanged manifest without writing: the resourceVersion stays', async () => {
+    const before = await settledRV('deployment', 'web');
     const r = cp.kubectl(['apply', '--server-side', '-f', '-'], deployment('web', { replicas: 2, labels: { app: 'web', tier: 'front' } }));
     expect(r.status, r.stderr).toBe(0);
     expect(getJSON('deployment', 'web').metadata.resourceVersion).toBe(before);
   });
 
-  it('refuses a second manager changing a field the first owns: kubectl prints the conflict, nothing changes', () => {
-    const before = getJSON('deployment', 'web').metadata.resourceVersion;
+  it('refuses a second manager changing a field the first owns: kubectl prints the conflict, nothing changes', async () => {
+    const before = await settledRV('deployment', 'web');
     const r = cp.kubectl(['apply', '--server-side', '--field-manager=other', '-f', '-'], deployment('web', { replicas: 3, labels: { app: 'web', tier: 'front' } }));
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('error: Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas');
@@ -249,9 +261,15 @@ describe('[sig-api-machinery] ServerSideApply', () => {
   it('should give up ownership of a field if forced applied by a controller', async () => {
     const path = `${DEPLOYMENTS}/deployment-shared-map-item-removal`;
     expect((await apply(path, 'test_applier', deployment('deployment-shared-map-item-removal', { replicas: 3, labels: { app: 'nginx' }, port: false }))).status).toBe(201);
-    const live = (await cp.api('GET', path)).body;
-    live.spec.replicas = 4;
-    expect((await cp.api('PUT', path, live)).status).toBe(200);
+    // e2edeployment.UpdateDeploymentWithRetries: the deployment controller writes too, so a stale read is retried
+    let put = 0;
+    for (let i = 0; i < 10 && put !== 200; i++) {
+      const live = (await cp.api('GET', path)).body;
+      live.spec.replicas = 4;
+      put = (await cp.api('PUT', path, live)).status;
+      expect([200, 409]).toContain(put);
+    }
+    expect(put).toBe(200);
     const r = await apply(path, 'test_applier', deployment('deployment-shared-map-item-removal', { labels: { app: 'nginx' }, port: false }));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.spec.replicas).toBe(4);
