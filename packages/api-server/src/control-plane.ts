@@ -96,7 +96,8 @@ export class ControlPlane {
     bootstrap(this.registry, { ip: advertise, port: addr.port });
     this.#namespaces = new NamespaceController(this.registry, this.log.child({ component: 'namespace-controller' }));
     this.#namespaces.start();
-    this.#controllers = startControllers(this.registry, this.log.child({ component: 'controllers' }), {
+    // Controllers' writes are recorded in managedFields as kube-controller-manager's, as in Kubernetes.
+    this.#controllers = startControllers(this.registry.withManager('kube-controller-manager'), this.log.child({ component: 'controllers' }), {
       nodeGracePeriodMs: (this.opts.nodeGracePeriodSeconds ?? 40) * 1000,
     });
     this.url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${addr.port}`;

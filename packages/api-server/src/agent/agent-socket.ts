@@ -194,17 +194,17 @@ export class AgentSocket {
         return { t: 'response', id: msg.id, items, resourceVersion };
       }
       case 'create':
-        return { t: 'response', id: msg.id, object: reg.create(r, this.#object(msg, r)) };
+        return { t: 'response', id: msg.id, object: reg.create(r, this.#object(msg, r), { fieldManager: agentManager(r) }) };
       case 'update':
-        return { t: 'response', id: msg.id, object: reg.update(r, this.#object(msg, r)) };
+        return { t: 'response', id: msg.id, object: reg.update(r, this.#object(msg, r), { fieldManager: agentManager(r) }) };
       case 'updateStatus':
-        return { t: 'response', id: msg.id, object: reg.updateStatus(r, this.#object(msg, r)) };
+        return { t: 'response', id: msg.id, object: reg.updateStatus(r, this.#object(msg, r), { fieldManager: agentManager(r) }) };
       case 'patch': {
         const current = reg.mustGet(r, msg.namespace, msg.name ?? '');
         // Fields the kind does not declare are dropped, as decoding does (fieldValidation=Ignore).
         const next = pruneUnknownFields(applyPatch(msg.patchType ?? 'application/merge-patch+json', current, msg.patch, r.kind), r.kind, groupVersion(r));
         next.metadata = { ...next.metadata, name: current.metadata.name, namespace: current.metadata.namespace, resourceVersion: current.metadata.resourceVersion };
-        return { t: 'response', id: msg.id, object: reg.update(r, next) };
+        return { t: 'response', id: msg.id, object: reg.update(r, next, { fieldManager: agentManager(r) }) };
       }
       case 'delete':
         return { t: 'response', id: msg.id, object: reg.delete(r, msg.namespace, msg.name ?? '', { gracePeriodSeconds: msg.gracePeriodSeconds }) };
@@ -233,4 +233,13 @@ export class AgentSocket {
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
   }
+}
+
+/**
+ * The field manager of an agent's write: node agents do the kubelet's job
+ * (nodes, pods, their events); the load balancer writes Service status, a
+ * cloud controller's job in Kubernetes.
+ */
+function agentManager(r: { plural: string }): string {
+  return r.plural === 'services' ? 'kubemu-load-balancer' : 'kubelet';
 }

@@ -6,7 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, errors, type KubeObject, type ResourceInfo, type LabelSelector, groupVersion } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
 import type { DeleteOptions } from '../registry/object-client.js';
-import { applyPatch } from '../patch/index.js';
+import { APPLY_PATCH, applyPatch, patchMediaType } from '../patch/index.js';
+import type { WriteOptions } from '../registry/registry.js';
+import { forbidForce, serverSideApply, validateFieldManager } from './apply.js';
+import { managerFromUserAgent } from '../managedfields/managers.js';
 import { toTable } from '../tables/index.js';
 import { decodeBody, readBody } from './body.js';
 import {
@@ -196,7 +199,7 @@ export class ResourceHandler {
     const obj = await this.#bodyObject(rr);
     if (rr.resource.namespaced && !rr.namespace) throw errors.methodNotAllowed('POST');
     this.#checkNamespace(rr, obj);
-    const created = this.#reg.create(rr.resource, obj, { dryRun: dryRun(rr.query) });
+    const created = this.#reg.create(rr.resource, obj, writeOptions(rr, 'CreateOptions'));
     this.#send(rr, 201, created);
   }
 
@@ -207,7 +210,7 @@ export class ResourceHandler {
       throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${rr.name})`);
     }
     obj.metadata = { ...(obj.metadata ?? {}), name: rr.name };
-    const opts = { dryRun: dryRun(rr.query) };
+    const opts = writeOptions(rr, 'UpdateOptions');
     const out = rr.subresource === 'status' ? this.#reg.updateStatus(rr.resource, obj, opts) : this.#reg.update(rr.resource, obj, opts);
     this.#send(rr, 200, out);
   }
@@ -215,8 +218,25 @@ export class ResourceHandler {
   async #patch(rr: ResourceRequest): Promise<void> {
     const buf = await readBody(rr.req);
     const directive = fieldValidation(rr, 'PatchOptions');
-    const body = decodeBody(buf, rr.req.headers['content-type']);
     const type = (rr.req.headers['content-type'] ?? '').split(';')[0].trim();
+    if (patchMediaType(type) === APPLY_PATCH) {
+      const { code, object } = serverSideApply(this.#reg, {
+        resource: rr.resource,
+        namespace: rr.namespace,
+        name: rr.name!,
+        subresource: rr.subresource,
+        body: buf,
+        fieldManager: rr.query.get('fieldManager') ?? '',
+        force: parseForce(rr.query),
+        dryRun: dryRun(rr.query),
+        directive,
+        now: this.#now,
+        warn: (texts) => warn(rr, texts),
+      });
+      return this.#send(rr, code, object);
+    }
+    const opts = writeOptions(rr, 'PatchOptions');
+    const body = decodeBody(buf, rr.req.headers['content-type']);
     // Patches apply to the latest version; a concurrent write between read and
     // write is retried, as kube-apiserver does.
     for (let attempt = 0; ; attempt++) {
@@ -228,7 +248,6 @@ export class ResourceHandler {
       const userRV = (body as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
       if (!userRV) patched.metadata.resourceVersion = current.metadata.resourceVersion;
       try {
-        const opts = { dryRun: dryRun(rr.query) };
         const out = rr.subresource === 'status' ? this.#reg.updateStatus(rr.resource, patched, opts) : this.#reg.update(rr.resource, patched, opts);
         return this.#send(rr, 200, out);
       } catch (e) {
@@ -317,9 +336,28 @@ export class ResourceHandler {
       throw errors.invalid('Scale', 'autoscaling', rr.name!, [{ type: 'FieldValueInvalid', field: 'spec.replicas', badValue: replicas, detail: 'must be greater than or equal to 0' }]);
     }
     const rv = next?.metadata?.resourceVersion;
-    const updated = this.#reg.update(r, { ...obj, metadata: { ...obj.metadata, resourceVersion: rv || obj.metadata.resourceVersion }, spec: { ...obj.spec, replicas } });
+    const opts = { ...writeOptions(rr, method === 'PUT' ? 'UpdateOptions' : 'PatchOptions'), subresource: 'scale' };
+    const updated = this.#reg.update(r, { ...obj, metadata: { ...obj.metadata, resourceVersion: rv || obj.metadata.resourceVersion }, spec: { ...obj.spec, replicas } }, opts);
     sendJSON(rr.res, 200, toScale(updated));
   }
+}
+
+/** `force` as Go's strconv.ParseBool reads the query parameter. */
+function parseForce(q: URLSearchParams): boolean {
+  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(q.get('force') ?? '');
+}
+
+/**
+ * dryRun and the field manager of a non-apply write: ?fieldManager, else the
+ * User-Agent's product name (kube-apiserver's managerOrUserAgent).
+ */
+function writeOptions(rr: ResourceRequest, options: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions'): WriteOptions {
+  const given = rr.query.get('fieldManager') ?? '';
+  validateFieldManager(options, given);
+  if (options === 'PatchOptions' && rr.query.has('force')) {
+    throw forbidForce();
+  }
+  return { dryRun: dryRun(rr.query), fieldManager: given || managerFromUserAgent(rr.req.headers['user-agent']) };
 }
 
 /** The request's fieldValidation; an unsupported value is refused as kube-apiserver refuses it. */

@@ -34,12 +34,13 @@ describe('applyPatch', () => {
     expect(fromBytes.metadata.labels).toEqual({ app: 'web', x: 'y' });
   });
 
-  it('answers server-side apply with 415 and a clear message', () => {
+  it('answers server-side apply outside the resource handler (scale, agents) with 415 and a clear message', () => {
     const err = thrownApiError(() => applyPatch('application/apply-patch+yaml', deployment(), 'spec: {}', 'Deployment'));
     expect(err.code).toBe(415);
     expect(err.reason).toBe('UnsupportedMediaType');
     expect(err.message).toContain('server-side apply');
     expect(err.message).toContain('--server-side');
+    expect(err.message).toContain('not supported on this endpoint');
   });
 
   it('answers an unknown patch media type with 415 listing the accepted ones', () => {

@@ -3,7 +3,9 @@
  *   application/json-patch+json            RFC 6902 (json-patch.ts)
  *   application/merge-patch+json           RFC 7386 (merge-patch.ts)
  *   application/strategic-merge-patch+json Kubernetes SMP (strategic-merge-patch.ts)
- *   application/apply-patch+yaml           server-side apply: 415 for now
+ *   application/apply-patch+yaml           server-side apply, which is not a patch of
+ *                                          the object alone: http/apply.ts serves it
+ *                                          (415 here, for endpoints that do not)
  * Anything else is 415 UnsupportedMediaType. The body may be given parsed or
  * as raw JSON text/bytes. The target is never mutated; the caller validates the
  * result (name, namespace, immutable fields) as for an update; only a missing
@@ -51,7 +53,7 @@ export function applyPatch(contentType: string, target: KubeObject, patchBody: u
       throw new ApiError(
         415,
         'UnsupportedMediaType',
-        'server-side apply (application/apply-patch+yaml) is not supported by kubemu yet; use client-side apply (kubectl apply without --server-side)',
+        'server-side apply (application/apply-patch+yaml) is not supported on this endpoint; use kubectl apply --server-side on the object itself, or a merge patch',
       );
     default:
       throw new ApiError(

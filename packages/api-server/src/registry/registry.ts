@@ -37,6 +37,22 @@ import { INDEXED_LABELS, SqliteStore, StoreConflictError, StoreExistsError, Stor
 import type { DeleteOptions, ListOptions, ObjectClient, ObjectEvent, WatchOptions } from './object-client.js';
 import { ServiceAllocations, type Taken } from './service-allocations.js';
 import { WatchQueue } from './watch-queue.js';
+import { decodeManagedFields, encodeManagedFields, trackUpdate, type Managers, type Scope } from '../managedfields/managers.js';
+
+/** Options of a write. */
+export interface WriteOptions {
+  dryRun?: boolean;
+  /**
+   * Who writes, for metadata.managedFields (an Update entry with the fields
+   * the write added or changed). Without it the managed fields stay as they
+   * were (in-process writers that do not say who they are).
+   */
+  fieldManager?: string;
+  /** The subresource the write came through (scale); status writes say so by calling updateStatus. */
+  subresource?: string;
+  /** The object's managedFields are final (server-side apply computed them). */
+  applied?: boolean;
+}
 
 export interface RegistryOptions {
   serviceCIDR?: string;
@@ -68,6 +84,22 @@ function clone<T>(v: T): T {
 
 function target(r: ResourceInfo, name?: string) {
   return { group: r.group, resource: r.plural, name };
+}
+
+/** Managers decoded from managedFields; undefined when there are none or they do not decode. */
+function requestManagers(entries: unknown): Managers | undefined {
+  if (!Array.isArray(entries) || entries.length === 0) return undefined;
+  try {
+    return decodeManagedFields(entries);
+  } catch {
+    return undefined;
+  }
+}
+
+function setManagedFields(obj: KubeObject, managers: Managers): void {
+  const list = encodeManagedFields(managers);
+  if (list.length) obj.metadata.managedFields = list as KubeObject['metadata']['managedFields'];
+  else delete obj.metadata.managedFields;
 }
 
 export class Registry implements ObjectClient {
@@ -128,7 +160,7 @@ export class Registry implements ObjectClient {
 
   // ---- create ----------------------------------------------------------------
 
-  create<T extends KubeObject = KubeObject>(r: ResourceInfo, input: T, opts: { dryRun?: boolean } = {}): T {
+  create<T extends KubeObject = KubeObject>(r: ResourceInfo, input: T, opts: WriteOptions = {}): T {
     const obj = clone(input) as KubeObject;
     this.#checkKind(r, obj);
     const meta = (obj.metadata ??= {});
@@ -146,6 +178,10 @@ export class Registry implements ObjectClient {
     delete meta.deletionGracePeriodSeconds;
     if ('spec' in obj || r.subresources.includes('status')) meta.generation = 1;
     applyDefaults(obj);
+    if (opts.fieldManager !== undefined && !opts.applied) {
+      const base = requestManagers(meta.managedFields) ?? new Map();
+      this.#track(obj, () => trackUpdate(base, undefined, obj, opts.fieldManager!, this.#trackContext(r, 'main', opts.subresource)));
+    }
     this.#prepareCreate(r, obj);
     this.#validate(r, obj);
     let taken: Taken | undefined;
@@ -238,15 +274,47 @@ export class Registry implements ObjectClient {
 
   // ---- update ----------------------------------------------------------------
 
-  update<T extends KubeObject = KubeObject>(r: ResourceInfo, input: T, opts: { dryRun?: boolean } = {}): T {
+  update<T extends KubeObject = KubeObject>(r: ResourceInfo, input: T, opts: WriteOptions = {}): T {
     return this.#update(r, input, 'main', opts) as T;
   }
 
-  updateStatus<T extends KubeObject = KubeObject>(r: ResourceInfo, input: T, opts: { dryRun?: boolean } = {}): T {
+  updateStatus<T extends KubeObject = KubeObject>(r: ResourceInfo, input: T, opts: WriteOptions = {}): T {
     return this.#update(r, input, 'status', opts) as T;
   }
 
-  #update(r: ResourceInfo, input: KubeObject, part: 'main' | 'status', opts: { dryRun?: boolean }): KubeObject {
+  /** This registry as an ObjectClient whose writes are recorded under `fieldManager` (controllers, agents). */
+  withManager(fieldManager: string): ObjectClient {
+    return {
+      get: (r, ns, name) => this.get(r, ns, name),
+      list: (r, o) => this.list(r, o),
+      create: (r, obj) => this.create(r, obj, { fieldManager }),
+      update: (r, obj) => this.update(r, obj, { fieldManager }),
+      updateStatus: (r, obj) => this.updateStatus(r, obj, { fieldManager }),
+      delete: (r, ns, name, o) => this.delete(r, ns, name, o),
+      watch: (r, o, fn) => this.watch(r, o, fn),
+    };
+  }
+
+  /**
+   * Sets the managed fields `compute` gives; an object the field manager
+   * cannot walk (a list item without its key, left for validation to refuse)
+   * gets none, as kube-apiserver's UpdateNoErrors drops them rather than fail.
+   */
+  #track(obj: KubeObject, compute: () => Managers): void {
+    try {
+      setManagedFields(obj, compute());
+    } catch (e) {
+      this.#log?.debug({ err: e, kind: obj.kind }, 'managed fields not tracked');
+      delete obj.metadata.managedFields;
+    }
+  }
+
+  #trackContext(r: ResourceInfo, part: 'main' | 'status', subresource?: string) {
+    const scope: Scope = part === 'status' ? 'status' : r.subresources.includes('status') ? 'main-without-status' : 'main';
+    return { kind: r.kind, apiVersion: groupVersion(r), scope, subresource: part === 'status' ? 'status' : subresource, now: this.#timestamp() };
+  }
+
+  #update(r: ResourceInfo, input: KubeObject, part: 'main' | 'status', opts: WriteOptions): KubeObject {
     const obj = clone(input);
     this.#checkKind(r, obj);
     const meta = (obj.metadata ??= {});
@@ -283,6 +351,16 @@ export class Registry implements ObjectClient {
       if (JSON.stringify(next.spec) !== JSON.stringify(old.spec) && old.metadata.generation !== undefined) {
         next.metadata.generation = (old.metadata.generation ?? 0) + 1;
       }
+    }
+    if (opts.applied) {
+      if (part === 'status') next.metadata.managedFields = meta.managedFields;
+    } else if (opts.fieldManager !== undefined) {
+      // The request's own managedFields replace the live ones when it sent some (kubectl's upgrade from client-side apply does).
+      const base = (part === 'main' ? requestManagers(meta.managedFields) : undefined) ?? requestManagers(old.metadata.managedFields) ?? new Map();
+      this.#track(next, () => trackUpdate(base, old, next, opts.fieldManager!, this.#trackContext(r, part, opts.subresource)));
+    } else if (part === 'main') {
+      if (old.metadata.managedFields) next.metadata.managedFields = old.metadata.managedFields;
+      else delete next.metadata.managedFields;
     }
     // Binding: setting spec.nodeName once on an unbound pod (what the binding subresource does).
     const bindsPod = r.plural === 'pods' && part === 'main' && !old.spec?.nodeName && !!next.spec?.nodeName;
