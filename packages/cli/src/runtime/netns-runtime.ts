@@ -334,7 +334,7 @@ export async function installWorkloads(name: string): Promise<string> {
   rmSync(dst, { recursive: true, force: true });
   mkdirSync(dst, { recursive: true });
   const out = join(dst, 'workloads.mjs');
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   try {
     await build({
       entryPoints: [WORKLOADS],
@@ -350,6 +350,9 @@ export async function installWorkloads(name: string): Promise<string> {
     });
   } catch (e) {
     throw new RuntimeError(`bundling the built-in workloads failed (${(e as Error).message.split('\n')[0]}); run \`npm run build\` and try again`);
+  } finally {
+    // esbuild's service process would otherwise live as long as this one (a docker node's supervisor: for good).
+    await stop();
   }
   return out;
 }
