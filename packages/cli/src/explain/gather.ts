@@ -7,7 +7,7 @@
  * netns runtime and on docker compose alike.
  */
 import { clusterDNSIP, type CoreEvent, type EndpointSlice, type Endpoints, type Node, type Pod, type Service } from '@kubemu/api';
-import { podNetnsName } from '@kubemu/netns';
+import { podNetnsName, podUidKey } from '@kubemu/netns';
 import type { ChaosRuntime } from '../chaos/runtime.js';
 import { RestError, type RestClient } from '../rest-client.js';
 import type { LbHealth, NodeFact, ProxyApplied, ServiceFacts } from './facts.js';
@@ -51,6 +51,21 @@ function internalIP(n: Node): string {
   return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
 }
 
+/**
+ * A shell line, run on the pod's node, that lists the pod's listening sockets
+ * from inside its network namespace: node-agent names it after the pod UID
+ * (@kubemu/netns podNetnsName) under /run/netns, as `ip netns` does, so
+ * nsenter enters it. (A hostNetwork pod shares the node's: `ss` there.) The
+ * name's cluster part is the runtime's; a compose project may name the
+ * cluster otherwise, so any `…-p-<uid key>` on that node is taken next.
+ */
+export function podSocketsScript(cluster: string, p: Pod): string {
+  const uid = p.metadata.uid ?? '';
+  const key = podUidKey(uid);
+  const exact = `/run/netns/${podNetnsName(cluster, uid)}`;
+  return `ns=${exact}; [ -e "$ns" ] || ns=$(ls -d /run/netns/km-*-p-${key} 2>/dev/null | head -n 1); [ -n "$ns" ] || { echo "no network namespace for pod ${p.metadata.name} on this node (is the pod still there?)" >&2; exit 3; }; exec nsenter --net="$ns" ss -ltunH`;
+}
+
 export interface GatherOptions {
   rt: ChaosRuntime;
   api: RestClient;
@@ -86,10 +101,8 @@ export async function gatherServiceFacts(o: GatherOptions): Promise<ServiceFacts
     selected.map(async (p) => {
       const node = p.spec.nodeName!;
       if (!machines.some((m) => m.name === node)) return [p.metadata.name ?? '', { error: `node ${node} is not a machine of this cluster` }] as const;
-      // A pod's network namespace is a named one on its node (/run/netns/<name>); a hostNetwork pod shares the node's.
-      const args = p.spec.hostNetwork ? ['ss', ['-ltunH']] as const : ['nsenter', [`--net=/run/netns/${podNetnsName(rt.cluster, p.metadata.uid ?? '')}`, 'ss', '-ltunH']] as const;
       try {
-        const r = await rt.exec(node, args[0], [...args[1]], { allowFail: true, timeoutMs: 5000 });
+        const r = p.spec.hostNetwork ? await rt.exec(node, 'ss', ['-ltunH'], { allowFail: true, timeoutMs: 5000 }) : await rt.exec(node, 'sh', ['-c', podSocketsScript(rt.cluster, p)], { allowFail: true, timeoutMs: 5000 });
         if (r.code !== 0) return [p.metadata.name ?? '', { error: r.stderr.trim().split('\n')[0] || `exit ${r.code}` }] as const;
         return [p.metadata.name ?? '', parseSs(r.stdout)] as const;
       } catch (e) {
