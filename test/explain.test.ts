@@ -5,7 +5,8 @@
  * with the evidence and the fix, and exit 1: a selector typo (the near-miss
  * label), a pod failing its readiness probe (the probe named), a targetPort
  * nothing listens on (read inside the pod's network namespace), an app bound
- * to 127.0.0.1 only; applying the suggested fix turns the typo green. An
+ * to 127.0.0.1 only; applying the suggested fix turns the typo green.
+ * `explain pod` says why a pod is (not) in its Services' endpoints. An
  * unknown Service, namespace or cluster is one line and exit 1.
  */
 import { spawnSync } from 'node:child_process';
@@ -157,6 +158,22 @@ describe.skipIf(!IS_ROOT)('kubemu explain service (e2e, root)', () => {
     const ip = c.json<{ spec: { clusterIP: string } }>(['get', 'svc', 'localhost-only']).spec.clusterIP;
     const hit = spawnSync('nsenter', [`--net=/run/netns/km-${c.name}-node-1`, 'curl', '-s', '--max-time', '3', `http://${ip}`], { encoding: 'utf8' });
     expect(hit.stdout).not.toMatch(/hi/);
+  });
+
+  it('explain pod: why a pod is (not) in the endpoints of the Services that select it', () => {
+    const r = spawnSync(process.execPath, [KUBEMU, 'explain', 'pod', 'never-ready', '--name', c.name], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^✔ Running on node-\d with IP 10\.244\./m);
+    expect(r.stdout).toMatch(/^✘ not ready: Services send it no traffic$/m);
+    expect(r.stdout).toMatch(/^ {4}never-ready: readiness probe HTTP GET :9999\/healthz of container web failing/m);
+    expect(r.stdout).toMatch(/^✘ Service never-ready selects it, but its Endpoints do not hold 10\.244\.\d+\.\d+ as ready: the pod is not ready/m);
+
+    const kubia = c.pods('app=kubia')[0]!.metadata.name;
+    const k = spawnSync(process.execPath, [KUBEMU, 'explain', 'pod', kubia, '--name', c.name], { encoding: 'utf8', timeout: 60_000 });
+    expect(k.stdout).toMatch(/^✔ listening on the pod IP: 8080\/TCP$/m);
+    expect(k.stdout).toMatch(/^✔ Service kubia selects it and its Endpoints hold 10\.244\.\d+\.\d+ as ready$/m);
+    expect(k.stdout).toMatch(/^✘ Service kubia-wrong-port sends it traffic, but it cannot take it\n {4}port 80 → 8081: nothing listens on it$/m);
+    expect(k.status).toBe(1);
   });
 
   it('an unknown Service, namespace or cluster: one line on stderr, exit 1', () => {

@@ -120,9 +120,8 @@ function selectorCheck(c: Ctx): Check {
   return { id: 'selector', status: 'fail', text: `selector ${sel} matches no pods in namespace ${c.ns} (${plural(others.length, 'pod')} there)`, details: details.length ? details : [`labels there: ${list([...new Set(others.flatMap((p) => Object.entries(p.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`)))], 8)}`], fix };
 }
 
-/** Why a matched pod is not ready, in one line; and the fix. */
-function notReadyReason(c: Ctx, pod: Pod): { line: string; fix: string } {
-  const { f } = c;
+/** Why a pod is not ready, in one line (its failing probe, the last Unhealthy event, since when); and the fix. */
+export function notReadyReason(f: Pick<ServiceFacts, 'events' | 'now'>, pod: Pod): { line: string; fix: string } {
   const n = nameOf(pod);
   if (pod.metadata.deletionTimestamp) return { line: `${n}: terminating`, fix: `wait for its replacement to become ready.` };
   const phase = pod.status?.phase ?? 'Pending';
@@ -153,7 +152,7 @@ function readyCheck(c: Ctx): Check {
   if (c.external || !c.selector) return { id: 'ready', status: 'skip', text: c.external ? 'ExternalName: no pods to be ready' : 'no selector: readiness is not tracked for hand-written endpoints' };
   if (!c.matched.length) return { id: 'ready', status: 'skip', text: 'no pods match, so none can be ready' };
   const notReady = c.matched.filter((p) => !podReady(p));
-  const reasons = notReady.map((p) => notReadyReason(c, p));
+  const reasons = notReady.map((p) => notReadyReason(c.f, p));
   const publish = c.f.service.spec.publishNotReadyAddresses === true;
   if (!notReady.length) return { id: 'ready', status: 'ok', text: c.matched.length === 1 ? `the pod is ready` : `all ${c.matched.length} pods ready` };
   if (c.ready.length || publish) {
@@ -208,7 +207,7 @@ function endpointsCheck(c: Ctx): Check {
 }
 
 /** How one pod's sockets serve `port` for the pod IP. */
-function listenVerdict(ls: Listener[], proto: string, port: number, podIP: string | undefined): 'ok' | 'loopback' | 'none' {
+export function listenVerdict(ls: Listener[], proto: string, port: number, podIP: string | undefined): 'ok' | 'loopback' | 'none' {
   const on = ls.filter((l) => l.proto === proto && l.port === port);
   if (on.some((l) => acceptsPodIP(l.address, podIP))) return 'ok';
   if (on.some((l) => isLoopback(l.address))) return 'loopback';

@@ -57,3 +57,18 @@ export interface ServiceFacts {
   /** Cluster DNS: whether the addon runs, and what the Service's FQDN resolved to. */
   dns: { running: false; reason: string } | { running: true; server: string; fqdn: string; answers: string[]; error?: string };
 }
+
+/** What `kubemu explain pod` knows about one pod. */
+export interface PodFacts {
+  now: number;
+  cluster: string;
+  pod: Pod;
+  /** Every Service of the pod's namespace. */
+  services: Service[];
+  /** Every Endpoints object of the namespace. */
+  endpoints: Endpoints[];
+  /** Events of the namespace. */
+  events: CoreEvent[];
+  /** The pod's listening sockets, or why they could not be read (undefined: not looked, e.g. not running). */
+  listeners?: Listener[] | { error: string };
+}

@@ -10,7 +10,7 @@ import { clusterDNSIP, type CoreEvent, type EndpointSlice, type Endpoints, type 
 import { podNetnsName, podUidKey } from '@kubemu/netns';
 import type { ChaosRuntime } from '../chaos/runtime.js';
 import { RestError, type RestClient } from '../rest-client.js';
-import type { LbHealth, NodeFact, ProxyApplied, ServiceFacts } from './facts.js';
+import type { LbHealth, Listener, NodeFact, PodFacts, ProxyApplied, ServiceFacts } from './facts.js';
 import { parseSs } from './listeners.js';
 
 /** A one-line problem for the user (unknown Service or namespace). */
@@ -66,6 +66,19 @@ export function podSocketsScript(cluster: string, p: Pod): string {
   return `ns=${exact}; [ -e "$ns" ] || ns=$(ls -d /run/netns/km-*-p-${key} 2>/dev/null | head -n 1); [ -n "$ns" ] || { echo "no network namespace for pod ${p.metadata.name} on this node (is the pod still there?)" >&2; exit 3; }; exec nsenter --net="$ns" ss -ltunH`;
 }
 
+/** The pod's listening sockets, read on its node from inside its network namespace. */
+export async function readPodSockets(rt: ChaosRuntime, p: Pod): Promise<Listener[] | { error: string }> {
+  const node = p.spec.nodeName ?? '';
+  if (!rt.machines().some((m) => m.name === node)) return { error: `node ${node || '(none)'} is not a machine of this cluster` };
+  try {
+    const r = p.spec.hostNetwork ? await rt.exec(node, 'ss', ['-ltunH'], { allowFail: true, timeoutMs: 5000 }) : await rt.exec(node, 'sh', ['-c', podSocketsScript(rt.cluster, p)], { allowFail: true, timeoutMs: 5000 });
+    if (r.code !== 0) return { error: r.stderr.trim().split('\n')[0] || `exit ${r.code}` };
+    return parseSs(r.stdout);
+  } catch (e) {
+    return { error: (e as Error).message.split('\n')[0]! };
+  }
+}
+
 export interface GatherOptions {
   rt: ChaosRuntime;
   api: RestClient;
@@ -97,19 +110,7 @@ export async function gatherServiceFacts(o: GatherOptions): Promise<ServiceFacts
   // The pods explain looks into: those the selector matches, running, with an address.
   const selector = service.spec.selector ?? {};
   const selected = Object.keys(selector).length ? pods.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v) && p.status?.phase === 'Running' && p.spec.nodeName) : [];
-  const listenersP = Promise.all(
-    selected.map(async (p) => {
-      const node = p.spec.nodeName!;
-      if (!machines.some((m) => m.name === node)) return [p.metadata.name ?? '', { error: `node ${node} is not a machine of this cluster` }] as const;
-      try {
-        const r = p.spec.hostNetwork ? await rt.exec(node, 'ss', ['-ltunH'], { allowFail: true, timeoutMs: 5000 }) : await rt.exec(node, 'sh', ['-c', podSocketsScript(rt.cluster, p)], { allowFail: true, timeoutMs: 5000 });
-        if (r.code !== 0) return [p.metadata.name ?? '', { error: r.stderr.trim().split('\n')[0] || `exit ${r.code}` }] as const;
-        return [p.metadata.name ?? '', parseSs(r.stdout)] as const;
-      } catch (e) {
-        return [p.metadata.name ?? '', { error: (e as Error).message.split('\n')[0]! }] as const;
-      }
-    }),
-  );
+  const listenersP = Promise.all(selected.map(async (p) => [p.metadata.name ?? '', await readPodSockets(rt, p)] as const));
 
   const proxiesP = Promise.all(
     nodeFacts.map(async (n): Promise<readonly [string, ProxyApplied]> => {
@@ -157,4 +158,19 @@ export async function gatherServiceFacts(o: GatherOptions): Promise<ServiceFacts
     lb,
     dns,
   };
+}
+
+export async function gatherPodFacts(o: GatherOptions): Promise<PodFacts> {
+  const { rt, api, namespace: ns, name } = o;
+  const nsPath = `/api/v1/namespaces/${encodeURIComponent(ns)}`;
+  const [nsObj, pod] = await Promise.all([getOr404(api, nsPath), getOr404<Pod>(api, `${nsPath}/pods/${encodeURIComponent(name)}`)]);
+  if (!nsObj) throw new ExplainError(`namespace "${ns}" not found`);
+  if (!pod) throw new ExplainError(`pod "${name}" not found in namespace "${ns}"`);
+  const [services, endpoints, events, listeners] = await Promise.all([
+    api.call<{ items: Service[] }>('GET', `${nsPath}/services`).then((l) => l.items),
+    api.call<{ items: Endpoints[] }>('GET', `${nsPath}/endpoints`).then((l) => l.items),
+    api.call<{ items: CoreEvent[] }>('GET', `${nsPath}/events`).then((l) => l.items),
+    pod.status?.phase === 'Running' && !pod.metadata.deletionTimestamp ? readPodSockets(rt, pod) : Promise.resolve(undefined),
+  ]);
+  return { now: (o.now ?? Date.now)(), cluster: rt.cluster, pod, services, endpoints, events, listeners };
 }
