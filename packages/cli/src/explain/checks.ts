@@ -4,7 +4,7 @@
  * is tested on fixtures. Each check is one line: ok (✔), fail (✘, with a
  * one-sentence fix) or skip (–, with why), plus detail lines.
  */
-import { serviceSelector, type Container, type CoreEvent, type IntOrString, type Pod, type Probe, type ServicePort } from '@kubemu/api';
+import { serviceSelector, type Container, type CoreEvent, type IntOrString, type Pod, type Probe, type Service, type ServicePort } from '@kubemu/api';
 import type { Listener, ServiceFacts } from './facts.js';
 import { acceptsPodIP, isLoopback } from './listeners.js';
 import { nearMisses } from './near-miss.js';
@@ -389,6 +389,14 @@ function dnsCheck(c: Ctx): Check {
   return { id: 'dns', status: 'fail', text: `DNS: ${fqdn} → ${got.join(', ') || 'no addresses'}, expected ${want.join(', ') || 'none'} (${what})`, fix: c.headless && !want.length ? 'make a pod ready: a headless Service has no address until one is.' : 'check the cluster DNS pods (kubectl get pods -n kube-system -l k8s-app=kube-dns); they may not have caught up.' };
 }
 
+/** How to reach the Service from outside the cluster. */
+function outside(s: Service['spec']): string {
+  const np = (s.ports ?? []).map((p) => p.nodePort).filter(Boolean).join(', ');
+  if (s.type === 'NodePort') return `the node port (any node's IP, port ${np})`;
+  if (s.type === 'LoadBalancer') return `the external IP, or the node port (${np || 'none allocated'})`;
+  return 'a NodePort or LoadBalancer Service';
+}
+
 function reminders(c: Ctx): string[] {
   const { f, ns, name } = c;
   const s = f.service.spec;
@@ -396,7 +404,7 @@ function reminders(c: Ctx): string[] {
   const ports = s.ports ?? [];
   if (!c.external && !c.headless && s.clusterIP) {
     out.push(`the cluster IP ${s.clusterIP} is virtual: it answers only on its port${ports.length > 1 ? 's' : ''} (${ports.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(', ')}), never to ping — test with curl ${s.clusterIP}:${ports[0]?.port ?? ''}`);
-    out.push(`connect to the cluster IP from inside the cluster (a pod: kubectl exec POD -- curl …, or a node: kubemu ssh node-1 --name ${f.cluster}); from outside use ${(s.type ?? 'ClusterIP') === 'ClusterIP' ? 'a NodePort or LoadBalancer Service' : 'the node port or the external IP'}`);
+    out.push(`connect to the cluster IP from inside the cluster (a pod: kubectl exec POD -- curl …, or a node: kubemu ssh node-1 --name ${f.cluster}); from outside use ${outside(s)}`);
   }
   const differ = ports.filter((p) => p.targetPort !== undefined && String(p.targetPort) !== String(p.port));
   const resolved = (p: ServicePort) => {
