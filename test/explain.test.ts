@@ -176,6 +176,24 @@ describe.skipIf(!IS_ROOT)('kubemu explain service (e2e, root)', () => {
     expect(k.status).toBe(1);
   });
 
+  it("a node's kube-proxy that has not applied the Service's current version: ✘ with the node and how far behind", () => {
+    const kubemu = (...args: string[]) => spawnSync(process.execPath, [KUBEMU, ...args, '--name', c.name], { encoding: 'utf8', timeout: 60_000 });
+    expect(kubemu('chaos', 'partition', 'node-2').status).toBe(0);
+    try {
+      // A new version of the Service that node-2's kube-proxy cannot hear about.
+      const patched = c.kubectl(['label', 'svc', 'localhost-only', 'version=2']);
+      expect(patched.status, patched.stderr).toBe(0);
+      const r = explain(['localhost-only', '--name', c.name]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/^✘ kube-proxy has not applied version \d+ of default\/localhost-only on 1 node$/m);
+      expect(r.stdout).toMatch(/^ {4}node-2: behind, has applied version \d+ \(.* ago\), not \d+/m);
+      expect(r.stdout).toMatch(/^ {4}applied on node-1 /m);
+      expect(r.stdout).toMatch(/→ fix: check node-2's kube-proxy/);
+    } finally {
+      kubemu('chaos', 'heal');
+    }
+  });
+
   it('an unknown Service, namespace or cluster: one line on stderr, exit 1', () => {
     for (const [args, msg] of [
       [['nope', '--name', c.name], 'error: service "nope" not found in namespace "default"'],

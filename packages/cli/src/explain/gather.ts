@@ -112,13 +112,15 @@ export async function gatherServiceFacts(o: GatherOptions): Promise<ServiceFacts
   const selected = Object.keys(selector).length ? pods.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v) && p.status?.phase === 'Running' && p.spec.nodeName) : [];
   const listenersP = Promise.all(selected.map(async (p) => [p.metadata.name ?? '', await readPodSockets(rt, p)] as const));
 
+  // Each kube-proxy is asked from its own node, so a node cut off from the others still says what it has applied.
   const proxiesP = Promise.all(
     nodeFacts.map(async (n): Promise<readonly [string, ProxyApplied]> => {
+      const from = machines.some((m) => m.name === n.name) ? n.name : cp;
       const base = `http://${n.ip}:${KUBE_PROXY_PORT}/applied?service=${encodeURIComponent(key)}`;
-      const r = await httpJson<{ rv?: number; at?: number; timeout?: boolean }>(rt, cp, `${base}&rv=${rv}&timeoutMs=${PROXY_WAIT_MS}`, PROXY_WAIT_MS + 3000);
+      const r = await httpJson<{ rv?: number; at?: number; timeout?: boolean }>(rt, from, `${base}&rv=${rv}&timeoutMs=${PROXY_WAIT_MS}`, PROXY_WAIT_MS + 3000);
       if ('error' in r) return [n.name, { error: r.error }];
       if (!r.timeout && r.rv) return [n.name, { rv: r.rv, at: r.at ?? 0 }];
-      const now = await httpJson<{ rv?: number; at?: number }>(rt, cp, base, 3000);
+      const now = await httpJson<{ rv?: number; at?: number }>(rt, from, base, 3000);
       return [n.name, 'error' in now ? { error: now.error } : { behind: true, rv: now.rv ?? 0, at: now.at ?? 0 }];
     }),
   );
