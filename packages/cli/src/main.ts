@@ -6,7 +6,7 @@
  *   apply / get / delete                the basics, for people without kubectl
  *   chaos …                             faults on a running cluster (chaos/)
  *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
- *   explain service NAME                why can't I reach it: the checklist, live (explain/)
+ *   explain service|pod NAME            why can't I reach it: the checklist, live (explain/)
  *   container ROLE                      a docker-runtime container's entrypoint (docker/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
@@ -524,7 +524,7 @@ const chaos = chaosCommands();
 registerChaosRun(chaos);
 program.addCommand(chaos);
 
-// kubemu explain service NAME: the troubleshooting checklist against the live cluster (explain/).
+// kubemu explain service|pod NAME: the troubleshooting checklist against the live cluster (explain/).
 program.addCommand(explainCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
