@@ -6,6 +6,7 @@
  *   apply / get / delete                the basics, for people without kubectl
  *   chaos …                             faults on a running cluster (chaos/)
  *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
+ *   explain service|pod NAME            why can't I reach it: the checklist, live (explain/)
  *   container ROLE                      a docker-runtime container's entrypoint (docker/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
@@ -22,6 +23,7 @@ import { readManifests } from './manifests.js';
 import { formatTable, type Table } from './table-printer.js';
 import { chaosCommands } from './chaos/commands.js';
 import { registerChaosRun } from './chaos/scenario/command.js';
+import { explainCommand } from './explain/command.js';
 
 class CliError extends Error {}
 
@@ -521,6 +523,9 @@ program
 const chaos = chaosCommands();
 registerChaosRun(chaos);
 program.addCommand(chaos);
+
+// kubemu explain service|pod NAME: the troubleshooting checklist against the live cluster (explain/).
+program.addCommand(explainCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const msg = e instanceof RestError ? `Error from server${e.status?.reason ? ` (${e.status.reason})` : ''}: ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;
