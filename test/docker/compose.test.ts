@@ -136,6 +136,11 @@ describe.skipIf(why !== null)('docker compose cluster', () => {
     const clusterIP = c.json<{ spec: { clusterIP: string } }>(['get', 'svc', 'kubia']).spec.clusterIP;
     expect(kubemu(['ssh', 'node-1', '--name', c.project, '--', 'curl', '-sS', '-m', '3', `http://${clusterIP}/`])).toMatch(/^You've hit kubia-/);
     expect(() => kubemu(['ssh', 'node-9', '--name', c.project, '--', 'true'])).toThrow(/no machine "node-9"/);
+    // explain reads the pods' sockets and each node's kube-proxy through the containers.
+    const explained = kubemu(['explain', 'service', 'kubia-loadbalancer', '--name', c.project]);
+    expect(explained).toMatch(/✔ port 80\/TCP → targetPort "http" \(= 8080\): listening/);
+    expect(explained).toMatch(/✔ every node's kube-proxy has applied/);
+    expect(explained).toMatch(/No problem found/);
 
     // kube-proxy killed on node-3 stays down (held), so node-3's node port stops answering; start brings it back.
     kubemu(['chaos', 'kill', 'kube-proxy', 'node-3', '--name', c.project]);
