@@ -4,7 +4,7 @@
  * code; logs read the container's log file (the current run, or the previous
  * one with --previous), with --tail and -f.
  */
-import { createReadStream, existsSync, statSync, watch } from 'node:fs';
+import { createReadStream, existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ExecRequest, ExecStream, LogsRequest, LogStream } from '@kubemu/agent-client';
 import type { PodWorker } from './pod-worker.js';
@@ -12,6 +12,7 @@ import type { PodWorker } from './pod-worker.js';
 export type FindWorker = (namespace: string, name: string, uid: string) => PodWorker | undefined;
 
 export function serveExec(find: FindWorker, req: ExecRequest, stream: ExecStream): void {
+  if (req.attach) return serveAttach(find, req, stream);
   const w = find(req.namespace, req.pod, req.uid);
   const c = w?.container(req.container);
   if (!w || !c) return stream.fail(`unable to upgrade connection: container not found ("${req.container}")`, 404);
@@ -96,4 +97,77 @@ export async function serveLogs(find: FindWorker, req: LogsRequest, stream: LogS
     watcher.close();
     clearInterval(timer);
   });
+}
+
+/** How often an attach session looks for new output besides the file watch. */
+const ATTACH_POLL_MS = 100;
+/** How much earlier output the first attach session of a run gets. */
+const ATTACH_REPLAY_BYTES = 64 * 1024;
+
+/**
+ * `kubectl attach` (and `kubectl debug -i`/`-it`): joins the container's
+ * running program. Its output from now on is what the program writes to its
+ * log (a terminal's output, echo included, with `tty: true`), relayed on
+ * stdout — for the run's first session, from the run's start (see
+ * ContainerRunner.firstAttach); the client's stdin goes to the program's stdin when the container
+ * has `stdin: true` (with `stdinOnce`, the program's stdin closes when this
+ * session ends). The session ends when the client goes away, or with Success
+ * when the program exits, as kubelet's attach does. A program that is not
+ * running — or has just exited — is refused, so kubectl falls back to the
+ * logs.
+ */
+export function serveAttach(find: FindWorker, req: ExecRequest, stream: ExecStream): void {
+  const w = find(req.namespace, req.pod, req.uid);
+  const c = w?.container(req.container);
+  if (!w || !c) return stream.fail(`unable to upgrade connection: container not found ("${req.container}")`, 404);
+  if (!c.alive) return stream.fail(`unable to upgrade connection: container ${req.container} is not running`, 400);
+  const run = c.restartCount;
+  const file = c.logFile(run);
+  const size = existsSync(file) ? statSync(file).size : 0;
+  // The run's first session also gets its output so far (its last 64 KiB); later ones start at the end.
+  let offset = c.firstAttach() ? Math.max(0, size - ATTACH_REPLAY_BYTES) : size;
+  const input = req.stdin ? c.attachStdin() : undefined;
+  if (stream.stdin) {
+    stream.stdin.on('data', (d: Buffer) => input?.write(d));
+    stream.stdin.on('end', () => input?.detach());
+  }
+  let reading = false;
+  let over = false;
+  const finish = (exited: boolean) => {
+    if (over) return;
+    over = true;
+    watcher?.close();
+    clearInterval(timer);
+    input?.detach();
+    if (exited) stream.exit(0, null);
+  };
+  const pump = () => {
+    if (reading || over) return;
+    const size = existsSync(file) ? statSync(file).size : offset;
+    if (size <= offset) {
+      // Everything written is out: end once the program has exited.
+      if (c.restartCount !== run || !c.state.running) finish(true);
+      return;
+    }
+    reading = true;
+    const rs = createReadStream(file, { start: offset, end: size - 1 });
+    rs.on('data', (d) => stream.stdout.write(d as Buffer));
+    rs.on('close', () => {
+      offset = size;
+      reading = false;
+      pump();
+    });
+    rs.on('error', () => {
+      reading = false;
+    });
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(file, () => pump());
+    watcher.on('error', () => {});
+  } catch {
+    watcher = undefined; // no file yet: the poll still runs
+  }
+  const timer = setInterval(pump, ATTACH_POLL_MS);
+  stream.signal.addEventListener('abort', () => finish(false));
 }

@@ -22,6 +22,7 @@ import {
   RESOURCES,
   applyDefaults,
   validateObject,
+  validateEphemeralContainersUpdate,
   parseLabelSelector,
   parseFieldSelector,
   resourceKey,
@@ -220,9 +221,13 @@ export class Registry implements ObjectClient {
   }
 
   #validate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
+    this.#validateWith(r, obj, () => validateObject(obj, old));
+  }
+
+  #validateWith(r: ResourceInfo, obj: KubeObject, validate: () => FieldError[]): void {
     let errs: FieldError[];
     try {
-      errs = validateObject(obj, old);
+      errs = validate();
     } catch (e) {
       this.#log?.error({ err: e, kind: r.kind }, 'validation threw');
       throw errors.badRequest(`invalid ${r.kind}: ${(e as Error).message}`);
@@ -246,7 +251,17 @@ export class Registry implements ObjectClient {
     return this.#update(r, input, 'status', opts) as T;
   }
 
-  #update(r: ResourceInfo, input: KubeObject, part: 'main' | 'status', opts: { dryRun?: boolean }): KubeObject {
+  /**
+   * pods/ephemeralcontainers: only `spec.ephemeralContainers` of `input` is
+   * taken (every other change is dropped, as the subresource's strategy
+   * does); existing ones may not be removed or changed (422).
+   */
+  updateEphemeralContainers(r: ResourceInfo, input: Pod, opts: { dryRun?: boolean } = {}): Pod {
+    if (r.plural !== 'pods') throw errors.notFound({ group: r.group, resource: `${r.plural}/ephemeralcontainers` });
+    return this.#update(r, input, 'ephemeralcontainers', opts) as Pod;
+  }
+
+  #update(r: ResourceInfo, input: KubeObject, part: 'main' | 'status' | 'ephemeralcontainers', opts: { dryRun?: boolean }): KubeObject {
     const obj = clone(input);
     this.#checkKind(r, obj);
     const meta = (obj.metadata ??= {});
@@ -260,6 +275,15 @@ export class Registry implements ObjectClient {
     let next: KubeObject;
     if (part === 'status') {
       next = { ...clone(old), status: obj.status };
+    } else if (part === 'ephemeralcontainers') {
+      next = clone(old);
+      const spec = obj.spec !== null && typeof obj.spec === 'object' && !Array.isArray(obj.spec) ? (obj.spec as Record<string, unknown>) : {};
+      if (spec.ephemeralContainers === undefined || spec.ephemeralContainers === null) delete next.spec.ephemeralContainers;
+      else next.spec.ephemeralContainers = clone(spec.ephemeralContainers);
+      applyDefaults(next);
+      if (JSON.stringify(next.spec) !== JSON.stringify(old.spec) && old.metadata.generation !== undefined) {
+        next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+      }
     } else {
       next = obj;
       next.metadata = {
@@ -286,7 +310,8 @@ export class Registry implements ObjectClient {
     }
     // Binding: setting spec.nodeName once on an unbound pod (what the binding subresource does).
     const bindsPod = r.plural === 'pods' && part === 'main' && !old.spec?.nodeName && !!next.spec?.nodeName;
-    this.#validate(r, next, bindsPod ? { ...old, spec: { ...old.spec, nodeName: next.spec.nodeName } } : old);
+    if (part === 'ephemeralcontainers') this.#validateWith(r, next, () => validateEphemeralContainersUpdate(next, old));
+    else this.#validate(r, next, bindsPod ? { ...old, spec: { ...old.spec, nodeName: next.spec.nodeName } } : old);
     let taken: Taken | undefined;
     if (r.plural === 'services' && part === 'main') taken = this.#allocate(next as Service, old as Service);
     // No-op writes keep their resourceVersion, as in Kubernetes.
