@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Container, Pod, PodStatus, ServiceAccount } from '@kubemu/api';
+import type { Container, ContainerState, Pod, PodStatus, ServiceAccount } from '@kubemu/api';
 import { PodSandbox } from './sandbox/pod-sandbox.js';
 import { ContainerRunner, type Sandbox } from './container-runner.js';
 import { HostNetworkSandbox } from './sandbox/host-network-sandbox.js';
@@ -114,6 +114,8 @@ export class PodWorker {
 
   async start(existing?: { podIP: string }): Promise<void> {
     const pod = this.pod;
+    // What the previous agent reported of the ephemeral containers (this agent's first report drops it).
+    const priorEphemeral = existing ? new Map((pod.status?.ephemeralContainerStatuses ?? []).map((s) => [s.name, s.state])) : undefined;
     const log = this.#d.log.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
     try {
       if (pod.spec.hostNetwork) {
@@ -167,7 +169,7 @@ export class PodWorker {
     sandbox.setMounts(mounts);
     for (const c of this.#containers) await c.start();
     this.#running = true;
-    this.#syncEphemeral(!!existing);
+    this.#syncEphemeral(priorEphemeral);
   }
 
   #runner(sandbox: Sandbox, c: Container, restartPolicy: 'Always' | 'OnFailure' | 'Never', targetPid?: () => number | undefined): ContainerRunner {
@@ -194,10 +196,11 @@ export class PodWorker {
    * namespace with the pod's /tmp, /var and files), or — with
    * targetContainerName — in that container's own namespaces. They run once
    * (restartPolicy Never) and count for neither phase nor readiness.
-   * `adopted`: this agent took over a running pod from a previous one; an
-   * ephemeral container that already ran then is not run again.
+   * `prior`: this agent took over a running pod from a previous one, which
+   * reported these states; an ephemeral container that already ran then is
+   * not run again.
    */
-  #syncEphemeral(adopted = false): void {
+  #syncEphemeral(prior?: Map<string, ContainerState | undefined>): void {
     const sandbox = this.#sandbox;
     if (!this.#running || !sandbox || this.#terminating) return;
     const known = new Set(this.#ephemeral.map((c) => c.spec.name));
@@ -207,8 +210,8 @@ export class PodWorker {
       const target = typeof ec.targetContainerName === 'string' && ec.targetContainerName !== '' ? ec.targetContainerName : undefined;
       const runner = this.#runner(sandbox, ec, 'Never', target ? () => this.#containers.find((c) => c.spec.name === target)?.pid : undefined);
       this.#ephemeral.push(runner);
-      const before = this.pod.status?.ephemeralContainerStatuses?.find((s) => s.name === ec.name)?.state;
-      if (adopted && (before?.running || before?.terminated)) {
+      const before = prior?.get(ec.name);
+      if (before?.running || before?.terminated) {
         runner.state = { terminated: before.terminated ?? { exitCode: 137, reason: 'Error', message: 'the node agent restarted while the container ran', startedAt: before.running?.startedAt, finishedAt: metaTime() } };
         continue;
       }
