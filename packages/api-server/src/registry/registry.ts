@@ -67,6 +67,16 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
+/** JSON with object keys sorted: equal for values that differ only in key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
 function target(r: ResourceInfo, name?: string) {
   return { group: r.group, resource: r.plural, name };
 }
@@ -281,6 +291,8 @@ export class Registry implements ObjectClient {
       if (spec.ephemeralContainers === undefined || spec.ephemeralContainers === null) delete next.spec.ephemeralContainers;
       else next.spec.ephemeralContainers = clone(spec.ephemeralContainers);
       applyDefaults(next);
+      // The same containers with their keys in another order (a patch that unsets then sets a field) are no change.
+      if (canonical(next.spec.ephemeralContainers) === canonical(old.spec?.ephemeralContainers)) next.spec.ephemeralContainers = clone(old.spec.ephemeralContainers);
       if (JSON.stringify(next.spec) !== JSON.stringify(old.spec) && old.metadata.generation !== undefined) {
         next.metadata.generation = (old.metadata.generation ?? 0) + 1;
       }
