@@ -216,6 +216,8 @@ export class ContainerRunner {
       proc = this.#d.sandbox.spawn({ command: argv, env, cwd: this.spec.workingDir, stdin: interactive ? 'pipe' : 'ignore', stdout: fd, stderr: fd, name: this.spec.name, target });
     } catch (e) {
       closeSync(fd);
+      // Only joining a target can fail this way (it exited just now): retried as kubelet retries. Anything else is the sandbox's.
+      if (target === undefined) throw e;
       const message = (e as Error).message;
       this.state = { waiting: { reason: 'CreateContainerError', message } };
       this.#d.event('Warning', 'Failed', `Error: ${message}`);
