@@ -50,7 +50,8 @@ function kubectl(bin: string, args: string[], input?: string, timeoutMs = 60_000
  * terminal showed and kubectl's exit code.
  */
 function kubectlOnTerminal(bin: string, args: string[], input: string[] = [], timeoutMs = 60_000): Promise<{ status: number; out: string }> {
-  const cmd = [bin, '--kubeconfig', c.kubeconfig, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+  // A 123×45 terminal: kubectl sends its size, the container's terminal follows.
+  const cmd = `stty cols 123 rows 45; exec ${[bin, '--kubeconfig', c.kubeconfig, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')}`;
   const child = spawn('script', ['-qefc', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let typed = false;
@@ -135,14 +136,21 @@ describe.skipIf(!IS_ROOT)('kubectl debug: ephemeral containers (netns)', () => {
     });
 
     it('kubectl debug -it: an interactive shell on a terminal (prompt, echo, the app)', async () => {
-      const r = await kubectlOnTerminal(bin, ['debug', '-it', POD, '--image=busybox', `--container=tty-${tag}`], ['wget -qO- localhost:8080; echo', 'exit']);
+      const r = await kubectlOnTerminal(bin, ['debug', '-it', POD, '--image=busybox', `--container=tty-${tag}`], ['wget -qO- localhost:8080; echo', 'stty size', 'exit']);
       expect(r.status).toBe(0);
       expect(r.out).toContain('wget -qO- localhost:8080; echo'); // the terminal echoed what was typed
       expect(r.out).toContain(`You've hit ${POD}`);
+      expect(r.out).toMatch(/stty size\r?\n45 123\r?\n/); // kubectl's terminal size
       expect(r.out).toContain(`kubectl attach ${POD} -c tty-${tag} -i -t`); // kubectl's "Session ended" hint
       const ec = getPod().spec.ephemeralContainers!.find((e) => e.name === `tty-${tag}`)!;
       expect(ec).toMatchObject({ image: 'busybox', stdin: true, tty: true });
       await until('tty debug container terminated', () => ephemeralStatus(`tty-${tag}`)?.state.terminated?.exitCode === 0, 15_000);
+    });
+
+    it('kubectl exec -it gets kubectl\'s terminal size too', async () => {
+      const r = await kubectlOnTerminal(bin, ['exec', '-it', POD, '-c', 'kubia', '--', 'sh', '-c', 'sleep 0.5; stty size'], []);
+      expect(r.status).toBe(0);
+      expect(r.out).toMatch(/45 123/);
     });
 
     it('kubectl debug without -it, then kubectl attach -i: stdin reaches the waiting shell; the exit code is kept, never restarted', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { shellQuote, tool } from '@kubemu/netns';
+import { resizeTerminal } from './terminal.js';
 import type { Container, ContainerState, Probe } from '@kubemu/api';
 import type { PodSandbox } from './sandbox/pod-sandbox.js';
 
@@ -152,6 +153,12 @@ export class ContainerRunner {
         if (this.spec.stdinOnce === true && !pipe.writableEnded) pipe.end();
       },
     };
+  }
+
+  /** kubectl's terminal size (attach -t): the container's terminal follows it. */
+  resize(width: number, height: number): void {
+    const pid = this.pid;
+    if (this.spec.tty === true && pid) void resizeTerminal(pid, width, height);
   }
 
   /** The log file of run `n` (default: the current one). */

@@ -1,13 +1,15 @@
 /**
- * `kubectl exec` and `kubectl logs` on this node: exec enters the running
- * container's namespaces (nsenter) and relays stdin/stdout/stderr and the exit
- * code; logs read the container's log file (the current run, or the previous
- * one with --previous), with --tail and -f.
+ * `kubectl exec`, `kubectl attach` and `kubectl logs` on this node: exec
+ * enters the running container's namespaces (nsenter) and relays
+ * stdin/stdout/stderr, terminal sizes (-t) and the exit code; attach joins
+ * the container's own program; logs read the container's log file (the
+ * current run, or the previous one with --previous), with --tail and -f.
  */
 import { createReadStream, existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ExecRequest, ExecStream, LogsRequest, LogStream } from '@kubemu/agent-client';
 import type { PodWorker } from './pod-worker.js';
+import { resizeTerminal } from './terminal.js';
 
 export type FindWorker = (namespace: string, name: string, uid: string) => PodWorker | undefined;
 
@@ -30,6 +32,10 @@ export function serveExec(find: FindWorker, req: ExecRequest, stream: ExecStream
   child.stdout?.pipe(stream.stdout, { end: false });
   child.stderr?.pipe(req.tty ? stream.stdout : stream.stderr, { end: false });
   stream.signal.addEventListener('abort', () => child.kill('SIGKILL'));
+  if (req.tty && child.pid) {
+    const pid = child.pid;
+    stream.on('resize', ({ width, height }) => void resizeTerminal(pid, width, height));
+  }
   child.once('error', (e) => stream.fail(`exec failed: ${e.message}`));
   child.once('close', (code, signal) => stream.exit(code, signal));
 }
@@ -131,6 +137,7 @@ export function serveAttach(find: FindWorker, req: ExecRequest, stream: ExecStre
     stream.stdin.on('data', (d: Buffer) => input?.write(d));
     stream.stdin.on('end', () => input?.detach());
   }
+  if (req.tty) stream.on('resize', ({ width, height }) => c.resize(width, height));
   let reading = false;
   let over = false;
   const finish = (exited: boolean) => {
