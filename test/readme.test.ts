@@ -84,6 +84,9 @@ describe.skipIf(!IS_ROOT)('README, as written', () => {
     // every draw answers, including the ones that land on the calling pod itself
     for (let i = 0; i < 12; i++) expect(names, `${viaService} #${i}`).toContain(ok(viaService).trim());
     expect(ok(find(/kubectl logs/))).toMatch(/Kubia server starting/);
+    // kubectl debug: an ephemeral busybox container in the pod reaches the app on localhost (stdin is no terminal here:
+    // kubectl says so and attaches without one, or shows the container's log once it has finished).
+    expect(ok(find(/^kubectl debug -it kubia-xxxxx/))).toContain(`You've hit ${me!.metadata.name}`);
 
     ok(find(/kubectl expose/));
     fill.set('<node port>', sh("kubectl get svc kubia-np -o jsonpath='{.spec.ports[0].nodePort}'").stdout);

@@ -10,6 +10,7 @@ export interface FieldError {
     | 'FieldValueRequired'
     | 'FieldValueInvalid'
     | 'FieldValueDuplicate'
+    | 'FieldValueNotFound'
     | 'FieldValueNotSupported'
     | 'FieldValueForbidden'
     | 'FieldValueTooLong'
@@ -26,6 +27,7 @@ const TYPE_TEXT: Record<FieldError['type'], string> = {
   FieldValueRequired: 'Required value',
   FieldValueInvalid: 'Invalid value',
   FieldValueDuplicate: 'Duplicate value',
+  FieldValueNotFound: 'Not found',
   FieldValueNotSupported: 'Unsupported value',
   FieldValueForbidden: 'Forbidden',
   FieldValueTooLong: 'Too long',

@@ -4,7 +4,7 @@
  * REST router and the store key on.
  */
 
-export type Subresource = 'status' | 'scale' | 'token';
+export type Subresource = 'status' | 'scale' | 'token' | 'ephemeralcontainers';
 
 export interface ResourceInfo {
   /** API group; "" is the core group. */
@@ -18,7 +18,7 @@ export interface ResourceInfo {
   namespaced: boolean;
   shortNames: string[];
   categories: string[];
-  /** status and scale are generic; token is ServiceAccount's TokenRequest (authentication.k8s.io/v1). */
+  /** status and scale are generic; token is ServiceAccount's TokenRequest (authentication.k8s.io/v1); ephemeralcontainers is the Pod's (kubectl debug). */
   subresources: Subresource[];
   verbs: string[];
 }
@@ -51,7 +51,7 @@ function res(
 export const RESOURCES: readonly ResourceInfo[] = [
   res('', 'v1', 'Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status'], verbs: ALL_VERBS.filter((v) => v !== 'deletecollection') }),
   res('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'] }),
-  res('', 'v1', 'Pod', 'pods', true, { shortNames: ['po'], categories: ['all'], subresources: ['status'] }),
+  res('', 'v1', 'Pod', 'pods', true, { shortNames: ['po'], categories: ['all'], subresources: ['ephemeralcontainers', 'status'] }),
   res('', 'v1', 'Service', 'services', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status'], verbs: ALL_VERBS }),
   res('', 'v1', 'Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
   res('', 'v1', 'Secret', 'secrets', true),

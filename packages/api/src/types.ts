@@ -186,7 +186,19 @@ export interface Container {
   imagePullPolicy?: string;
   terminationMessagePath?: string;
   terminationMessagePolicy?: string;
+  /** Keep a stdin open for the container's process (kubectl attach -i). */
+  stdin?: boolean;
+  /** Close that stdin after the first attach that used it ends. */
+  stdinOnce?: boolean;
+  /** Run the process on a terminal (kubectl attach -t). */
+  tty?: boolean;
   [key: string]: unknown;
+}
+
+/** A container added to a running pod through pods/ephemeralcontainers (kubectl debug). */
+export interface EphemeralContainer extends Container {
+  /** A container of the pod whose namespaces (the process view) this one joins. */
+  targetContainerName?: string;
 }
 
 export interface PodDNSConfig {
@@ -203,6 +215,7 @@ export interface HostAlias {
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
+  ephemeralContainers?: EphemeralContainer[];
   nodeName?: string;
   nodeSelector?: Record<string, string>;
   hostNetwork?: boolean;
@@ -250,6 +263,7 @@ export interface PodStatus {
   podIPs?: { ip: string }[];
   startTime?: string;
   containerStatuses?: ContainerStatus[];
+  ephemeralContainerStatuses?: ContainerStatus[];
   reason?: string;
   message?: string;
   qosClass?: string;

@@ -157,7 +157,7 @@ export const STREAM_ACK_BYTES = 32 * 1024;
 /** Largest payload of one stream-data frame. */
 export const STREAM_CHUNK_BYTES = 32 * 1024;
 
-/** server → agent: run `command` in a container of a pod on this node (kubectl exec). */
+/** server → agent: run `command` in a container of a pod on this node (kubectl exec), or attach to its program (kubectl attach). */
 export interface ExecStartMsg {
   t: 'exec-start';
   sid: number;
@@ -166,7 +166,10 @@ export interface ExecStartMsg {
   /** The pod's metadata.uid: the agent refuses a pod of the same name but another life. */
   uid: string;
   container: string;
+  /** Empty for attach. */
   command: string[];
+  /** kubectl attach: join the container's running program (its stdin, its output from now on) instead of running `command`. */
+  attach?: boolean;
   /** Which channels the client attached; stderr is false with a tty (the tty merges it into stdout). */
   stdin: boolean;
   stdout: boolean;

@@ -4,9 +4,12 @@
  * back-off, and runs its probes (readiness flips `ready`; liveness and startup
  * failures kill and restart it).
  */
-import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { shellQuote, tool } from '@kubemu/netns';
+import { resizeTerminal } from './terminal.js';
 import type { Container, ContainerState, Probe } from '@kubemu/api';
 import type { PodSandbox } from './sandbox/pod-sandbox.js';
 
@@ -32,6 +35,11 @@ export interface ContainerDeps {
   kubeMinor: string;
   /** The container's environment, computed at each start (service env vars are per start). */
   env(): Promise<Record<string, string>>;
+  /**
+   * An ephemeral container's targetContainerName: the pid of that container's
+   * program when it runs (the new one joins its namespaces), else undefined.
+   */
+  targetPid?(): number | undefined;
   onChange(): void;
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
@@ -53,6 +61,10 @@ export class ContainerRunner {
   #everStarted = false;
   /** Set by `kubemu chaos fail-readiness` (the pod annotation): readiness fails with this message. */
   #chaosReadiness?: string;
+  /** The program's stdin (spec.stdin or spec.tty): held open here, written by attach sessions. */
+  #stdin?: Writable | null;
+  /** The run (restartCount) whose output an attach session has already replayed. */
+  #replayedRun = -1;
 
   constructor(spec: Container, deps: ContainerDeps) {
     this.spec = spec;
@@ -91,6 +103,64 @@ export class ContainerRunner {
     return this.state.running ? this.#pid : undefined;
   }
 
+  /**
+   * Whether the program is still alive right now: unlike `state`, which
+   * changes when Node has reaped it, this also sees a program that has just
+   * exited (a zombie, or gone) — attach refuses those, so kubectl falls back
+   * to the logs instead of waiting on output that was already written.
+   */
+  get alive(): boolean {
+    const pid = this.pid;
+    if (!pid) return false;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * True for the first attach session of the current run, false after: that
+   * session also gets what the run printed before it connected. kubectl
+   * attaches as soon as the status says running, and a kubemu node reports
+   * that within milliseconds (kubelet's status lags by its relist period),
+   * so a short program would otherwise print before anyone listens.
+   */
+  firstAttach(): boolean {
+    if (this.#replayedRun === this.restartCount) return false;
+    this.#replayedRun = this.restartCount;
+    return true;
+  }
+
+  /**
+   * An attach session's stdin, for a container with `stdin: true`: writes go
+   * to the program; `detach()` ends the session, closing the program's stdin
+   * when the container has `stdinOnce`. Undefined when the container has no
+   * stdin (or is not running).
+   */
+  attachStdin(): { write(data: Buffer): void; detach(): void } | undefined {
+    const pipe = this.#stdin;
+    if (this.spec.stdin !== true || !pipe || !this.state.running) return undefined;
+    let detached = false;
+    return {
+      write: (data) => {
+        if (!detached && !pipe.destroyed && !pipe.writableEnded) pipe.write(data);
+      },
+      detach: () => {
+        if (detached) return;
+        detached = true;
+        if (this.spec.stdinOnce === true && !pipe.writableEnded) pipe.end();
+      },
+    };
+  }
+
+  /** kubectl's terminal size (attach -t): the container's terminal follows it. */
+  resize(width: number, height: number): void {
+    const pid = this.pid;
+    if (this.spec.tty === true && pid) void resizeTerminal(pid, width, height);
+  }
+
   /** The log file of run `n` (default: the current one). */
   logFile(run = this.restartCount): string {
     return join(this.#d.logDir, `${this.spec.name}-${run}.log`);
@@ -126,8 +196,45 @@ export class ContainerRunner {
       closeSync(fd);
       return;
     }
-    const proc = this.#d.sandbox.spawn({ command: prog.argv, env, cwd: this.spec.workingDir, stdout: fd, stderr: fd, name: this.spec.name });
+    let target: number | undefined;
+    if (this.spec.targetContainerName) {
+      target = this.#d.targetPid?.();
+      if (target === undefined) {
+        // kubelet: the target must be running when the ephemeral container starts; it retries on the next sync.
+        closeSync(fd);
+        const message = `unable to find target container ${String(this.spec.targetContainerName)}`;
+        this.state = { waiting: { reason: 'CreateContainerConfigError', message } };
+        this.#d.event('Warning', 'Failed', `Error: ${message}`);
+        this.#d.onChange();
+        this.#restartTimer = setTimeout(() => void this.start(), 5000);
+        return;
+      }
+    }
+    // A container with stdin or a terminal keeps a pipe to its program open (attach writes to it); a terminal is
+    // util-linux `script`'s pseudo-terminal, whose output (the terminal's) goes to the log like any output.
+    const interactive = this.spec.stdin === true || this.spec.tty === true;
+    let argv = prog.argv;
+    if (this.spec.tty === true) {
+      env.TERM ??= 'xterm';
+      argv = [tool('script'), '-qefc', argv.map(shellQuote).join(' '), '/dev/null'];
+    }
+    let proc: ChildProcess;
+    try {
+      proc = this.#d.sandbox.spawn({ command: argv, env, cwd: this.spec.workingDir, stdin: interactive ? 'pipe' : 'ignore', stdout: fd, stderr: fd, name: this.spec.name, target });
+    } catch (e) {
+      closeSync(fd);
+      // Only joining a target can fail this way (it exited just now): retried as kubelet retries. Anything else is the sandbox's.
+      if (target === undefined) throw e;
+      const message = (e as Error).message;
+      this.state = { waiting: { reason: 'CreateContainerError', message } };
+      this.#d.event('Warning', 'Failed', `Error: ${message}`);
+      this.#d.onChange();
+      this.#restartTimer = setTimeout(() => void this.start(), 5000);
+      return;
+    }
     closeSync(fd);
+    this.#stdin = interactive ? proc.stdin : null;
+    proc.stdin?.on('error', () => {});
     this.#proc = proc;
     this.#pid = proc.pid;
     this.#startedAtMs = Date.now();
@@ -222,6 +329,8 @@ export class ContainerRunner {
       terminated: { exitCode, reason, startedAt: this.state.running?.startedAt, finishedAt: metaTime(), ...(signal ? { signal: exitCode - 128 } : {}) },
     };
     this.#proc = undefined;
+    this.#stdin?.destroy();
+    this.#stdin = undefined;
     const ranMs = Date.now() - this.#startedAtMs;
     const restart = !this.#stopping && (this.#d.restartPolicy === 'Always' || (this.#d.restartPolicy === 'OnFailure' && exitCode !== 0));
     if (!restart) {

@@ -9,6 +9,8 @@ import { metaTime } from '@kubemu/api';
 export interface PodFacts {
   pod: Pod;
   containers: ContainerRunner[];
+  /** Ephemeral containers: reported in ephemeralContainerStatuses, counted for neither phase nor readiness. */
+  ephemeral?: ContainerRunner[];
   hostIP: string;
   podIP?: string;
   startTime: string;
@@ -65,6 +67,20 @@ export function podStatus(f: PodFacts): PodStatus {
     ...(f.podIP ? { podIP: f.podIP, podIPs: [{ ip: f.podIP }] } : {}),
     startTime: f.startTime,
     containerStatuses: statuses,
+    ...(f.ephemeral?.length
+      ? {
+          ephemeralContainerStatuses: f.ephemeral.map((c) => ({
+            name: c.spec.name,
+            state: c.state,
+            lastState: {},
+            ready: false,
+            restartCount: 0,
+            image: c.spec.image ?? '',
+            imageID: c.spec.image ? `kubemu://${c.spec.image}` : '',
+            ...(c.state.running || c.state.terminated ? { containerID: `kubemu://${f.pod.metadata.uid}/${c.spec.name}/0` } : {}),
+          })),
+        }
+      : {}),
     qosClass: f.pod.status?.qosClass ?? 'BestEffort',
   };
 }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Pod, PodStatus, ServiceAccount } from '@kubemu/api';
+import type { Container, ContainerState, Pod, PodStatus, ServiceAccount } from '@kubemu/api';
 import { PodSandbox } from './sandbox/pod-sandbox.js';
 import { ContainerRunner, type Sandbox } from './container-runner.js';
 import { HostNetworkSandbox } from './sandbox/host-network-sandbox.js';
@@ -56,6 +56,7 @@ function statusKey(s: PodStatus): string {
     podIP: s.podIP,
     conditions: s.conditions?.map((c) => [c.type, c.status]),
     containers: s.containerStatuses?.map((c) => [c.name, c.ready, c.restartCount, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason]),
+    ephemeral: s.ephemeralContainerStatuses?.map((c) => [c.name, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason, c.state?.terminated?.exitCode]),
   });
 }
 
@@ -65,6 +66,10 @@ export class PodWorker {
   readonly #d: PodWorkerDeps;
   #sandbox?: Sandbox;
   #containers: ContainerRunner[] = [];
+  /** Ephemeral containers (kubectl debug), started as they appear in the spec, never restarted. */
+  #ephemeral: ContainerRunner[] = [];
+  /** The sandbox and its mounts are ready: ephemeral containers may start. */
+  #running = false;
   #podIP?: string;
   readonly #startTime = metaTime();
   #terminating?: Promise<void>;
@@ -97,8 +102,10 @@ export class PodWorker {
     return this.#containers;
   }
 
+  /** A container of the pod by name (ephemeral ones included); the first regular one without a name. */
   container(name?: string): ContainerRunner | undefined {
-    return name ? this.#containers.find((c) => c.spec.name === name) : this.#containers[0];
+    if (!name) return this.#containers[0];
+    return this.#containers.find((c) => c.spec.name === name) ?? this.#ephemeral.find((c) => c.spec.name === name);
   }
 
   get sandbox(): Sandbox | undefined {
@@ -107,6 +114,8 @@ export class PodWorker {
 
   async start(existing?: { podIP: string }): Promise<void> {
     const pod = this.pod;
+    // What the previous agent reported of the ephemeral containers (this agent's first report drops it).
+    const priorEphemeral = existing ? new Map((pod.status?.ephemeralContainerStatuses ?? []).map((s) => [s.name, s.state])) : undefined;
     const log = this.#d.log.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
     try {
       if (pod.spec.hostNetwork) {
@@ -151,22 +160,7 @@ export class PodWorker {
       throw err;
     }
     this.#hostname = mounts.hostname;
-    this.#containers = pod.spec.containers.map(
-      (c) =>
-        new ContainerRunner(c, {
-          sandbox,
-          podName: pod.metadata.name ?? '',
-          podIP: this.#podIP!,
-          logDir: join(this.stateDir, 'logs'),
-          restartPolicy: pod.spec.restartPolicy ?? 'Always',
-          terminationGraceSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
-          workloadsEntry: this.#d.workloadsEntry,
-          kubeMinor: this.#d.kubeMinor,
-          env: () => containerEnv({ ...this.pod, status: { ...this.pod.status, podIP: this.#podIP, hostIP: this.#d.nodeIP } }, c, { ...this.#d.envSources(this.pod), hostname: this.#hostname }),
-          onChange: () => this.#scheduleReport(),
-          event: (type, reason, message) => this.#d.event(this.pod, type, reason, message),
-        }),
-    );
+    this.#containers = pod.spec.containers.map((c) => this.#runner(sandbox, c, pod.spec.restartPolicy ?? 'Always'));
     this.#applyChaosReadiness();
     this.#report();
     const saDir = await this.#mountServiceAccount(log);
@@ -174,6 +168,56 @@ export class PodWorker {
     if (saDir) mounts.serviceAccountDir = saDir;
     sandbox.setMounts(mounts);
     for (const c of this.#containers) await c.start();
+    this.#running = true;
+    this.#syncEphemeral(priorEphemeral);
+  }
+
+  #runner(sandbox: Sandbox, c: Container, restartPolicy: 'Always' | 'OnFailure' | 'Never', targetPid?: () => number | undefined): ContainerRunner {
+    const pod = this.pod;
+    return new ContainerRunner(c, {
+      sandbox,
+      podName: pod.metadata.name ?? '',
+      podIP: this.#podIP!,
+      logDir: join(this.stateDir, 'logs'),
+      restartPolicy,
+      terminationGraceSeconds: pod.spec.terminationGracePeriodSeconds ?? 30,
+      workloadsEntry: this.#d.workloadsEntry,
+      kubeMinor: this.#d.kubeMinor,
+      env: () => containerEnv({ ...this.pod, status: { ...this.pod.status, podIP: this.#podIP, hostIP: this.#d.nodeIP } }, c, { ...this.#d.envSources(this.pod), hostname: this.#hostname }),
+      targetPid,
+      onChange: () => this.#scheduleReport(),
+      event: (type, reason, message) => this.#d.event(this.pod, type, reason, message),
+    });
+  }
+
+  /**
+   * Starts the spec's ephemeral containers that have no runner yet, as
+   * kubelet does on each sync: in the pod's network (and UTS, and a mount
+   * namespace with the pod's /tmp, /var and files), or — with
+   * targetContainerName — in that container's own namespaces. They run once
+   * (restartPolicy Never) and count for neither phase nor readiness.
+   * `prior`: this agent took over a running pod from a previous one, which
+   * reported these states; an ephemeral container that already ran then is
+   * not run again.
+   */
+  #syncEphemeral(prior?: Map<string, ContainerState | undefined>): void {
+    const sandbox = this.#sandbox;
+    if (!this.#running || !sandbox || this.#terminating) return;
+    const known = new Set(this.#ephemeral.map((c) => c.spec.name));
+    for (const ec of this.pod.spec.ephemeralContainers ?? []) {
+      if (!ec || typeof ec.name !== 'string' || known.has(ec.name)) continue;
+      known.add(ec.name);
+      const target = typeof ec.targetContainerName === 'string' && ec.targetContainerName !== '' ? ec.targetContainerName : undefined;
+      const runner = this.#runner(sandbox, ec, 'Never', target ? () => this.#containers.find((c) => c.spec.name === target)?.pid : undefined);
+      this.#ephemeral.push(runner);
+      const before = prior?.get(ec.name);
+      if (before?.running || before?.terminated) {
+        runner.state = { terminated: before.terminated ?? { exitCode: 137, reason: 'Error', message: 'the node agent restarted while the container ran', startedAt: before.running?.startedAt, finishedAt: metaTime() } };
+        continue;
+      }
+      void runner.start();
+    }
+    if (this.#ephemeral.length) this.#scheduleReport();
   }
 
   /**
@@ -224,6 +268,7 @@ export class PodWorker {
     this.pod = pod;
     if (pod.metadata.deletionTimestamp) return void this.terminate();
     this.#applyChaosReadiness();
+    this.#syncEphemeral();
     // Someone else changed the status (e.g. the node lifecycle controller while
     // this node was unreachable): report ours again.
     if (this.#containers.length && statusKey(pod.status ?? {}) !== this.#lastReported) this.#scheduleReport();
@@ -247,6 +292,7 @@ export class PodWorker {
     const status = podStatus({
       pod: this.pod,
       containers: this.#containers,
+      ephemeral: this.#ephemeral,
       hostIP: this.#d.nodeIP,
       podIP: this.#podIP,
       startTime: this.pod.status?.startTime ?? this.#startTime,
@@ -263,7 +309,7 @@ export class PodWorker {
     this.#stopping.abort();
     this.#terminating ??= (async () => {
       const grace = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
-      await Promise.all(this.#containers.map((c) => c.stop(grace)));
+      await Promise.all([...this.#containers, ...this.#ephemeral].map((c) => c.stop(grace)));
       await this.destroySandbox();
       await this.#d.finalize(this.pod);
     })();
@@ -286,7 +332,7 @@ export class PodWorker {
 
   async stopAll(): Promise<void> {
     this.#stopping.abort();
-    await Promise.all(this.#containers.map((c) => c.stop(0)));
+    await Promise.all([...this.#containers, ...this.#ephemeral].map((c) => c.stop(0)));
     await this.destroySandbox();
   }
 }

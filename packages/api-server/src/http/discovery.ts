@@ -40,8 +40,7 @@ function apiGroup(name: string, versions: string[]): object {
 
 /**
  * Connect subresources, listed as kube-apiserver lists them: pods/exec,
- * pods/log and pods/portforward are served (streams/), pods/attach answers
- * that kubemu does not support it.
+ * pods/log, pods/portforward and pods/attach are served (streams/).
  */
 const CONNECT_SUBRESOURCES: Record<string, { name: string; kind: string; verbs: string[] }[]> = {
   'v1/pods': [
@@ -68,7 +67,8 @@ function resourceEntries(r: ResourceInfo): object[] {
       ? { name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }
       : s === 'token'
         ? { name: `${r.plural}/token`, singularName: '', namespaced: r.namespaced, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] }
-        : { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] },
+        : // status and pods/ephemeralcontainers: the kind itself, read and written whole or patched
+          { name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] },
   );
   const connect = (CONNECT_SUBRESOURCES[`${groupVersion(r)}/${r.plural}`] ?? []).map((c) => ({ name: c.name, singularName: '', namespaced: r.namespaced, kind: c.kind, verbs: c.verbs }));
   const all = [...subs, ...connect].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -37,6 +37,17 @@ export function openapiV3Document(path: string): object | undefined {
         responses: { '200': { description: 'OK' } },
       },
     };
+    // pods/ephemeralcontainers (read, replace, patch), as kube-apiserver publishes it.
+    for (const sub of r.subresources.filter((s) => s === 'ephemeralcontainers')) {
+      const op = (verb: 'read' | 'replace' | 'patch', action: string) => ({
+        operationId: `${verb}${r.namespaced ? 'Namespaced' : ''}${r.kind}Ephemeralcontainers`,
+        'x-kubernetes-action': action,
+        'x-kubernetes-group-version-kind': gvk,
+        ...(verb === 'read' ? {} : { parameters: QUERY_PARAMS.filter((n) => verb === 'patch' || n !== 'force').map((name) => ({ name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true } })) }),
+        responses: { '200': { description: 'OK' } },
+      });
+      paths[`${base}/${sub}`] = { get: op('read', 'get'), put: op('replace', 'put'), patch: op('patch', 'patch') };
+    }
   }
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0-kubemu' }, paths, components: { schemas: {} } };
 }

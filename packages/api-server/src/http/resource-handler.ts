@@ -1,9 +1,9 @@
 /**
  * REST verbs on resources: get, list, watch, create, update, patch, delete,
- * deletecollection, and the status and scale subresources.
+ * deletecollection, and the status, scale and pods/ephemeralcontainers subresources.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, errors, type KubeObject, type ResourceInfo, type LabelSelector, groupVersion } from '@kubemu/api';
+import { ApiError, errors, type KubeObject, type Pod, type ResourceInfo, type LabelSelector, groupVersion } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
 import type { DeleteOptions } from '../registry/object-client.js';
 import { APPLY_PATCH, applyPatch, patchMediaType } from '../patch/index.js';
@@ -210,9 +210,14 @@ export class ResourceHandler {
       throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${rr.name})`);
     }
     obj.metadata = { ...(obj.metadata ?? {}), name: rr.name };
-    const opts = writeOptions(rr, 'UpdateOptions');
-    const out = rr.subresource === 'status' ? this.#reg.updateStatus(rr.resource, obj, opts) : this.#reg.update(rr.resource, obj, opts);
-    this.#send(rr, 200, out);
+    this.#send(rr, 200, this.#write(rr, obj, writeOptions(rr, 'UpdateOptions')));
+  }
+
+  /** An update through the URL's subresource: status, ephemeralcontainers, or the object itself. */
+  #write(rr: ResourceRequest, obj: KubeObject, opts: WriteOptions): KubeObject {
+    if (rr.subresource === 'status') return this.#reg.updateStatus(rr.resource, obj, opts);
+    if (rr.subresource === 'ephemeralcontainers') return this.#reg.updateEphemeralContainers(rr.resource, obj as Pod, opts);
+    return this.#reg.update(rr.resource, obj, opts);
   }
 
   async #patch(rr: ResourceRequest): Promise<void> {
@@ -248,8 +253,7 @@ export class ResourceHandler {
       const userRV = (body as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
       if (!userRV) patched.metadata.resourceVersion = current.metadata.resourceVersion;
       try {
-        const out = rr.subresource === 'status' ? this.#reg.updateStatus(rr.resource, patched, opts) : this.#reg.update(rr.resource, patched, opts);
-        return this.#send(rr, 200, out);
+        return this.#send(rr, 200, this.#write(rr, patched, opts));
       } catch (e) {
         if (!userRV && attempt < 5 && (e as { code?: number }).code === 409 && (e as { reason?: string }).reason === 'Conflict') continue;
         throw e;

@@ -136,3 +136,40 @@ describe('Registry: objects', () => {
     expect(seen).toEqual(['ADDED b']);
   });
 });
+
+describe('Registry: pods/ephemeralcontainers', () => {
+  const kubia = (): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kubia', namespace: 'default' }, spec: { containers: [{ name: 'kubia', image: 'luksa/kubia' }] } });
+
+  it('takes only spec.ephemeralContainers (defaulted), keeps status and everything else, bumps the resourceVersion', () => {
+    const reg = fresh();
+    const pod = reg.create<Pod>(RES.pods, kubia());
+    const asked = structuredClone(pod);
+    asked.metadata.labels = { sneaky: 'yes' };
+    asked.spec.containers[0]!.image = 'nginx';
+    asked.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox', stdin: true, tty: true }];
+    asked.status = { phase: 'Failed' };
+    const out = reg.updateEphemeralContainers(RES.pods, asked);
+    expect(out.metadata.labels).toBeUndefined();
+    expect(out.spec.containers[0]!.image).toBe('luksa/kubia');
+    expect(out.status?.phase).toBe('Pending');
+    expect(out.spec.ephemeralContainers).toEqual([{ name: 'debugger', image: 'busybox', stdin: true, tty: true, imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }]);
+    expect(Number(out.metadata.resourceVersion)).toBeGreaterThan(Number(pod.metadata.resourceVersion));
+  });
+
+  it('refuses a removal, a stale resourceVersion and a plain pod update that adds one, writing nothing', () => {
+    const reg = fresh();
+    const pod = reg.create<Pod>(RES.pods, kubia());
+    const withOne = reg.updateEphemeralContainers(RES.pods, { ...pod, spec: { ...pod.spec, ephemeralContainers: [{ name: 'd', image: 'busybox' }] } });
+    const removal = thrownApiError(() => reg.updateEphemeralContainers(RES.pods, { ...withOne, spec: { ...withOne.spec, ephemeralContainers: [] } }));
+    expect(removal.code).toBe(422);
+    expect(removal.message).toBe('Pod "kubia" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers "d" may not be removed\n');
+    expect(thrownApiError(() => reg.updateEphemeralContainers(RES.pods, { ...pod, spec: { ...pod.spec, ephemeralContainers: [{ name: 'e', image: 'busybox' }] } })).code).toBe(409);
+    const plain = thrownApiError(() => reg.update(RES.pods, { ...withOne, spec: { ...withOne.spec, ephemeralContainers: [...withOne.spec.ephemeralContainers!, { name: 'e', image: 'busybox' }] } }));
+    expect(plain.code).toBe(422);
+    expect(reg.get<Pod>(RES.pods, 'default', 'kubia')?.metadata.resourceVersion).toBe(withOne.metadata.resourceVersion);
+    // dry run: validated, not stored
+    const dry = reg.updateEphemeralContainers(RES.pods, { ...withOne, spec: { ...withOne.spec, ephemeralContainers: [...withOne.spec.ephemeralContainers!, { name: 'e', image: 'busybox' }] } }, { dryRun: true });
+    expect(dry.spec.ephemeralContainers).toHaveLength(2);
+    expect(reg.get<Pod>(RES.pods, 'default', 'kubia')?.spec.ephemeralContainers).toHaveLength(1);
+  });
+});

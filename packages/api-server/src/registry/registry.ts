@@ -22,6 +22,7 @@ import {
   RESOURCES,
   applyDefaults,
   validateObject,
+  validateEphemeralContainersUpdate,
   parseLabelSelector,
   parseFieldSelector,
   resourceKey,
@@ -80,6 +81,16 @@ function randomSuffix(n = 5): string {
 
 function clone<T>(v: T): T {
   return structuredClone(v);
+}
+
+/** JSON with object keys sorted: equal for values that differ only in key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
 }
 
 function target(r: ResourceInfo, name?: string) {
@@ -256,9 +267,13 @@ export class Registry implements ObjectClient {
   }
 
   #validate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
+    this.#validateWith(r, obj, () => validateObject(obj, old));
+  }
+
+  #validateWith(r: ResourceInfo, obj: KubeObject, validate: () => FieldError[]): void {
     let errs: FieldError[];
     try {
-      errs = validateObject(obj, old);
+      errs = validate();
     } catch (e) {
       this.#log?.error({ err: e, kind: r.kind }, 'validation threw');
       throw errors.badRequest(`invalid ${r.kind}: ${(e as Error).message}`);
@@ -314,7 +329,17 @@ export class Registry implements ObjectClient {
     return { kind: r.kind, apiVersion: groupVersion(r), scope, subresource: part === 'status' ? 'status' : subresource, now: this.#timestamp() };
   }
 
-  #update(r: ResourceInfo, input: KubeObject, part: 'main' | 'status', opts: WriteOptions): KubeObject {
+  /**
+   * pods/ephemeralcontainers: only `spec.ephemeralContainers` of `input` is
+   * taken (every other change is dropped, as the subresource's strategy
+   * does); existing ones may not be removed or changed (422).
+   */
+  updateEphemeralContainers(r: ResourceInfo, input: Pod, opts: WriteOptions = {}): Pod {
+    if (r.plural !== 'pods') throw errors.notFound({ group: r.group, resource: `${r.plural}/ephemeralcontainers` });
+    return this.#update(r, input, 'ephemeralcontainers', opts) as Pod;
+  }
+
+  #update(r: ResourceInfo, input: KubeObject, part: 'main' | 'status' | 'ephemeralcontainers', opts: WriteOptions): KubeObject {
     const obj = clone(input);
     this.#checkKind(r, obj);
     const meta = (obj.metadata ??= {});
@@ -328,6 +353,17 @@ export class Registry implements ObjectClient {
     let next: KubeObject;
     if (part === 'status') {
       next = { ...clone(old), status: obj.status };
+    } else if (part === 'ephemeralcontainers') {
+      next = clone(old);
+      const spec = obj.spec !== null && typeof obj.spec === 'object' && !Array.isArray(obj.spec) ? (obj.spec as Record<string, unknown>) : {};
+      if (spec.ephemeralContainers === undefined || spec.ephemeralContainers === null) delete next.spec.ephemeralContainers;
+      else next.spec.ephemeralContainers = clone(spec.ephemeralContainers);
+      applyDefaults(next);
+      // The same containers with their keys in another order (a patch that unsets then sets a field) are no change.
+      if (canonical(next.spec.ephemeralContainers) === canonical(old.spec?.ephemeralContainers)) next.spec.ephemeralContainers = clone(old.spec.ephemeralContainers);
+      if (JSON.stringify(next.spec) !== JSON.stringify(old.spec) && old.metadata.generation !== undefined) {
+        next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+      }
     } else {
       next = obj;
       next.metadata = {
@@ -357,14 +393,15 @@ export class Registry implements ObjectClient {
     } else if (opts.fieldManager !== undefined) {
       // The request's own managedFields replace the live ones when it sent some (kubectl's upgrade from client-side apply does).
       const base = (part === 'main' ? requestManagers(meta.managedFields) : undefined) ?? requestManagers(old.metadata.managedFields) ?? new Map();
-      this.#track(next, () => trackUpdate(base, old, next, opts.fieldManager!, this.#trackContext(r, part, opts.subresource)));
+      this.#track(next, () => trackUpdate(base, old, next, opts.fieldManager!, this.#trackContext(r, part === 'status' ? 'status' : 'main', part === 'ephemeralcontainers' ? 'ephemeralcontainers' : opts.subresource)));
     } else if (part === 'main') {
       if (old.metadata.managedFields) next.metadata.managedFields = old.metadata.managedFields;
       else delete next.metadata.managedFields;
     }
     // Binding: setting spec.nodeName once on an unbound pod (what the binding subresource does).
     const bindsPod = r.plural === 'pods' && part === 'main' && !old.spec?.nodeName && !!next.spec?.nodeName;
-    this.#validate(r, next, bindsPod ? { ...old, spec: { ...old.spec, nodeName: next.spec.nodeName } } : old);
+    if (part === 'ephemeralcontainers') this.#validateWith(r, next, () => validateEphemeralContainersUpdate(next, old));
+    else this.#validate(r, next, bindsPod ? { ...old, spec: { ...old.spec, nodeName: next.spec.nodeName } } : old);
     let taken: Taken | undefined;
     if (r.plural === 'services' && part === 'main') taken = this.#allocate(next as Service, old as Service);
     // No-op writes keep their resourceVersion, as in Kubernetes.

@@ -1,6 +1,7 @@
 /**
  * `kubectl exec`: GET|POST /api/v1/namespaces/{ns}/pods/{name}/exec?command=…
- * &container=&stdin=&stdout=&stderr=&tty= as a WebSocket upgrade speaking the
+ * &container=&stdin=&stdout=&stderr=&tty= (and `kubectl attach`: …/attach,
+ * the same without a command) as a WebSocket upgrade speaking the
  * remote-command protocol (remotecommand.ts), relayed to the node agent of
  * the pod's node as one exec stream (agent-streams.ts):
  *
@@ -68,6 +69,21 @@ export function parseExecOptions(q: URLSearchParams): ExecOptions {
   return o;
 }
 
+/** The attach options of a request's query (PodAttachOptions): no command; the same channel rules. */
+export function parseAttachOptions(q: URLSearchParams): ExecOptions {
+  const o: ExecOptions = {
+    command: [],
+    container: q.get('container') || undefined,
+    stdin: boolParam(q, 'stdin'),
+    stdout: boolParam(q, 'stdout'),
+    stderr: boolParam(q, 'stderr'),
+    tty: boolParam(q, 'tty'),
+  };
+  if (!o.stdin && !o.stdout && !o.stderr) throw errors.badRequest('you must specify at least 1 of stdin, stdout, stderr');
+  if (o.tty) o.stderr = false;
+  return o;
+}
+
 export const SPDY_UNSUPPORTED =
   'kubemu speaks the WebSocket remote-command protocol (v5.channel.k8s.io / v4.channel.k8s.io), not SPDY/3.1: use kubectl 1.30 or newer for exec';
 
@@ -120,14 +136,15 @@ export class ExecRelay {
    * Serves an exec upgrade request. Throws an ApiError for refusals before
    * the upgrade (the caller writes it as the HTTP answer).
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string, query: URLSearchParams): void {
-    const opts = parseExecOptions(query);
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string, query: URLSearchParams, mode: 'exec' | 'attach' = 'exec'): void {
+    const attach = mode === 'attach';
+    const opts = attach ? parseAttachOptions(query) : parseExecOptions(query);
     const pod = getPod(this.#reg, namespace, name);
     const container = validateContainer(pod, opts.container);
     const node = pod.spec?.nodeName;
     if (!node) throw errors.badRequest(`pod ${name} does not have a host assigned`);
     const agent = agentForNode(this.#agents, node);
-    if (isSpdyUpgrade(req)) throw errors.badRequest(SPDY_UNSUPPORTED);
+    if (isSpdyUpgrade(req)) throw errors.badRequest(attach ? SPDY_UNSUPPORTED.replace(/for exec$/, 'for attach') : SPDY_UNSUPPORTED);
     if (!isWebSocketUpgrade(req)) throw errors.badRequest('Upgrade request required');
     const offered = offeredProtocols(req);
     if (!negotiateProtocol(offered)) {
@@ -141,6 +158,7 @@ export class ExecRelay {
         uid: pod.metadata.uid ?? '',
         container,
         command: opts.command,
+        ...(attach ? { attach: true } : {}),
         stdin: opts.stdin,
         stdout: opts.stdout,
         stderr: opts.stderr,

@@ -3,14 +3,14 @@
  *   pods/exec         WebSocket upgrade → exec-relay.ts
  *   pods/log          streaming GET     → logs-relay.ts
  *   pods/portforward  WebSocket (SPDY tunnelled) or SPDY upgrade → portforward-relay.ts
- *   pods/attach       answered with a Status: not supported by kubemu
+ *   pods/attach       WebSocket upgrade → exec-relay.ts (the container's own program)
  * Both plain requests and upgrade requests come through here; the caller has
  * already checked the bearer token.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ApiError, errors, isApiError } from '@kubemu/api';
+import { errors, isApiError } from '@kubemu/api';
 import type { Registry } from '../registry/registry.js';
 import type { Route } from '../http/route.js';
 import { ExecRelay } from './exec-relay.js';
@@ -22,9 +22,6 @@ export type ResourceRoute = Extract<Route, { type: 'resource' }>;
 
 export const POD_STREAM_SUBRESOURCES = new Set(['exec', 'log', 'attach', 'portforward']);
 
-const UNSUPPORTED: Record<string, string> = {
-  attach: 'kubemu does not support pods/attach: use kubectl exec to run a command in the container, or kubectl logs -f to follow its output',
-};
 
 export class PodStreams {
   readonly #reg: Registry;
@@ -57,10 +54,6 @@ export class PodStreams {
     if (!route.namespace) throw errors.notFound({ group: '', resource: 'pods', name: route.name });
     if (!allowed.includes(method)) throw errors.methodNotAllowed(method);
     const sub = route.subresource!;
-    if (UNSUPPORTED[sub]) {
-      getPod(this.#reg, route.namespace, route.name!); // 404 first, as for any other pod request
-      throw new ApiError(400, 'BadRequest', UNSUPPORTED[sub]);
-    }
     return { namespace: route.namespace, name: route.name!, sub };
   }
 
@@ -83,7 +76,7 @@ export class PodStreams {
       if (route.subresource === 'log') throw errors.badRequest('pods/log is a plain GET, not an upgrade');
       const { namespace, name, sub } = this.#check(route, method, ['GET', 'POST']);
       if (sub === 'portforward') this.#portForward.handleUpgrade(req, socket, head, namespace, name);
-      else this.#exec.handleUpgrade(req, socket, head, namespace, name, query);
+      else this.#exec.handleUpgrade(req, socket, head, namespace, name, query, sub === 'attach' ? 'attach' : 'exec');
     } catch (e) {
       const err = isApiError(e) ? e : errors.internal((e as Error)?.message ?? String(e));
       if (!isApiError(e)) this.#log.error({ err: e, url: req.url }, 'exec upgrade failed');

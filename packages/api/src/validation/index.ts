@@ -18,7 +18,7 @@ import { validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
 import { validateConfigMap, validateEvent, validateNamespace, validateSecret, validateServiceAccount } from './misc.js';
 import { validateTokenRequest } from './token-request.js';
 import { validateNode } from './node.js';
-import { validatePod, validatePodUpdate } from './pod.js';
+import { validatePod, validatePodEphemeralContainersUpdate, validatePodUpdate } from './pod.js';
 import { validateService, validateServiceUpdate } from './service.js';
 import { internal, isObj, Reader, type Obj } from './util.js';
 import { validateDeployment, validateReplicaSet, validateReplicationController } from './workloads.js';
@@ -44,7 +44,7 @@ const BY_KIND: Record<string, Validator> = {
   TokenRequest: (r, o) => validateTokenRequest(r, o),
 };
 
-function run(obj: unknown, old: unknown): FieldError[] {
+function run(obj: unknown, old: unknown, only?: Validator): FieldError[] {
   const r = new Reader();
   try {
     if (!isObj(obj)) {
@@ -52,7 +52,7 @@ function run(obj: unknown, old: unknown): FieldError[] {
       return r.errs;
     }
     const o = isObj(old) ? old : undefined;
-    const fn = typeof obj.kind === 'string' && Object.hasOwn(BY_KIND, obj.kind) ? BY_KIND[obj.kind] : undefined;
+    const fn = only ?? (typeof obj.kind === 'string' && Object.hasOwn(BY_KIND, obj.kind) ? BY_KIND[obj.kind] : undefined);
     if (fn) fn(r, obj, o);
     else if (o) validateObjectMetaUpdate(r, obj, o);
     else validateObjectMeta(r, obj, isObj(obj.metadata) && typeof obj.metadata.namespace === 'string' && obj.metadata.namespace !== '', 'subdomain');
@@ -67,6 +67,11 @@ function run(obj: unknown, old: unknown): FieldError[] {
 /** Validate an object for create, or for update when `old` is given. Never throws. */
 export function validateObject(obj: KubeObject, old?: KubeObject): FieldError[] {
   return run(obj, old);
+}
+
+/** Validate a write to pods/ephemeralcontainers (ValidatePodEphemeralContainersUpdate). Never throws. */
+export function validateEphemeralContainersUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
+  return run(obj, old ?? {}, (r, o, prev) => validatePodEphemeralContainersUpdate(r, o, prev ?? {}));
 }
 
 /** Validate an update (`old` is the stored object). Never throws. */

@@ -35,6 +35,7 @@ import {
   invalidLit,
   isObj,
   nonNegative,
+  notFound,
   notSupported,
   Reader,
   required,
@@ -291,8 +292,8 @@ function validateContainer(r: Reader, c: Obj, path: string, kind: ContainerKind,
   if (tmp === '') r.push(required(`${path}.terminationMessagePolicy`));
   else if (tmp !== 'File' && tmp !== 'FallbackToLogsOnError') r.push(notSupported(`${path}.terminationMessagePolicy`, tmp, ['File', 'FallbackToLogsOnError']));
   r.str(c, 'terminationMessagePath', `${path}.terminationMessagePath`);
-  if (kind === 'ephemeral' && c.ports !== undefined && c.ports !== null) r.push(forbidden(`${path}.ports`, 'cannot be set for an Ephemeral Container'));
-  else validateContainerPorts(r, c, `${path}.ports`);
+  // An ephemeral container's ports are checked like any container's, then refused by its allow-list (validateEphemeralContainers).
+  validateContainerPorts(r, c, `${path}.ports`);
   validateEnv(r, c, `${path}.env`);
   validateVolumeMounts(r, c, `${path}.volumeMounts`, volumes);
   const pull = r.str(c, 'imagePullPolicy', `${path}.imagePullPolicy`) ?? '';
@@ -329,12 +330,60 @@ function validateContainer(r: Reader, c: Obj, path: string, kind: ContainerKind,
       }
     }
     for (const [k, pk] of probes) validateProbe(r, c, k, `${path}.${k}`, pk);
-  } else {
-    const why = kind === 'init' ? 'may not be set for init containers without restartPolicy=Always' : 'cannot be set for an Ephemeral Container';
+  } else if (kind === 'init') {
+    const why = 'may not be set for init containers without restartPolicy=Always';
     if (lifecycle) r.push(forbidden(`${path}.lifecycle`, why));
     for (const [k] of probes) if (c[k] !== undefined && c[k] !== null) r.push(forbidden(`${path}.${k}`, why));
   }
   return name;
+}
+
+/**
+ * The fields of EphemeralContainerCommon that an ephemeral container may not
+ * set, in the Go struct's order (validateFieldAllowList reports them so):
+ * everything a pod relies on for its own service — ports, resources, restarts,
+ * probes, lifecycle hooks.
+ */
+const EPHEMERAL_FORBIDDEN_FIELDS = ['ports', 'resources', 'resizePolicy', 'restartPolicy', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'];
+const EPHEMERAL_FORBIDDEN = 'cannot be set for an Ephemeral Container';
+
+/** Whether a field differs from its Go zero value (a ResourceRequirements with no limits, requests or claims is zero). */
+function isSet(c: Obj, k: string): boolean {
+  const v = c[k];
+  if (v === undefined || v === null) return false;
+  if (k === 'resources') return isObj(v) && Object.values(v).some((x) => x !== undefined && x !== null);
+  if (typeof v === 'string') return v !== '';
+  return true;
+}
+
+/**
+ * validateEphemeralContainers: each one as a container (name, image, env,
+ * mounts, ...), a name unique across every container of the pod, a
+ * targetContainerName naming a regular or init container, none of the
+ * allow-listed-out fields, and no subPath mounts.
+ */
+function validateEphemeralContainers(r: Reader, eph: [Obj, string][], otherNames: Set<string>, volumes: Set<string>, grace: number): void {
+  const allNames = new Set(otherNames);
+  for (const [c, p] of eph) {
+    const name = validateContainer(r, c, p, 'ephemeral', volumes, grace);
+    const image = typeof c.image === 'string' ? c.image : '';
+    if (image !== '' && image.trim() !== image) r.push(invalid(`${p}.image`, image, 'must not have leading or trailing whitespace'));
+    if (allNames.has(name)) r.push(duplicate(`${p}.name`, name));
+    else allNames.add(name);
+    const target = r.str(c, 'targetContainerName', `${p}.targetContainerName`) ?? '';
+    if (target !== '' && !otherNames.has(target)) r.push(notFound(`${p}.targetContainerName`, target));
+    for (const k of EPHEMERAL_FORBIDDEN_FIELDS) if (isSet(c, k)) r.push(forbidden(`${p}.${k}`, EPHEMERAL_FORBIDDEN));
+    r.bool(c, 'stdin', `${p}.stdin`);
+    r.bool(c, 'stdinOnce', `${p}.stdinOnce`);
+    r.bool(c, 'tty', `${p}.tty`);
+    if (!Array.isArray(c.volumeMounts)) continue;
+    c.volumeMounts.forEach((m: unknown, i: number) => {
+      if (!isObj(m)) return;
+      for (const k of ['subPath', 'subPathExpr']) {
+        if (typeof m[k] === 'string' && m[k] !== '') r.push(forbidden(`${p}.volumeMounts[${i}].${k}`, EPHEMERAL_FORBIDDEN));
+      }
+    });
+  }
 }
 
 function validateVolumes(r: Reader, spec: Obj, path: string): Set<string> {
@@ -454,6 +503,7 @@ export function validatePodSpec(r: Reader, spec: Obj, path: string, opts: PodSpe
   if (eph.length > 0) {
     if (opts.template) r.push(forbidden(`${path}.ephemeralContainers`, 'ephemeral containers not allowed in pod template'));
     else if (opts.create) r.push(forbidden(`${path}.ephemeralContainers`, 'cannot be set on create'));
+    else validateEphemeralContainers(r, eph, names, volumes, grace);
   }
   if (spec.hostNetwork === true) {
     for (const [c, p] of containers) {
@@ -599,4 +649,46 @@ export function validatePodUpdate(r: Reader, obj: Obj, old: Obj): void {
     const changed = sortedStrings(new Set([...Object.keys(munged), ...Object.keys(oldSpec)])).filter((k) => stable(munged[k]) !== stable(oldSpec[k]));
     r.push(forbidden('spec', `pod updates may not change fields other than ${UPDATABLE_POD_FIELDS.join(',')}\n  core.PodSpec{\n${changed.map((k) => `  \t${k}: changed\n`).join('')}  }\n`));
   }
+}
+
+/**
+ * ValidatePodEphemeralContainersUpdate (the pods/ephemeralcontainers
+ * subresource): the new pod is valid as a whole (its new ephemeral containers
+ * included), and every existing ephemeral container is still there,
+ * unchanged — they may be added, never removed or edited. Order is not
+ * compared (a patch may reorder them).
+ */
+export function validatePodEphemeralContainersUpdate(r: Reader, obj: Obj, old: Obj): void {
+  validateObjectMetaUpdate(r, obj, old);
+  const spec = r.obj(obj, 'spec', 'spec') ?? {};
+  validatePodSpec(r, spec, 'spec', { template: false });
+  const oldMeta = isObj(old.metadata) ? old.metadata : {};
+  if (isObj(oldMeta.annotations) && oldMeta.annotations['kubernetes.io/config.mirror'] !== undefined) {
+    r.errs.length = 0;
+    r.push(forbidden('', 'static pods do not support ephemeral containers'));
+    return;
+  }
+  const oldSpec = isObj(old.spec) ? old.spec : {};
+  const byName = new Map<string, Obj>();
+  for (const c of Array.isArray(spec.ephemeralContainers) ? spec.ephemeralContainers : []) if (isObj(c) && typeof c.name === 'string') byName.set(c.name, c);
+  for (const prev of Array.isArray(oldSpec.ephemeralContainers) ? oldSpec.ephemeralContainers : []) {
+    if (!isObj(prev)) continue;
+    const name = typeof prev.name === 'string' ? prev.name : '';
+    const now = byName.get(name);
+    if (!now) r.push(forbidden('spec.ephemeralContainers', `existing ephemeral containers ${JSON.stringify(name)} may not be removed\n`));
+    else if (stable(now) !== stable(prev)) {
+      r.push(forbidden(`spec.ephemeralContainers[${name}]`, `existing ephemeral containers ${JSON.stringify(name)} may not be changed\n${fieldDiff(prev, now)}`));
+    }
+  }
+}
+
+/** A short diff of two containers, one changed field a line (`-` old, `+` new), in the spirit of cmp.Diff. */
+function fieldDiff(a: Obj, b: Obj): string {
+  const lines: string[] = [];
+  for (const k of sortedStrings(new Set([...Object.keys(a), ...Object.keys(b)]))) {
+    if (stable(a[k]) === stable(b[k])) continue;
+    if (a[k] !== undefined) lines.push(`  - ${k}: ${JSON.stringify(a[k])}`);
+    if (b[k] !== undefined) lines.push(`  + ${k}: ${JSON.stringify(b[k])}`);
+  }
+  return lines.join('\n');
 }

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_PATH, NetnsError, netnsPath, shellQuote, tool } from '@kubemu/netns';
-import type { ExecOptions, SpawnOptions } from './pod-sandbox.js';
+import { joinScript, type ExecOptions, type SpawnOptions } from './pod-sandbox.js';
 import { launchScript, type PodMounts } from './launch-script.js';
 
 export class HostNetworkSandbox {
@@ -52,8 +52,10 @@ export class HostNetworkSandbox {
 
   spawn(opts: SpawnOptions): ChildProcess {
     if (opts.command.length === 0) throw new NetnsError('ERR_INVALID_CONFIG', 'spawn: empty command');
-    const script = launchScript(this.stateDir, opts.cwd ?? '/', this.#mounts);
-    const args = [`--net=${netnsPath(this.nodeNs)}`, '--', tool('unshare'), '--mount', '--uts', '--propagation', 'private', '--', tool('sh'), '-c', script, 'kubemu-pod', ...opts.command];
+    if (opts.target !== undefined && !this.#pids.has(opts.target)) throw new NetnsError('ERR_NOT_IN_SANDBOX', `pid ${opts.target} is not a program of this pod`);
+    const args = opts.target !== undefined
+      ? ['--target', String(opts.target), '--net', '--mount', '--uts', '--', tool('sh'), '-c', joinScript(opts.cwd ?? '/'), 'kubemu-pod', ...opts.command]
+      : [`--net=${netnsPath(this.nodeNs)}`, '--', tool('unshare'), '--mount', '--uts', '--propagation', 'private', '--', tool('sh'), '-c', launchScript(this.stateDir, opts.cwd ?? '/', this.#mounts), 'kubemu-pod', ...opts.command];
     const child = spawnChild(tool('nsenter'), args, {
       env: { PATH: DEFAULT_PATH, HOSTNAME: this.hostname, ...opts.env },
       stdio: [opts.stdin ?? 'ignore', opts.stdout, opts.stderr],

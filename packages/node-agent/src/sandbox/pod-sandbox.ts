@@ -82,6 +82,17 @@ export interface SpawnOptions {
   stderr: number | 'pipe' | 'ignore';
   /** Container name: records the pid in <stateDir>/pids/<name>.pid for adopt after a restart. */
   name?: string;
+  /**
+   * A program of this pod whose namespaces (net, mount, uts) the new one
+   * joins instead of getting a mount namespace of its own: an ephemeral
+   * container's targetContainerName. Its environment is still `env`.
+   */
+  target?: number;
+}
+
+/** The script a program joining another's namespaces starts under: cd, then exec it. */
+export function joinScript(cwd: string): string {
+  return `cd ${shellQuote(cwd)} || { echo ${shellQuote(`kubemu: pod sandbox: cd ${cwd} failed`)} >&2; exit ${SANDBOX_SETUP_EXIT_CODE}; }\nexec "$@"`;
 }
 
 export interface ExecOptions {
@@ -308,11 +319,14 @@ export class PodSandbox {
     if (opts.cwd !== undefined && !isAbsolute(opts.cwd)) throw new NetnsError('ERR_INVALID_CONFIG', `spawn: cwd ${opts.cwd} must be absolute`);
     if (opts.name !== undefined && !CONTAINER_NAME_RE.test(opts.name)) throw new NetnsError('ERR_INVALID_NAME', `invalid container name ${JSON.stringify(opts.name)}`);
     if (!existsSync(netnsPath(this.netns))) throw new NetnsError('ERR_SANDBOX_NOT_FOUND', `pod ${this.podUid}: no sandbox (${this.netns})`);
-    const args = [
-      `--net=${netnsPath(this.netns)}`, '--',
-      tool('unshare'), '--mount', '--uts', '--propagation', 'private', '--',
-      tool('sh'), '-c', this.#launchScript(opts.cwd ?? '/'), 'kubemu-pod', ...opts.command,
-    ];
+    if (opts.target !== undefined) this.#checkInside(opts.target);
+    const args = opts.target !== undefined
+      ? ['--target', String(opts.target), '--net', '--mount', '--uts', '--', tool('sh'), '-c', joinScript(opts.cwd ?? '/'), 'kubemu-pod', ...opts.command]
+      : [
+        `--net=${netnsPath(this.netns)}`, '--',
+        tool('unshare'), '--mount', '--uts', '--propagation', 'private', '--',
+        tool('sh'), '-c', this.#launchScript(opts.cwd ?? '/'), 'kubemu-pod', ...opts.command,
+      ];
     const stdio: StdioOptions = [opts.stdin ?? 'ignore', opts.stdout, opts.stderr];
     const env = { PATH: DEFAULT_PATH, HOSTNAME: this.hostname, ...opts.env };
     const child = spawnChild(tool('nsenter'), args, { env, stdio, detached: true, cwd: '/' });
@@ -331,13 +345,7 @@ export class PodSandbox {
    */
   exec(pid: number, command: string[], opts: ExecOptions = {}): ChildProcess {
     if (command.length === 0) throw new NetnsError('ERR_INVALID_CONFIG', 'exec: empty command');
-    let inside = false;
-    try {
-      inside = statSync(`/proc/${pid}/ns/net`).ino === statSync(netnsPath(this.netns)).ino;
-    } catch {
-      inside = false;
-    }
-    if (!inside) throw new NetnsError('ERR_NOT_IN_SANDBOX', `pid ${pid} is not running in pod ${this.podName} (${this.netns})`);
+    this.#checkInside(pid);
     const env = { ...this.#environOf(pid), ...opts.env };
     let argv = command;
     if (opts.tty) {
@@ -349,6 +357,17 @@ export class PodSandbox {
   }
 
   // ── internals ──────────────────────────────────────────────────────────
+
+  /** Throws ERR_NOT_IN_SANDBOX unless `pid` is a live process in this pod's network namespace. */
+  #checkInside(pid: number): void {
+    let inside = false;
+    try {
+      inside = statSync(`/proc/${pid}/ns/net`).ino === statSync(netnsPath(this.netns)).ino;
+    } catch {
+      inside = false;
+    }
+    if (!inside) throw new NetnsError('ERR_NOT_IN_SANDBOX', `pid ${pid} is not running in pod ${this.podName} (${this.netns})`);
+  }
 
   #pidFile(name: string): string {
     return join(this.stateDir, 'pids', `${name}.pid`);
