@@ -220,19 +220,27 @@ export function podShares(records: RequestRecord[]): PodShare[] {
   return [...by.values()].map((p) => ({ ...p, share: p.requests / answered.length })).sort((a, b) => b.requests - a.requests || a.pod.localeCompare(b.pod));
 }
 
+/** Why an assertion about a failed step's phase or window is not checked: what it measures never happened. */
+const failedStep = (s: StepReport) => `not checked: step "${s.name}" failed (exit ${s.exitCode ?? 'none'}): what it measures may not have happened`;
+
 /** The records an assertion's scope covers, and its words. */
 function scoped(scope: Scope, records: RequestRecord[], phases: PhaseReport[], steps: StepReport[], durationMs: number): { records: RequestRecord[]; words: string } | { missing: string } {
   if (scope.kind === 'run') return { records, words: 'over the whole run' };
   if (scope.kind === 'phase') {
     const p = phases.find((x) => x.name === scope.phase);
     if (!p) return { missing: `phase "${scope.phase}" never started` };
+    const opener = steps.find((s) => s.name === p.name);
+    if (opener && !opener.ok) return { missing: failedStep(opener) };
     return { records: within(records, p.fromMs, p.toMs), words: `in phase "${p.name}"` };
   }
   const step = steps.find((s) => s.name === scope.step);
   if (step?.startMs === undefined) return { missing: `step "${scope.step}" never ran` };
+  if (!step.ok) return { missing: failedStep(step) };
   const phase = phases.find((x) => x.name === scope.step);
   const to = scope.withinMs !== undefined ? Math.min(durationMs, step.startMs + scope.withinMs) : phase?.toMs ?? durationMs;
-  return { records: within(records, step.startMs, to), words: scope.withinMs !== undefined ? `within ${scope.withinMs / 1000}s after "${step.name}"` : `after "${step.name}" (to the next step)` };
+  const from = step.startMs + (scope.fromMs ?? 0);
+  const start = scope.fromMs ? `from ${scope.fromMs / 1000}s ` : '';
+  return { records: within(records, from, Math.max(from, to)), words: scope.withinMs !== undefined ? `${start}within ${scope.withinMs / 1000}s after "${step.name}"` : `${start}after "${step.name}" (to the next step)` };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -243,6 +251,7 @@ export function evaluate(assertions: Assertion[], records: RequestRecord[], phas
       const s = steps.find((x) => x.name === a.step);
       const description = `"${a.step}" recovers within ${a.withinMs / 1000}s`;
       if (s?.startMs === undefined) return { path: a.path, description, ok: false, actual: 'the step never ran' };
+      if (!s.ok) return { path: a.path, description, ok: false, actual: failedStep(s) };
       const r = s.recoveryMs;
       return { path: a.path, description, ok: r !== null && r !== undefined && r <= a.withinMs, actual: r === null || r === undefined ? 'not recovered' : `recovered in ${(r / 1000).toFixed(1)}s` };
     }

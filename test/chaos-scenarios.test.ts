@@ -1,0 +1,163 @@
+/**
+ * `kubemu chaos run` against the faults it injects, on a real 3-node netns
+ * cluster running the demo app (examples/demo.yaml: kubia ×3, readiness
+ * probe every 1 s, NodePort 30000, a LoadBalancer Service) with a 5 s node
+ * monitor grace period. The report (and the records behind it) must show
+ * what Kubernetes says should happen:
+ *  - fail-readiness / restore-readiness: no request is answered by the
+ *    not-ready pod from a probe period + 1 s after the fault on; it takes
+ *    traffic again soon after it is ready, and nothing fails;
+ *  - kill-node / start-node behind the LoadBalancer: requests fail only
+ *    until the LB's health checks drop the node and the endpoints controller
+ *    takes its pod out (after the grace period); recovery is reported, and
+ *    everything succeeds once the node is back.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KUBEMU } from './helpers/control-plane-process.js';
+import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+
+const GRACE_S = 5;
+
+/** A node subnet in 172.30.160–199 no route on this machine uses (other suites and clusters may be running). */
+function freeSubnet(): string {
+  const routes = spawnSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' }).stdout ?? '';
+  for (let i = 0; i < 100; i++) {
+    const n = 160 + Math.floor(Math.random() * 40);
+    if (!routes.includes(`172.30.${n}.`)) return `172.30.${n}.0/24`;
+  }
+  throw new Error('no free 172.30.N.0/24 subnet');
+}
+
+const c = new NetnsCluster(3, ['--subnet', freeSubnet(), '--node-monitor-grace-period', String(GRACE_S)]);
+const dir = mkdtempSync(join(tmpdir(), 'kubemu-chaos-scenarios-'));
+
+interface Rec { at: number; status?: number; error?: string; pod?: string; node?: string; podReady?: boolean }
+interface Phase { name: string; fromMs: number; toMs: number; requests: number; ok: number; successRate: number; notReadyAnswers: number; errors: Record<string, number> }
+interface Step { name: string; command: string; startMs?: number; ok: boolean; recoveryMs?: number | null }
+interface Report { phases: Phase[]; steps: Step[]; cleanup: Step[]; assertions: { ok: boolean; description: string; actual: string }[]; total: Phase; passed: boolean }
+
+/** `kubemu chaos run` of `scenario` with --json: its exit code, report and records. */
+function chaosRun(scenario: string): { status: number; stderr: string; report: Report; records: Rec[] } {
+  const id = Math.random().toString(36).slice(2, 8);
+  const file = join(dir, `${id}.yaml`);
+  const out = join(dir, `${id}.jsonl`);
+  writeFileSync(file, scenario);
+  const r = spawnSync(process.execPath, [KUBEMU, 'chaos', 'run', file, '--name', c.name, '--json', '--out', out], { encoding: 'utf8', timeout: 90_000 });
+  if (!r.stdout) throw new Error(`no report (exit ${r.status}): ${r.stderr}`);
+  const records = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+  return { status: r.status ?? -1, stderr: r.stderr ?? '', report: JSON.parse(r.stdout) as Report, records };
+}
+
+const phase = (r: Report, name: string) => r.phases.find((p) => p.name === name)!;
+
+beforeAll(async () => {
+  if (!IS_ROOT) return;
+  c.up();
+  c.apply(readFileSync(resolve(fileURLToPath(new URL('../examples/demo.yaml', import.meta.url))), 'utf8'));
+  await until('3 kubia pods ready, one per node', () => new Set(c.pods('app=kubia').filter((p) => p.status.conditions?.some((k) => k.type === 'Ready' && k.status === 'True')).map((p) => p.spec.nodeName)).size === 3, 60_000);
+  await until('the LoadBalancer address', () => !!c.json(['get', 'svc', 'kubia-loadbalancer']).status?.loadBalancer?.ingress?.[0]?.ip, 30_000);
+  await c.waitApplied('kubia-nodeport');
+  await c.waitApplied('kubia-loadbalancer');
+}, 180_000);
+
+afterAll(() => {
+  if (IS_ROOT) c.down();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe.skipIf(!IS_ROOT)('chaos scenarios against the faults they inject (netns)', () => {
+  it('fail-readiness: the not-ready pod answers nothing from a probe period + 1 s on; restore-readiness brings it back', () => {
+    const victim = c.pods('app=kubia').map((p) => p.metadata.name).sort()[0]!;
+    const { status, stderr, report, records } = chaosRun(`
+name: flap
+target: {service: kubia-nodeport, via: nodePort, node: node-1}
+traffic: {rate: 50, concurrency: 8, mode: new-connection, timeoutMs: 2000}
+duration: 14s
+steps:
+  - {at: 3s, fault: "fail-readiness {{pod:app=kubia}}", name: not ready}
+  - {at: 9s, fault: "restore-readiness {{pod:app=kubia}}", name: ready again}
+cleanup:
+  - {fault: "restore-readiness {{pod:app=kubia}}"}
+expect:
+  - notReadyAnswers: {after: not ready, from: 2s, atMost: 0}
+  - recovery: {after: ready again, within: 2s}
+  - successRate: {atLeast: 0.999}
+`);
+    expect(status, `${stderr}\n${JSON.stringify(report.assertions)}`).toBe(0);
+    expect(report.steps.map((s) => [s.name, s.ok, s.command.split(' ').slice(2, 4).join(' ')])).toEqual([
+      ['not ready', true, `fail-readiness ${victim}`],
+      ['ready again', true, `restore-readiness ${victim}`],
+    ]);
+    const fault = report.steps[0]!.startMs!;
+    const back = report.steps[1]!.startMs!;
+    // The report: the not-ready phase has no not-ready answers after probe period (1 s) + 1 s, and the run passed.
+    expect(report.assertions.map((a) => [a.description, a.ok])).toEqual([
+      ['answers from not-ready pods from 2s after "not ready" (to the next step) ≤ 0', true],
+      ['"ready again" recovers within 2s', true],
+      ['success rate over the whole run ≥ 99.90%', true],
+    ]);
+    expect(phase(report, 'not ready').successRate).toBe(1);
+    expect(report.steps[1]!.recoveryMs).not.toBeNull();
+    expect(report.steps[1]!.recoveryMs).toBeLessThanOrEqual(2000);
+    // The records agree: the victim answered before the fault, nothing from it in [fault + 2 s, restore),
+    // and it answered again within 2 s of being restored.
+    const fromVictim = records.filter((r) => r.pod === victim);
+    expect(fromVictim.some((r) => r.at < fault)).toBe(true);
+    expect(fromVictim.filter((r) => r.at >= fault + 2000 && r.at < back)).toEqual([]);
+    const again = fromVictim.find((r) => r.at >= back);
+    expect(again, 'the victim never answered after restore-readiness').toBeDefined();
+    expect(again!.at - back).toBeLessThanOrEqual(2000);
+    expect(again!.podReady).toBe(true);
+    // Its answers between the fault and then came before the API said it was not ready, or right after.
+    expect(fromVictim.filter((r) => r.at >= fault && r.at < back && r.podReady === false).length).toBeLessThanOrEqual(report.total.notReadyAnswers);
+  }, 60_000);
+
+  it('kill-node behind the LoadBalancer: failures end after the grace period, start-node brings the node back with none', () => {
+    const { status, stderr, report, records } = chaosRun(`
+name: node-loss
+target: {service: kubia-loadbalancer, via: loadBalancer}
+traffic: {rate: 50, concurrency: 16, mode: new-connection, timeoutMs: 2000}
+duration: 30s
+steps:
+  - {at: 4s, fault: kill-node node-2, name: node-2 lost}
+  - {at: 19s, fault: start-node node-2, name: node-2 back}
+cleanup:
+  - {fault: heal node-2}
+expect:
+  - successRate: {phase: baseline, atLeast: 0.999}
+  - recovery: {after: node-2 lost, within: ${GRACE_S + 4}s}
+  - successRate: {phase: node-2 back, atLeast: 0.999}
+`);
+    expect(report.steps.map((s) => [s.name, s.ok])).toEqual([['node-2 lost', true], ['node-2 back', true]]);
+    expect(report.cleanup.map((s) => s.ok)).toEqual([true]); // heal: nothing left to undo, and says so
+    const lost = report.steps[0]!.startMs!;
+    const back = report.steps[1]!.startMs!;
+    // Before: everything answered, node-2's pod among them.
+    expect(phase(report, 'baseline').successRate).toBe(1);
+    expect(records.some((r) => r.node === 'node-2' && r.at < lost)).toBe(true);
+    // The fault did something: requests failed (timeouts to node-2's dead pod, or skipped behind them) ...
+    const failed = records.filter((r) => r.status === undefined || r.status >= 400);
+    expect(failed.length).toBeGreaterThan(10);
+    // ... only from the kill until the grace period (5 s) plus 2 s for the endpoints to reach the
+    // kube-proxies and the LB, plus the 2 s timeout of a request sent just before.
+    for (const r of failed) {
+      expect(r.at, `${JSON.stringify(r)} failed outside the window`).toBeGreaterThanOrEqual(lost);
+      expect(r.at, `${JSON.stringify(r)} failed after kill + grace + 4 s`).toBeLessThan(lost + (GRACE_S + 4) * 1000);
+    }
+    // The report says so: recovery measured within that bound, nothing lost once node-2 is back.
+    expect(report.steps[0]!.recoveryMs).not.toBeNull();
+    expect(report.steps[0]!.recoveryMs).toBeGreaterThan(0);
+    expect(report.steps[0]!.recoveryMs).toBeLessThanOrEqual((GRACE_S + 4) * 1000);
+    expect(phase(report, 'node-2 back').successRate).toBe(1);
+    // node-2's pod takes traffic again after start-node (once it is ready; nothing answered while not ready).
+    expect(records.some((r) => r.node === 'node-2' && r.at >= back)).toBe(true);
+    expect(report.total.notReadyAnswers).toBe(0);
+    expect(report.assertions.map((a) => a.ok)).toEqual([true, true, true]);
+    expect(status, stderr).toBe(0);
+  }, 90_000);
+});
