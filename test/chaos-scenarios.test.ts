@@ -10,9 +10,14 @@
  *  - kill-node / start-node behind the LoadBalancer: requests fail only
  *    until the LB's health checks drop the node and the endpoints controller
  *    takes its pod out (after the grace period); recovery is reported, and
- *    everything succeeds once the node is back.
+ *    everything succeeds once the node is back;
+ *  - and what made that flaky: a connection attempt to the dead node's pod
+ *    leaves a SYN_SENT conntrack entry on the node that forwarded it; once
+ *    the pod is out of the endpoints, a new connection reusing the same
+ *    source port must reach a live pod, not that entry's dead one.
  */
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,6 +59,30 @@ function chaosRun(scenario: string): { status: number; stderr: string; report: R
 }
 
 const phase = (r: Report, name: string) => r.phases.find((p) => p.name === name)!;
+
+/** One HTTP GET to `host:port` from local port `localPort`: the answer's first line, or the error (ETIMEDOUT after `ms`). */
+function getFrom(host: string, port: number, localPort: number, ms: number): Promise<string> {
+  return new Promise((done) => {
+    const s = connect({ host, port, localPort });
+    let data = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      done('ETIMEDOUT');
+    }, ms);
+    s.on('connect', () => s.end('GET / HTTP/1.0\r\n\r\n'));
+    s.on('data', (d) => (data += d.toString()));
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      done(e.code ?? e.message);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      done(data.split('\r\n')[0] || 'closed');
+    });
+  });
+}
+
+const chaos = (...args: string[]) => spawnSync(process.execPath, [KUBEMU, 'chaos', ...args, '--name', c.name], { encoding: 'utf8', timeout: 60_000 });
 
 beforeAll(async () => {
   if (!IS_ROOT) return;
@@ -159,5 +188,33 @@ expect:
     expect(report.total.notReadyAnswers).toBe(0);
     expect(report.assertions.map((a) => a.ok)).toEqual([true, true, true]);
     expect(status, stderr).toBe(0);
+  }, 90_000);
+
+  it('a new connection that reuses the source port of an unanswered attempt to a dead pod reaches a live one once the pod left the endpoints', async () => {
+    const node1 = c.nodeIP(1);
+    const victim = c.pods('app=kubia').find((p) => p.spec.nodeName === 'node-2')!;
+    const deadIP = victim.status.podIP!;
+    expect(chaos('kill-node', 'node-2').status).toBe(0);
+    try {
+      // From fixed source ports, through node-1's node port: about a third go to node-2's (dead) pod and get no answer.
+      const ports = Array.from({ length: 30 }, (_, i) => 41_000 + Math.floor(Math.random() * 100) * 30 + i);
+      const first = await Promise.all(ports.map((p) => getFrom(node1, 30000, p, 700)));
+      const stuck = ports.filter((_, i) => first[i] === 'ETIMEDOUT');
+      expect(stuck.length, first.join(', ')).toBeGreaterThan(0);
+      const syn = spawnSync('ip', ['netns', 'exec', `km-${c.name}-node-1`, 'conntrack', '-L', '-p', 'tcp', '--state', 'SYN_SENT', '--reply-src', deadIP], { encoding: 'utf8' }).stdout;
+      expect(syn, 'node-1 keeps the unanswered attempts').toContain(`src=${deadIP}`);
+      // After the grace period the pod leaves the endpoints, and node-1's kube-proxy applies that.
+      await until(`${deadIP} out of kubia-nodeport's endpoints`, () => !c.readyIPs('kubia-nodeport').includes(deadIP), 30_000);
+      const slices = c.json<{ items: { metadata: { resourceVersion: string } }[] }>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=kubia-nodeport']);
+      const rv = Math.max(...slices.items.map((x) => Number(x.metadata.resourceVersion)));
+      const applied = spawnSync('curl', ['-s', '--max-time', '12', `http://${node1}:10256/applied?service=default/kubia-nodeport&rv=${rv}&timeoutMs=10000`], { encoding: 'utf8' }).stdout;
+      expect(JSON.parse(applied || '{}').timeout, `node-1's kube-proxy: ${applied}`).not.toBe(true);
+      // The same source ports again: each must be answered by a live pod (a stale entry would send it to the dead one).
+      const again = await Promise.all(stuck.map((p) => getFrom(node1, 30000, p, 2000)));
+      expect(again.map((a, i) => `${stuck[i]}: ${a}`)).toEqual(stuck.map((p) => `${p}: HTTP/1.1 200 OK`));
+    } finally {
+      chaos('heal', 'node-2');
+      await until('node-2\'s kubia pod ready again', () => c.readyIPs('kubia-nodeport').includes(deadIP), 60_000);
+    }
   }, 90_000);
 });

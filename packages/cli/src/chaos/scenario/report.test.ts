@@ -147,6 +147,7 @@ expect:
     expect(failed.passed).toBe(false);
     // What a failed fault was to cause is not checked against traffic that never saw it (netem on a kernel without sch_netem).
     const slow = buildReport({ scenario: 't', cluster: 'c', target: 'x', mode: 'keepalive', startedAt: new Date(0), durationMs: 30_000, records, steps: [{ ...steps[0]!, ok: false, exitCode: 1, output: 'error: this kernel has no netem qdisc' }, steps[1]!], assertions: scenario.expect });
+    expect(slow.assertions[1]!.description).toBe('success rate within 2s after "pod lost" ≥ 90.00%');
     expect(slow.assertions.map((a) => [a.ok, a.actual])).toEqual([
       [true, '100.00% (200/200)'],
       [false, 'not checked: step "pod lost" failed (exit 1): what it measures may not have happened'],

@@ -224,23 +224,24 @@ export function podShares(records: RequestRecord[]): PodShare[] {
 const failedStep = (s: StepReport) => `not checked: step "${s.name}" failed (exit ${s.exitCode ?? 'none'}): what it measures may not have happened`;
 
 /** The records an assertion's scope covers, and its words. */
-function scoped(scope: Scope, records: RequestRecord[], phases: PhaseReport[], steps: StepReport[], durationMs: number): { records: RequestRecord[]; words: string } | { missing: string } {
+function scoped(scope: Scope, records: RequestRecord[], phases: PhaseReport[], steps: StepReport[], durationMs: number): { records: RequestRecord[]; words: string } | { missing: string; words: string } {
   if (scope.kind === 'run') return { records, words: 'over the whole run' };
   if (scope.kind === 'phase') {
     const p = phases.find((x) => x.name === scope.phase);
-    if (!p) return { missing: `phase "${scope.phase}" never started` };
+    if (!p) return { missing: `phase "${scope.phase}" never started`, words: `in phase "${scope.phase}"` };
     const opener = steps.find((s) => s.name === p.name);
-    if (opener && !opener.ok) return { missing: failedStep(opener) };
+    if (opener && !opener.ok) return { missing: failedStep(opener), words: `in phase "${p.name}"` };
     return { records: within(records, p.fromMs, p.toMs), words: `in phase "${p.name}"` };
   }
+  const start = scope.fromMs ? `from ${scope.fromMs / 1000}s ` : '';
+  const words = scope.withinMs !== undefined ? `${start}within ${scope.withinMs / 1000}s after "${scope.step}"` : `${start}after "${scope.step}" (to the next step)`;
   const step = steps.find((s) => s.name === scope.step);
-  if (step?.startMs === undefined) return { missing: `step "${scope.step}" never ran` };
-  if (!step.ok) return { missing: failedStep(step) };
+  if (step?.startMs === undefined) return { missing: `step "${scope.step}" never ran`, words };
+  if (!step.ok) return { missing: failedStep(step), words };
   const phase = phases.find((x) => x.name === scope.step);
   const to = scope.withinMs !== undefined ? Math.min(durationMs, step.startMs + scope.withinMs) : phase?.toMs ?? durationMs;
   const from = step.startMs + (scope.fromMs ?? 0);
-  const start = scope.fromMs ? `from ${scope.fromMs / 1000}s ` : '';
-  return { records: within(records, from, Math.max(from, to)), words: scope.withinMs !== undefined ? `${start}within ${scope.withinMs / 1000}s after "${step.name}"` : `${start}after "${step.name}" (to the next step)` };
+  return { records: within(records, from, Math.max(from, to)), words };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -256,7 +257,7 @@ export function evaluate(assertions: Assertion[], records: RequestRecord[], phas
       return { path: a.path, description, ok: r !== null && r !== undefined && r <= a.withinMs, actual: r === null || r === undefined ? 'not recovered' : `recovered in ${(r / 1000).toFixed(1)}s` };
     }
     const sc = scoped(a.scope, records, phases, steps, durationMs);
-    const words = 'words' in sc ? sc.words : '';
+    const words = sc.words;
     if (a.kind === 'successRate') {
       const description = `success rate ${words} ≥ ${pct(a.atLeast)}`;
       if ('missing' in sc) return { path: a.path, description, ok: false, actual: sc.missing };
