@@ -35,3 +35,16 @@ describe.skipIf(!CAN_PROGRAM_NETNS)('NftablesProxier in a scratch namespace', ()
     });
   });
 });
+
+describe('tcpEndpointsGone', () => {
+  const input = (protocol: 'tcp' | 'udp', eps: [string, number][]) => ({ protocol, port: 80, externalIPs: [], internalLocal: false, externalLocal: false, cluster: eps.map(([ip, port]) => ({ ip, port })), local: [], anyEndpoints: eps.length > 0, affinitySeconds: 0 });
+  it('names the TCP endpoints that left (all of them when the port goes), none for UDP', async () => {
+    const { tcpEndpointsGone } = await import('./nftables-proxier.js');
+    const before = input('tcp', [['10.244.1.5', 8080], ['10.244.2.5', 8080], ['10.244.3.5', 8080]]);
+    expect(tcpEndpointsGone(before, input('tcp', [['10.244.1.5', 8080], ['10.244.3.5', 8080]]))).toEqual(['10.244.2.5:8080']);
+    expect(tcpEndpointsGone(before, input('tcp', [['10.244.1.5', 8080], ['10.244.2.5', 9090], ['10.244.3.5', 8080]]))).toEqual(['10.244.2.5:8080']);
+    expect(tcpEndpointsGone(before, undefined)).toEqual(['10.244.1.5:8080', '10.244.2.5:8080', '10.244.3.5:8080']);
+    expect(tcpEndpointsGone(undefined, before)).toEqual([]);
+    expect(tcpEndpointsGone(input('udp', [['10.244.1.5', 53]]), undefined)).toEqual([]);
+  });
+});

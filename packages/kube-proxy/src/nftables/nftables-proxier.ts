@@ -13,7 +13,15 @@
  * transaction fails the table is rebuilt from scratch on the next sync (the
  * affinity sets start empty then). UDP conntrack entries towards endpoints
  * that left are deleted, as kube-proxy does, so a UDP client is not stuck on
- * a gone pod; TCP connections are left to end by themselves.
+ * a gone pod. TCP connections are left to end by themselves (graceful
+ * termination needs them), except attempts that never got an answer: a TCP
+ * entry in SYN_SENT towards an endpoint that left is deleted too. Left in
+ * place (up to 120 s), it catches every new connection with the same
+ * addresses and ports (a client reusing a source port, or an LB whose SNAT
+ * keeps it) and sends it to the gone pod: after a node dies, connections
+ * time out long after its pods left the endpoints. Upstream kube-proxy keeps
+ * those (kubernetes/kubernetes#101607, fix proposed in #102669 and not
+ * merged); deleting only unanswered attempts cannot break a connection.
  */
 import type { Logger } from 'pino';
 import { run } from '@kubemu/netns';
@@ -211,14 +219,31 @@ export class NftablesProxier implements Proxier {
     this.#installedAddrs = addrs;
     this.#installedHairpin = hairpin;
     const gone: { vips: string[]; port: number; ip: string }[] = [];
+    const tcpGone = new Set<string>();
     for (const [k, x] of sent) {
       const e = this.#ports.get(k)!;
       gone.push(...udpEndpointsGone(e.installedInput, x.input));
+      for (const ep of tcpEndpointsGone(e.installedInput, x.input)) tcpGone.add(ep);
       e.installed = x.model;
       e.installedInput = x.input;
       if (!x.input && !e.wantInput && !this.#dirty.has(k)) this.#ports.delete(k);
     }
     if (gone.length) await this.#flushUdp(gone);
+    // An endpoint may have left one Service and stayed in another: its unanswered attempts are retried anyway.
+    if (tcpGone.size) await this.#flushTcpAttempts([...tcpGone]);
+  }
+
+  /** Deletes TCP conntrack entries in SYN_SENT (never answered) towards endpoints (`ip:port`) that left. */
+  async #flushTcpAttempts(endpoints: string[]): Promise<void> {
+    for (const ep of endpoints) {
+      if (this.#conntrackMissing) return;
+      const i = ep.lastIndexOf(':');
+      const r = await run('conntrack', ['-D', '-p', 'tcp', '--state', 'SYN_SENT', '--reply-src', ep.slice(0, i), '--reply-port-src', ep.slice(i + 1)], { allowFail: true });
+      if (r.error?.notInstalled) {
+        this.#conntrackMissing = true;
+        this.#log.warn({ err: r.stderr.trim() }, 'conntrack not available: TCP connection attempts to removed endpoints stay until they time out (install the conntrack package)');
+      }
+    }
   }
 
   /** Deletes UDP conntrack entries from service addresses to endpoints that left. */
@@ -272,6 +297,13 @@ const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].
 const sameKeys = (a: Map<string, unknown>, b: Set<string>) => a.size === b.size && [...a.keys()].every((x) => b.has(x));
 
 /** UDP endpoints `before` sent to that `after` no longer does, with the service addresses that reached them. */
+/** `ip:port` of the TCP endpoints `before` had and `after` has not (a removed port: all of them). */
+export function tcpEndpointsGone(before: NftPortInput | undefined, after: NftPortInput | undefined): string[] {
+  if (before?.protocol !== 'tcp') return [];
+  const keep = new Set(after?.protocol === 'tcp' ? after.cluster.map((e) => `${e.ip}:${e.port}`) : []);
+  return [...new Set(before.cluster.map((e) => `${e.ip}:${e.port}`))].filter((x) => !keep.has(x));
+}
+
 function udpEndpointsGone(before: NftPortInput | undefined, after: NftPortInput | undefined): { vips: string[]; port: number; ip: string }[] {
   if (before?.protocol !== 'udp') return [];
   const keep = new Set(after?.cluster.map((e) => e.ip));

@@ -3,8 +3,11 @@
  * LB's own namespace DNATs each new connection to a healthy node's node
  * port (lb-rules.ts); nothing passes through this process. /connections
  * reads the DNATed flows from conntrack. When a node leaves a frontend, its
- * UDP flows are deleted so their next datagram picks a node again (TCP
- * connections are left to end by themselves).
+ * UDP flows are deleted so their next datagram picks a node again, and so
+ * are its TCP connection attempts that never got an answer (SYN_SENT: a dead
+ * node's): left for their 120 s, they would send every new connection from a
+ * client port they hold to that node. Established TCP connections are left
+ * to end by themselves.
  */
 import type { Logger } from 'pino';
 import { enableConntrackAccounting, nftRunner, serviceFlows, type ConnRecord, type NftRunner } from '@kubemu/kube-proxy';
@@ -37,7 +40,7 @@ export class NftablesLb implements LbDataPlane {
     this.#installed = model;
     const before = this.#frontends;
     this.#frontends = frontends;
-    await this.#flushGoneUdp(before, frontends);
+    await this.#flushGone(before, frontends);
   }
 
   connections(limit: number): Promise<{ total: number; items: ConnRecord[] }> {
@@ -53,16 +56,26 @@ export class NftablesLb implements LbDataPlane {
     this.#installed = undefined;
   }
 
-  async #flushGoneUdp(before: Frontend[], after: Frontend[]): Promise<void> {
-    const now = new Map(after.map((f) => [`${f.ip}:${f.port}/${f.protocol}`, new Set(f.backends.map((b) => b.ip))]));
-    for (const f of before) {
-      if (f.protocol !== 'UDP') continue;
-      const still = now.get(`${f.ip}:${f.port}/${f.protocol}`);
-      for (const b of f.backends) {
-        if (still?.has(b.ip)) continue;
-        const r = await run('conntrack', ['-D', '-p', 'udp', '--orig-dst', f.ip, '--orig-port-dst', String(f.port), '--reply-src', b.ip], { allowFail: true });
-        if (r.error?.notInstalled) return;
-      }
+  /** Deletes the UDP flows, and the unanswered TCP attempts, of nodes that left a frontend. */
+  async #flushGone(before: Frontend[], after: Frontend[]): Promise<void> {
+    for (const args of goneFlowFilters(before, after)) {
+      const r = await run('conntrack', ['-D', ...args], { allowFail: true });
+      if (r.error?.notInstalled) return;
     }
   }
+}
+
+/** `conntrack -D` filters for the flows of backends that left a frontend: UDP all, TCP those in SYN_SENT. */
+export function goneFlowFilters(before: Frontend[], after: Frontend[]): string[][] {
+  const now = new Map(after.map((f) => [`${f.ip}:${f.port}/${f.protocol}`, new Set(f.backends.map((b) => b.ip))]));
+  const out: string[][] = [];
+  for (const f of before) {
+    const still = now.get(`${f.ip}:${f.port}/${f.protocol}`);
+    for (const b of f.backends) {
+      if (still?.has(b.ip)) continue;
+      const state = f.protocol === 'TCP' ? ['--state', 'SYN_SENT'] : [];
+      out.push(['-p', f.protocol.toLowerCase(), ...state, '--orig-dst', f.ip, '--orig-port-dst', String(f.port), '--reply-src', b.ip]);
+    }
+  }
+  return out;
 }

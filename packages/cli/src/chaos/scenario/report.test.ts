@@ -121,9 +121,40 @@ expect:
     expect(report.passed).toBe(false);
   });
 
+  it('counts a window that starts later than its step (after + from)', () => {
+    const sc = parseScenario(`
+name: t
+target: {url: http://172.30.0.11:30080/}
+duration: 30s
+steps:
+  - {at: 10s, kubectl: [delete, pod, kubia-b], name: pod lost}
+  - {at: 20s, sleep: 1s}
+expect:
+  - notReadyAnswers: {after: pod lost, from: 1s, atMost: 0}
+  - notReadyAnswers: {after: pod lost, from: 2s, atMost: 0}
+  - successRate: {after: pod lost, from: 1.5s, within: 5s, atLeast: 1}
+`);
+    const r = buildReport({ scenario: 't', cluster: 'c', target: 'x', mode: 'keepalive', startedAt: new Date(0), durationMs: 30_000, records, steps, assertions: sc.expect });
+    expect(r.assertions.map((a) => [a.ok, a.description, a.actual])).toEqual([
+      [false, 'answers from not-ready pods from 1s after "pod lost" (to the next step) ≤ 0', '2'],
+      [true, 'answers from not-ready pods from 2s after "pod lost" (to the next step) ≤ 0', '0'],
+      [true, 'success rate from 1.5s within 5s after "pod lost" ≥ 100.00%', '100.00% (70/70)'],
+    ]);
+  });
+
   it('fails a run whose step failed or never ran', () => {
     const failed = buildReport({ scenario: 't', cluster: 'c', target: 'x', mode: 'keepalive', startedAt: new Date(0), durationMs: 30_000, records, steps: [{ ...steps[0]!, ok: false, exitCode: 1, output: 'Error from server (NotFound)' }], assertions: [] });
     expect(failed.passed).toBe(false);
+    // What a failed fault was to cause is not checked against traffic that never saw it (netem on a kernel without sch_netem).
+    const slow = buildReport({ scenario: 't', cluster: 'c', target: 'x', mode: 'keepalive', startedAt: new Date(0), durationMs: 30_000, records, steps: [{ ...steps[0]!, ok: false, exitCode: 1, output: 'error: this kernel has no netem qdisc' }, steps[1]!], assertions: scenario.expect });
+    expect(slow.assertions[1]!.description).toBe('success rate within 2s after "pod lost" ≥ 90.00%');
+    expect(slow.assertions.map((a) => [a.ok, a.actual])).toEqual([
+      [true, '100.00% (200/200)'],
+      [false, 'not checked: step "pod lost" failed (exit 1): what it measures may not have happened'],
+      [false, 'not checked: step "pod lost" failed (exit 1): what it measures may not have happened'],
+      [false, '2'],
+      [true, '2 ms'],
+    ]);
     const notRun = buildReport({ scenario: 't', cluster: 'c', target: 'x', mode: 'keepalive', startedAt: new Date(0), durationMs: 30_000, records, steps: [{ index: 0, name: 'late', kind: 'fault', command: 'x', ok: false, output: 'not run' }], assertions: [] });
     expect(notRun.passed).toBe(false);
     expect(notRun.phases).toHaveLength(1);

@@ -220,19 +220,28 @@ export function podShares(records: RequestRecord[]): PodShare[] {
   return [...by.values()].map((p) => ({ ...p, share: p.requests / answered.length })).sort((a, b) => b.requests - a.requests || a.pod.localeCompare(b.pod));
 }
 
+/** Why an assertion about a failed step's phase or window is not checked: what it measures never happened. */
+const failedStep = (s: StepReport) => `not checked: step "${s.name}" failed (exit ${s.exitCode ?? 'none'}): what it measures may not have happened`;
+
 /** The records an assertion's scope covers, and its words. */
-function scoped(scope: Scope, records: RequestRecord[], phases: PhaseReport[], steps: StepReport[], durationMs: number): { records: RequestRecord[]; words: string } | { missing: string } {
+function scoped(scope: Scope, records: RequestRecord[], phases: PhaseReport[], steps: StepReport[], durationMs: number): { records: RequestRecord[]; words: string } | { missing: string; words: string } {
   if (scope.kind === 'run') return { records, words: 'over the whole run' };
   if (scope.kind === 'phase') {
     const p = phases.find((x) => x.name === scope.phase);
-    if (!p) return { missing: `phase "${scope.phase}" never started` };
+    if (!p) return { missing: `phase "${scope.phase}" never started`, words: `in phase "${scope.phase}"` };
+    const opener = steps.find((s) => s.name === p.name);
+    if (opener && !opener.ok) return { missing: failedStep(opener), words: `in phase "${p.name}"` };
     return { records: within(records, p.fromMs, p.toMs), words: `in phase "${p.name}"` };
   }
+  const start = scope.fromMs ? `from ${scope.fromMs / 1000}s ` : '';
+  const words = scope.withinMs !== undefined ? `${start}within ${scope.withinMs / 1000}s after "${scope.step}"` : `${start}after "${scope.step}" (to the next step)`;
   const step = steps.find((s) => s.name === scope.step);
-  if (step?.startMs === undefined) return { missing: `step "${scope.step}" never ran` };
+  if (step?.startMs === undefined) return { missing: `step "${scope.step}" never ran`, words };
+  if (!step.ok) return { missing: failedStep(step), words };
   const phase = phases.find((x) => x.name === scope.step);
   const to = scope.withinMs !== undefined ? Math.min(durationMs, step.startMs + scope.withinMs) : phase?.toMs ?? durationMs;
-  return { records: within(records, step.startMs, to), words: scope.withinMs !== undefined ? `within ${scope.withinMs / 1000}s after "${step.name}"` : `after "${step.name}" (to the next step)` };
+  const from = step.startMs + (scope.fromMs ?? 0);
+  return { records: within(records, from, Math.max(from, to)), words };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -243,11 +252,12 @@ export function evaluate(assertions: Assertion[], records: RequestRecord[], phas
       const s = steps.find((x) => x.name === a.step);
       const description = `"${a.step}" recovers within ${a.withinMs / 1000}s`;
       if (s?.startMs === undefined) return { path: a.path, description, ok: false, actual: 'the step never ran' };
+      if (!s.ok) return { path: a.path, description, ok: false, actual: failedStep(s) };
       const r = s.recoveryMs;
       return { path: a.path, description, ok: r !== null && r !== undefined && r <= a.withinMs, actual: r === null || r === undefined ? 'not recovered' : `recovered in ${(r / 1000).toFixed(1)}s` };
     }
     const sc = scoped(a.scope, records, phases, steps, durationMs);
-    const words = 'words' in sc ? sc.words : '';
+    const words = sc.words;
     if (a.kind === 'successRate') {
       const description = `success rate ${words} ≥ ${pct(a.atLeast)}`;
       if ('missing' in sc) return { path: a.path, description, ok: false, actual: sc.missing };

@@ -134,4 +134,11 @@ describe('helpers', () => {
     expect(parsePodPick('app')).toBeUndefined();
     expect(parsePodPick('app=kubia:0')).toBeUndefined();
   });
+  it('takes a window that starts after its step: after + from (+ within)', () => {
+    const base = GOOD.replace(/expect: .*\n$/, '');
+    expect(parseScenario(`${base}expect: {notReadyAnswers: {after: node-2 lost, from: 2s}}\n`).expect).toEqual([{ kind: 'notReadyAnswers', path: 'expect.notReadyAnswers', scope: { kind: 'after', step: 'node-2 lost', fromMs: 2000 }, atMost: 0 }]);
+    expect(problem(`${base}expect: {notReadyAnswers: {after: node-2 lost, from: 5s, within: 5s}}\n`)).toBe('expect.notReadyAnswers.from: wants less than within (5s): the window is [step + from, step + within]');
+    expect(problem(`${base}expect: {notReadyAnswers: {phase: baseline, from: 2s}}\n`)).toBe('expect.notReadyAnswers.from: goes with after, not phase');
+    expect(problem(`${base}expect: {notReadyAnswers: {from: 2s}}\n`)).toBe('expect.notReadyAnswers.from: goes with after: a window that starts at a step');
+  });
 });

@@ -68,7 +68,7 @@ export interface Step {
 }
 
 /** Which requests an assertion looks at: the whole run, one phase, or a window after a step. */
-export type Scope = { kind: 'run' } | { kind: 'phase'; phase: string } | { kind: 'after'; step: string; withinMs?: number };
+export type Scope = { kind: 'run' } | { kind: 'phase'; phase: string } | { kind: 'after'; step: string; withinMs?: number; fromMs?: number };
 
 export type Assertion =
   | { kind: 'successRate'; path: string; scope: Scope; atLeast: number }
@@ -305,16 +305,24 @@ function parseScope(o: Obj, path: string, steps: Step[]): Scope {
   if (o.phase !== undefined && o.after !== undefined) throw new ScenarioError(path, 'give phase or after, not both');
   if (o.phase !== undefined) {
     if (o.within !== undefined) throw new ScenarioError(`${path}.within`, 'goes with after, not phase');
+    if (o.from !== undefined) throw new ScenarioError(`${path}.from`, 'goes with after, not phase');
     const n = str(o.phase, `${path}.phase`);
     return n === BASELINE_PHASE ? { kind: 'phase', phase: n } : { kind: 'phase', phase: stepName(n, `${path}.phase`) };
   }
-  if (o.after !== undefined) return { kind: 'after', step: stepName(o.after, `${path}.after`), withinMs: o.within === undefined ? undefined : parseDuration(o.within, `${path}.within`) };
+  if (o.after !== undefined) {
+    const step = stepName(o.after, `${path}.after`);
+    const withinMs = o.within === undefined ? undefined : parseDuration(o.within, `${path}.within`);
+    const fromMs = o.from === undefined ? undefined : parseDuration(o.from, `${path}.from`);
+    if (fromMs !== undefined && withinMs !== undefined && fromMs >= withinMs) throw new ScenarioError(`${path}.from`, `wants less than within (${withinMs / 1000}s): the window is [step + from, step + within]`);
+    return { kind: 'after', step, ...(withinMs !== undefined ? { withinMs } : {}), ...(fromMs !== undefined ? { fromMs } : {}) };
+  }
   if (o.within !== undefined) throw new ScenarioError(`${path}.within`, 'goes with after: a window that starts at a step');
+  if (o.from !== undefined) throw new ScenarioError(`${path}.from`, 'goes with after: a window that starts at a step');
   return { kind: 'run' };
 }
 
 function parseAssertion(kind: string, v: unknown, path: string, steps: Step[]): Assertion {
-  const scopeKeys = ['phase', 'after', 'within'];
+  const scopeKeys = ['phase', 'after', 'within', 'from'];
   switch (kind) {
     case 'successRate': {
       const o = obj(v, path, ['atLeast', ...scopeKeys]);
