@@ -17,11 +17,11 @@ COPY packages packages
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${BASE}
-# Nodes are namespaces and nftables; pods use the node's tools (curl, dig, ps).
+# Nodes are namespaces and nftables; pods use the node's tools (curl, wget, dig, ps).
 RUN if ! (command -v ip && command -v nsenter && command -v nft && command -v conntrack && command -v iptables \
-          && command -v curl && command -v ps && command -v dig && command -v script && command -v openssl) >/dev/null; then \
+          && command -v curl && command -v wget && command -v ps && command -v dig && command -v script && command -v openssl) >/dev/null; then \
       apt-get update && apt-get install -y --no-install-recommends ca-certificates iproute2 util-linux bsdutils nftables conntrack \
-        iptables curl procps dnsutils openssl && rm -rf /var/lib/apt/lists/*; \
+        iptables curl wget procps dnsutils openssl && rm -rf /var/lib/apt/lists/*; \
     fi
 COPY --from=build /opt/kubemu /opt/kubemu
 ENV PATH=/opt/kubemu/node_modules/.bin:$PATH

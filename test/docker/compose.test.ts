@@ -136,6 +136,10 @@ describe.skipIf(why !== null)('docker compose cluster', () => {
     const clusterIP = c.json<{ spec: { clusterIP: string } }>(['get', 'svc', 'kubia']).spec.clusterIP;
     expect(kubemu(['ssh', 'node-1', '--name', c.project, '--', 'curl', '-sS', '-m', '3', `http://${clusterIP}/`])).toMatch(/^You've hit kubia-/);
     expect(() => kubemu(['ssh', 'node-9', '--name', c.project, '--', 'true'])).toThrow(/no machine "node-9"/);
+    // kubectl debug: a busybox container in a kubia pod's network, inside a node container.
+    const pod = kubiaPods()[0]!.metadata.name;
+    const debugged = c.kubectl(['debug', '-i', pod, '--image=busybox', '--container=dbg', '--', 'sh'], 'wget -qO- localhost:8080; echo; exit\n');
+    expect(debugged).toContain(`You've hit ${pod}`);
     // explain reads the pods' sockets and each node's kube-proxy through the containers.
     const explained = kubemu(['explain', 'service', 'kubia-loadbalancer', '--name', c.project]);
     expect(explained).toMatch(/✔ port 80\/TCP → targetPort "http" \(= 8080\): listening/);
