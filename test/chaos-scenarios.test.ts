@@ -225,7 +225,8 @@ expect:
     const node2 = c.nodeIP(2);
     const victim = c.pods('app=kubia').find((p) => p.spec.nodeName === 'node-2')!.status.podIP!;
     const lbNft = () => spawnSync('ip', ['netns', 'exec', `km-${c.name}-load-balancer`, 'nft', 'list', 'table', 'ip', 'kubemu-lb'], { encoding: 'utf8' }).stdout;
-    expect(lbNft()).toContain(`dnat to ${node2}:`);
+    // node-2 may have come back moments ago (the test before): the LB's next health check takes it in.
+    await until('the LB uses node-2', () => lbNft().includes(`dnat to ${node2}:`), 15_000);
     expect(chaos('kill-node', 'node-2').status).toBe(0);
     try {
       // At once, before the LB's health checks notice: about a third of the connections go to node-2 itself.
