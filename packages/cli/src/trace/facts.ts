@@ -205,7 +205,7 @@ export function traceOf(f: TraceFacts): Trace {
       if (nat.dnat) details.push(`DNAT ${nat.dnat.from} → ${nat.dnat.to} (the endpoint chosen)`);
       if (nat.snat) details.push(`SNAT ${nat.snat.from} → ${nat.snat.to} (${svc?.externalTrafficPolicy === 'Local' ? '' : 'Cluster policy: '}the pod sees ${nodeByIP.get(nat.snat.to.split(':')[0]!) ?? nat.snat.to.split(':')[0]}, replies come back through ${n.name})`);
       else details.push(`no SNAT: the pod sees ${flow.orig.src}`);
-      details.push(`conntrack: ${flow.state || 'flow'}, ${flow.orig.bytes} bytes in, ${flow.reply.bytes} bytes out`);
+      details.push(`conntrack entry: ${flow.state || 'open'}${flow.state === 'TIME_WAIT' ? ' (closed, kept 2 min)' : ''}`);
     } else {
       const e = nodeClient.port ? n.log.find((c) => c.client === `${nodeClient.ip}:${nodeClient.port}`) : undefined;
       if (e && e.endpoint) {

@@ -69,7 +69,7 @@ export function request(host: string, port: number, path: string, localPort: num
       res.on('end', () => {
         const body = Buffer.concat(chunks);
         resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') } });
-        socket.destroy();
+        socket.end();
       });
     });
     req.end();
