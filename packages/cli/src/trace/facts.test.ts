@@ -109,3 +109,32 @@ describe('parseTraceURL', async () => {
     expect(() => parseTraceURL('http://kubia.local/')).toThrow(/IP address/);
   });
 });
+
+describe('userspace LB and kube-proxy (relays)', () => {
+  it("the LB's log names the node; that node's log entry from the LB closest in time is the relay's", () => {
+    const f = base();
+    f.url = 'http://172.30.243.200:80/';
+    f.host = '172.30.243.200';
+    f.port = 80;
+    f.client = { ip: '172.30.241.1', port: 24936 };
+    f.entry = { kind: 'load-balancer' };
+    // the LB's namespace holds the client's connection to its own listener: no DNAT, so not a forward
+    const local = 'ipv4     2 tcp      6 119 TIME_WAIT src=172.30.241.1 dst=172.30.243.200 sport=24936 dport=80 packets=6 bytes=398 src=172.30.243.200 dst=172.30.241.1 sport=80 dport=24936 packets=4 bytes=378 [ASSURED] mark=0 delta-time=0 use=1';
+    f.lb = { machineIP: '172.30.241.3', mode: 'userspace', conntrack: [local], log: [{ start: 1796182962856, client: '172.30.241.1:24936', endpoint: '172.30.241.12:31215', service: 'default/kubia:/TCP', backendNode: 'node-2', result: 'ok' }], frontend: { backends: [], affinitySeconds: 0, local: false }, checks: [] };
+    f.node = {
+      name: 'node-2',
+      ip: '172.30.241.12',
+      mode: 'userspace',
+      conntrack: [],
+      log: [
+        { start: 1796182950000, client: '172.30.241.3:40000', endpoint: '10.244.2.9:8080', service: 'default/kubia:/TCP', result: 'ok' },
+        { start: 1796182962857, client: '172.30.241.3:46444', endpoint: '10.244.2.2:8080', service: 'default/kubia:/TCP', result: 'ok' },
+      ],
+    };
+    const t = traceOf(f);
+    expect(t.lb?.chosenNode).toBe('node-2');
+    expect(t.node).toMatchObject({ clientSeen: '172.30.241.3:46444', endpoint: '10.244.2.2:8080' });
+    expect(t.pod?.name).toBe('kubia-n2');
+    expect(renderTraceText(t)).toContain('→ load balancer 172.30.243.200:80 (userspace) chose node-2');
+  });
+});

@@ -13,6 +13,8 @@ export { parseConntrackLine, type CtFlow };
 
 /** One entry of a /connections log (kube-proxy's, or the LB's with backendNode). */
 export interface ConnLogEntry {
+  /** ms since the epoch when the connection was accepted. */
+  start?: number;
   client: string;
   endpoint: string;
   service: string;
@@ -57,6 +59,8 @@ export interface TraceFacts {
   pods: TracePod[];
   response: { status: number; bytes: number; ms: number; body: string } | { error: string; ms: number };
   lb?: {
+    /** The load balancer machine's own address (what a relay connects from). */
+    machineIP?: string;
     mode: string;
     /** Its conntrack entries for the client's source port (nftables mode). */
     conntrack: string[];
@@ -156,12 +160,14 @@ export function traceOf(f: TraceFacts): Trace {
   // The load balancer: which node it chose, among which.
   let nodeClient = { ...f.client };
   let nodeName = f.entry.kind === 'node' ? f.entry.node : undefined;
+  let relay: { ip: string; start: number } | undefined;
   if (f.entry.kind === 'load-balancer' && f.lb) {
     const lb = f.lb;
     const healthy = lb.frontend?.backends.map((b) => b.node) ?? [];
     const all = f.nodes.map((n) => n.name);
     const details: string[] = [];
-    const flow = findFlow(lb.conntrack, f.client.ip, f.client.port);
+    // a DNATed flow (nftables); in userspace mode the LB's namespace holds only the client's connection to its own listener
+    const flow = lbForwardFlow(lb.conntrack, f.client.ip, f.client.port);
     let chosen: string | undefined;
     let nat: Nat | undefined;
     if (flow) {
@@ -175,8 +181,9 @@ export function traceOf(f: TraceFacts): Trace {
       const e = lb.log.find((c) => c.client === t.client);
       if (e) {
         chosen = e.backendNode || nodeByIP.get(hostPort(e.endpoint).ip);
-        details.push(`relayed to ${e.endpoint} (${chosen ?? '?'}'s node port) by the LB process; the node sees the LB`);
-        nodeClient = { ip: '', port: 0 }; // a relay's own source port: not known from the log
+        details.push(`relayed to ${e.endpoint} (${chosen ?? '?'}'s node port) by the LB process (userspace: a new connection, from the LB's own address)`);
+        relay = { ip: lb.machineIP ?? '', start: e.start ?? 0 };
+        nodeClient = { ip: lb.machineIP ?? '', port: 0 }; // the relay's own source port is not in the LB's log
       } else {
         t.problems.push(`the load balancer has no record of ${t.client}${lb.error ? ` (${lb.error})` : ''}`);
       }
@@ -197,7 +204,7 @@ export function traceOf(f: TraceFacts): Trace {
     if (svcLine) details.push(svcLine);
     let nat: Nat | undefined;
     const flow = nodeClient.port ? findFlow(n.conntrack, nodeClient.ip, nodeClient.port) : undefined;
-    const clientSeen = nodeClient.port ? `${nodeClient.ip}:${nodeClient.port}` : 'the load balancer';
+    let clientSeen = nodeClient.port ? `${nodeClient.ip}:${nodeClient.port}` : `the load balancer ${nodeClient.ip}`;
     if (flow) {
       nat = natOf(flow);
       endpoint = `${flow.reply.src}:${flow.reply.sport}`;
@@ -207,12 +214,16 @@ export function traceOf(f: TraceFacts): Trace {
       else details.push(`no SNAT: the pod sees ${flow.orig.src}`);
       details.push(`conntrack entry: ${flow.state || 'open'}${flow.state === 'TIME_WAIT' ? ' (closed, kept 2 min)' : ''}`);
     } else {
-      const e = nodeClient.port ? n.log.find((c) => c.client === `${nodeClient.ip}:${nodeClient.port}`) : undefined;
+      const e = nodeClient.port ? n.log.find((c) => c.client === `${nodeClient.ip}:${nodeClient.port}`) : relay && relayedEntry(n.log, relay);
       if (e && e.endpoint) {
         endpoint = e.endpoint;
-        podClient = `${n.ip} (the kube-proxy relay)`;
+        if (!nodeClient.port) {
+          clientSeen = e.client;
+          details.push(`the LB's relay connection ${e.client}: the one from the LB that ${n.name} accepted closest in time (${Math.abs((e.start ?? 0) - (relay?.start ?? 0))} ms apart)`);
+        }
+        podClient = `${n.name} (the kube-proxy relay connects from the node)`;
         details.push(`relayed by kube-proxy to ${e.endpoint} (the endpoint chosen, round robin); the pod sees ${n.name}`);
-        details.push(`${e.bytesIn ?? 0} bytes in, ${e.bytesOut ?? 0} bytes out, ${e.result ?? ''}`);
+        if (e.result) details.push(`relay result: ${e.result}`);
       } else t.problems.push(`${n.name} has no record of ${clientSeen}${n.error ? ` (${n.error})` : ''}`);
     }
     t.node = { name: n.name, ip: n.ip, mode: n.mode, clientSeen, endpoint, nat, via: f.entry.kind === 'node' ? 'node-port' : 'load-balancer' };
@@ -240,3 +251,20 @@ export function traceOf(f: TraceFacts): Trace {
   return t;
 }
 
+
+/** The client's flow in the LB's conntrack when it was DNATed (nftables mode). */
+export function lbForwardFlow(lines: string[], clientIP: string, clientPort: number): CtFlow | undefined {
+  const f = findFlow(lines, clientIP, clientPort);
+  return f && natOf(f).dnat ? f : undefined;
+}
+
+/** The kube-proxy log entry of the LB relay's connection: from the LB's address, accepted closest to when the LB accepted the client's (within 2 s). */
+export function relayedEntry(log: ConnLogEntry[], relay: { ip: string; start: number }): ConnLogEntry | undefined {
+  let best: ConnLogEntry | undefined;
+  for (const c of log) {
+    if (hostPort(c.client).ip !== relay.ip || c.start === undefined) continue;
+    const d = Math.abs(c.start - relay.start);
+    if (d <= 2000 && (!best || d < Math.abs(best.start! - relay.start))) best = c;
+  }
+  return best;
+}

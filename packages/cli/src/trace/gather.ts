@@ -176,6 +176,7 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
     const h = 'error' in health ? undefined : health;
     const fe = h?.frontends.find((f) => f.ip === host && f.port === port && f.protocol === 'TCP');
     facts.lb = {
+      machineIP: lbMachine.ip,
       mode: h?.mode ?? '?',
       conntrack: ct.lines,
       log: 'error' in log ? [] : log.items.filter((c) => c.client === `${local.ip}:${local.port}`),
@@ -183,8 +184,8 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
       checks: h?.nodes.map((n) => ({ key: n.key, healthy: n.healthy })) ?? [],
       error: errOf(health) ?? ct.error,
     };
-    const { findFlow } = await import('./facts.js');
-    const flow = findFlow(ct.lines, local.ip, local.port);
+    const { lbForwardFlow } = await import('./facts.js');
+    const flow = lbForwardFlow(ct.lines, local.ip, local.port);
     if (flow) {
       nodeName = nodes.find((n) => n.ip === flow.reply.src)?.name;
       nodeSport = flow.reply.dport;
