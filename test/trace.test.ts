@@ -108,3 +108,37 @@ describe.skipIf(!IS_ROOT)('kubemu trace (e2e, root)', () => {
     expect(r.stderr).toMatch(/^error: 172\.30\.242\.99 is neither a node nor a load balancer address of cluster /);
   });
 });
+
+const u = new NetnsCluster(2, ['--subnet', '172.30.244.0/24', '--proxy-mode', 'userspace', '--lb-mode', 'userspace']);
+
+describe.skipIf(!IS_ROOT)('kubemu trace, userspace kube-proxy and LB (e2e, root)', () => {
+  beforeAll(async () => {
+    u.up();
+    u.apply(APP);
+    await until('kubia ready', () => u.readyIPs('kubia').length === 1, 60_000);
+    await until('an LB address', () => !!u.json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>(['get', 'svc', 'kubia']).status.loadBalancer.ingress?.[0]?.ip, 30_000);
+    await u.waitApplied('kubia');
+  }, 180_000);
+  afterAll(() => u.down(), 60_000);
+
+  it('node port and LB: the relays named from their logs, the endpoint and the pod that answered', () => {
+    const svc = u.json<{ spec: { ports: { nodePort: number }[] }; status: { loadBalancer: { ingress: { ip: string }[] } } }>(['get', 'svc', 'kubia']);
+    const podIP = u.readyIPs('kubia')[0]!;
+    const n1 = u.nodeIP(1);
+    const r = spawnSync(process.execPath, [KUBEMU, 'trace', `http://${n1}:${svc.spec.ports[0]!.nodePort}/`, '--name', u.name], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`→ node node-1 ${n1}:${svc.spec.ports[0]!.nodePort} (kube-proxy userspace)`);
+    expect(r.stdout).toContain(`relayed by kube-proxy to ${podIP}:8080`);
+    expect(r.stdout).toContain(`→ pod default/kubia-n2 ${podIP}:8080, container kubia`);
+    expect(r.stdout).toContain("You've hit kubia-n2");
+
+    const l = spawnSync(process.execPath, [KUBEMU, 'trace', `http://${svc.status.loadBalancer.ingress[0]!.ip}/`, '--name', u.name], { encoding: 'utf8', timeout: 60_000 });
+    expect(l.status, l.stdout + l.stderr).toBe(0);
+    const chosen = /→ load balancer .* \(userspace\) chose (node-\d)\n/.exec(l.stdout)?.[1];
+    expect(chosen, l.stdout).toMatch(/^node-[12]$/);
+    expect(l.stdout).toContain(`→ node ${chosen} `);
+    expect(l.stdout).toMatch(/the LB's relay connection 172\.30\.244\.3:\d+/);
+    expect(l.stdout).toContain(`→ pod default/kubia-n2 ${podIP}:8080`);
+    expect(l.stdout).not.toContain('\n! ');
+  });
+});
