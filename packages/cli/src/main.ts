@@ -7,6 +7,7 @@
  *   chaos …                             faults on a running cluster (chaos/)
  *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
  *   explain service|pod NAME            why can't I reach it: the checklist, live (explain/)
+ *   trace URL                           one request from the host, hop by hop: LB → node → pod (trace/)
  *   container ROLE                      a docker-runtime container's entrypoint (docker/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
@@ -24,6 +25,7 @@ import { formatTable, type Table } from './table-printer.js';
 import { chaosCommands } from './chaos/commands.js';
 import { registerChaosRun } from './chaos/scenario/command.js';
 import { explainCommand } from './explain/command.js';
+import { traceCommand } from './trace/command.js';
 
 class CliError extends Error {}
 
@@ -526,6 +528,9 @@ program.addCommand(chaos);
 
 // kubemu explain service|pod NAME: the troubleshooting checklist against the live cluster (explain/).
 program.addCommand(explainCommand());
+
+// kubemu trace URL: one request from the host, followed hop by hop (trace/).
+program.addCommand(traceCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const msg = e instanceof RestError ? `Error from server${e.status?.reason ? ` (${e.status.reason})` : ''}: ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;

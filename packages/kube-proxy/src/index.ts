@@ -17,7 +17,7 @@ export * from './userspace/userspace-proxier.js';
 export * from './userspace/round-robin.js';
 // The pieces the load balancer's data planes are built from (its own process, same kernel tools).
 export * from './nft.js';
-export { serviceFlows, enableConntrackAccounting, type ServiceLookup } from './nftables/conntrack-flows.js';
+export { serviceFlows, enableConntrackAccounting, parseConntrackLine, type CtFlow, type ServiceLookup } from './nftables/conntrack-flows.js';
 export * from './userspace/tcp-proxy.js';
 export * from './userspace/udp-proxy.js';
 export * from './userspace/conn-log.js';

@@ -1,0 +1,206 @@
+/**
+ * Sends the one traced request from the host, from a source port picked and
+ * bound here, then reads what each machine on its path recorded of exactly
+ * that request: `conntrack -L -p tcp --orig-port-src PORT` inside the load
+ * balancer's and the node's namespaces (through the runtime's exec), and
+ * their /connections logs (userspace mode keeps no NAT state in the kernel).
+ */
+import http from 'node:http';
+import net from 'node:net';
+import type { Node, Pod, Service } from '@kubemu/api';
+import type { ChaosRuntime } from '../chaos/runtime.js';
+import type { RestClient } from '../rest-client.js';
+import type { ConnLogEntry, TraceFacts, TracePod, TraceService } from './facts.js';
+
+/** A one-line problem for the user (a URL that is not the cluster's). */
+export class TraceError extends Error {}
+
+const KUBE_PROXY_PORT = 10256;
+const LB_PORT = 10257;
+
+/** Source ports the trace picks from: below the node-port range and the kernel's ephemeral ports. */
+export const SOURCE_PORTS = { min: 20000, max: 29999 };
+
+export interface TraceOptions {
+  rt: ChaosRuntime;
+  api: RestClient;
+  url: string;
+  sourcePort?: number;
+  timeoutMs?: number;
+}
+
+/** Parses the URL: http only, a host that is an IP address. */
+export function parseTraceURL(raw: string): { host: string; port: number; path: string } {
+  let u: URL;
+  try {
+    u = new URL(raw.includes('://') ? raw : `http://${raw}`);
+  } catch {
+    throw new TraceError(`not a URL: ${raw}`);
+  }
+  if (u.protocol !== 'http:') throw new TraceError(`only http:// URLs can be traced, not ${u.protocol}`);
+  if (!net.isIPv4(u.hostname)) throw new TraceError(`give the node's or the load balancer's IP address, not ${u.hostname}`);
+  return { host: u.hostname, port: Number(u.port || 80), path: `${u.pathname}${u.search}` };
+}
+
+function internalIP(n: Node): string {
+  return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
+}
+
+/** One GET, keep-alive off, from `localPort`; resolves with the status, body and time, or the error. */
+export function request(host: string, port: number, path: string, localPort: number, timeoutMs: number): Promise<{ local: { ip: string; port: number }; response: TraceFacts['response'] }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const ms = () => Math.round(performance.now() - t0);
+    let local = { ip: '', port: localPort };
+    const socket = net.connect({ host, port, localPort });
+    socket.once('connect', () => (local = { ip: socket.localAddress ?? '', port: socket.localPort ?? localPort }));
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(e);
+    });
+    const req = http.request({ host, port, path, method: 'GET', agent: false, createConnection: () => socket, headers: { Connection: 'close', 'User-Agent': 'kubemu-trace' }, timeout: timeoutMs });
+    req.on('timeout', () => req.destroy(new Error(`no response in ${timeoutMs} ms`)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') return;
+      resolve({ local, response: { error: e.message, ms: ms() } });
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') } });
+        socket.end();
+      });
+    });
+    req.end();
+  });
+}
+
+async function sendFrom(host: string, port: number, path: string, sourcePort: number | undefined, timeoutMs: number) {
+  for (let i = 0; ; i++) {
+    const p = sourcePort ?? SOURCE_PORTS.min + Math.floor(Math.random() * (SOURCE_PORTS.max - SOURCE_PORTS.min + 1));
+    try {
+      return await request(host, port, path, p, timeoutMs);
+    } catch (e) {
+      if (sourcePort !== undefined || i >= 10) throw new TraceError(`cannot bind source port ${p}: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function execText(rt: ChaosRuntime, machine: string, cmd: string, args: string[]): Promise<{ out: string } | { error: string }> {
+  try {
+    const r = await rt.exec(machine, cmd, args, { allowFail: true, timeoutMs: 6000 });
+    if (r.code !== 0) return { error: r.stderr.trim().split('\n').pop() || `${cmd} exit ${r.code}` };
+    return { out: r.stdout };
+  } catch (e) {
+    return { error: (e as Error).message.split('\n')[0]! };
+  }
+}
+
+async function httpJson<T>(rt: ChaosRuntime, from: string, url: string): Promise<T | { error: string }> {
+  const r = await execText(rt, from, 'curl', ['-sS', '--fail-with-body', '--max-time', '4', url]);
+  if ('error' in r) return r;
+  try {
+    return JSON.parse(r.out) as T;
+  } catch {
+    return { error: `not JSON from ${url}` };
+  }
+}
+
+async function conntrackOf(rt: ChaosRuntime, machine: string, sport: number): Promise<{ lines: string[]; error?: string }> {
+  const r = await execText(rt, machine, 'conntrack', ['-L', '-p', 'tcp', '--orig-port-src', String(sport), '-o', 'extended']);
+  return 'error' in r ? { lines: [], error: r.error } : { lines: r.out.split('\n').filter((l) => l.trim()) };
+}
+
+const errOf = (x: unknown) => (x && typeof x === 'object' && 'error' in x ? String((x as { error: unknown }).error) : undefined);
+
+export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
+  const { rt, api } = o;
+  const { host, port, path } = parseTraceURL(o.url);
+  const machines = rt.machines();
+  const lbMachine = machines.find((m) => m.role === 'load-balancer');
+  const cp = machines.find((m) => m.role === 'control-plane')?.name ?? 'control-plane';
+  const [nodesL, svcL, podL] = await Promise.all([
+    api.call<{ items: Node[] }>('GET', '/api/v1/nodes'),
+    api.call<{ items: Service[] }>('GET', '/api/v1/services'),
+    api.call<{ items: Pod[] }>('GET', '/api/v1/pods'),
+  ]);
+  const nodes = nodesL.items.map((n) => ({ name: n.metadata.name ?? '', ip: internalIP(n) }));
+  const services: TraceService[] = svcL.items.map((s) => ({
+    namespace: s.metadata.namespace ?? '',
+    name: s.metadata.name ?? '',
+    type: s.spec.type ?? 'ClusterIP',
+    externalTrafficPolicy: s.spec.externalTrafficPolicy ?? 'Cluster',
+    sessionAffinity: s.spec.sessionAffinity ?? 'None',
+    ports: (s.spec.ports ?? []).map((p) => ({ name: p.name, port: p.port, nodePort: p.nodePort, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP' })),
+    lbIPs: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean),
+  }));
+  const pods: TracePod[] = podL.items
+    .filter((p) => p.status?.podIP)
+    .map((p) => ({
+      namespace: p.metadata.namespace ?? '',
+      name: p.metadata.name ?? '',
+      node: p.spec.nodeName ?? '',
+      ip: p.status!.podIP!,
+      containers: p.spec.containers.map((c) => ({ name: c.name, ports: (c.ports ?? []).map((x) => x.containerPort) })),
+    }));
+
+  const entryNode = nodes.find((n) => n.ip === host);
+  const isLb = !entryNode && services.some((s) => s.lbIPs.includes(host));
+  if (!entryNode && !isLb) {
+    throw new TraceError(`${host} is neither a node nor a load balancer address of cluster ${rt.cluster} (nodes: ${nodes.map((n) => n.ip).join(', ')}; LB addresses: ${services.flatMap((s) => s.lbIPs).join(', ') || 'none'})`);
+  }
+
+  const { local, response } = await sendFrom(host, port, path, o.sourcePort, o.timeoutMs ?? 10_000);
+  const facts: TraceFacts = {
+    cluster: rt.cluster,
+    url: `http://${host}:${port}${path}`,
+    host,
+    port,
+    client: local,
+    entry: entryNode ? { kind: 'node', node: entryNode.name } : { kind: 'load-balancer' },
+    nodes,
+    services,
+    pods,
+    response,
+  };
+
+  let nodeName = entryNode?.name;
+  let nodeSport = local.port;
+  if (isLb && lbMachine) {
+    const [health, ct, log] = await Promise.all([
+      httpJson<{ mode: string; frontends: { ip: string; port: number; protocol: string; backends: { node: string; ip: string; port: number }[]; affinitySeconds: number; local: boolean }[]; nodes: { key: string; healthy: boolean }[] }>(rt, cp, `http://${lbMachine.ip}:${LB_PORT}/healthz`),
+      conntrackOf(rt, lbMachine.name, local.port),
+      httpJson<{ items: ConnLogEntry[] }>(rt, cp, `http://${lbMachine.ip}:${LB_PORT}/connections?limit=4096`),
+    ]);
+    const h = 'error' in health ? undefined : health;
+    const fe = h?.frontends.find((f) => f.ip === host && f.port === port && f.protocol === 'TCP');
+    facts.lb = {
+      machineIP: lbMachine.ip,
+      mode: h?.mode ?? '?',
+      conntrack: ct.lines,
+      log: 'error' in log ? [] : log.items.filter((c) => c.client === `${local.ip}:${local.port}`),
+      frontend: fe && { backends: fe.backends, affinitySeconds: fe.affinitySeconds, local: fe.local },
+      checks: h?.nodes.map((n) => ({ key: n.key, healthy: n.healthy })) ?? [],
+      error: errOf(health) ?? ct.error,
+    };
+    const { lbForwardFlow } = await import('./facts.js');
+    const flow = lbForwardFlow(ct.lines, local.ip, local.port);
+    if (flow) {
+      nodeName = nodes.find((n) => n.ip === flow.reply.src)?.name;
+      nodeSport = flow.reply.dport;
+    } else nodeName = facts.lb.log[0]?.backendNode;
+  }
+
+  const node = nodes.find((n) => n.name === nodeName);
+  if (node && machines.some((m) => m.name === node.name)) {
+    const mode = await execText(rt, node.name, 'curl', ['-sS', '--max-time', '3', `http://${node.ip}:${KUBE_PROXY_PORT}/proxyMode`]);
+    const m = 'error' in mode ? '?' : mode.out.trim();
+    const [ct, log] = await Promise.all([
+      m === 'userspace' ? Promise.resolve<{ lines: string[]; error?: string }>({ lines: [] }) : conntrackOf(rt, node.name, nodeSport),
+      httpJson<{ items: ConnLogEntry[] }>(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`),
+    ]);
+    facts.node = { name: node.name, ip: node.ip, mode: m, conntrack: ct.lines, log: 'error' in log ? [] : log.items, error: ct.error ?? errOf(log) };
+  }
+  return facts;
+}
