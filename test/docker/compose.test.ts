@@ -145,6 +145,11 @@ describe.skipIf(why !== null)('docker compose cluster', () => {
     expect(explained).toMatch(/✔ port 80\/TCP → targetPort "http" \(= 8080\): listening/);
     expect(explained).toMatch(/✔ every node's kube-proxy has applied/);
     expect(explained).toMatch(/No problem found/);
+    // trace follows one request through the LB container and a node container's conntrack to the pod.
+    const traced = kubemu(['trace', `http://${c.ip(200)}/`, '--name', c.project]);
+    expect(traced).toMatch(/→ load balancer \S+ \(nftables\) chose node-\d/);
+    expect(traced).toMatch(/DNAT \S+ → 10\.244\.\d+\.\d+:8080 \(the endpoint chosen\)/);
+    expect(traced).toMatch(/→ response 200/);
 
     // kube-proxy killed on node-3 stays down (held), so node-3's node port stops answering; start brings it back.
     kubemu(['chaos', 'kill', 'kube-proxy', 'node-3', '--name', c.project]);

@@ -189,7 +189,15 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
     if (flow) {
       nodeName = nodes.find((n) => n.ip === flow.reply.src)?.name;
       nodeSport = flow.reply.dport;
-    } else nodeName = facts.lb.log[0]?.backendNode;
+    } else {
+      // A relay (userspace LB) logs the connection as it ends, which may be a moment after the client saw the answer.
+      for (let i = 0; i < 20 && facts.lb.log.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const again = await httpJson<{ items: ConnLogEntry[] }>(rt, cp, `http://${lbMachine.ip}:${LB_PORT}/connections?limit=4096`);
+        if (!('error' in again)) facts.lb.log = again.items.filter((c) => c.client === `${local.ip}:${local.port}`);
+      }
+      nodeName = facts.lb.log[0]?.backendNode;
+    }
   }
 
   const node = nodes.find((n) => n.name === nodeName);
@@ -200,7 +208,18 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
       m === 'userspace' ? Promise.resolve<{ lines: string[]; error?: string }>({ lines: [] }) : conntrackOf(rt, node.name, nodeSport),
       httpJson<{ items: ConnLogEntry[] }>(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`),
     ]);
-    facts.node = { name: node.name, ip: node.ip, mode: m, conntrack: ct.lines, log: 'error' in log ? [] : log.items, error: ct.error ?? errOf(log) };
+    let items = 'error' in log ? [] : log.items;
+    if (m === 'userspace') {
+      // The relay logs a connection as it ends: wait (briefly) for this request's entry.
+      const from = isLb && lbMachine ? lbMachine.ip : local.ip;
+      const ours = (xs: ConnLogEntry[]) => xs.some((c) => c.client === `${local.ip}:${local.port}` || c.client.startsWith(`${from}:`));
+      for (let i = 0; i < 20 && !ours(items); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const again = await httpJson<{ items: ConnLogEntry[] }>(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`);
+        if (!('error' in again)) items = again.items;
+      }
+    }
+    facts.node = { name: node.name, ip: node.ip, mode: m, conntrack: ct.lines, log: items, error: ct.error ?? errOf(log) };
   }
   return facts;
 }
