@@ -118,6 +118,11 @@ describe.skipIf(!IS_ROOT)('kubemu trace, userspace kube-proxy and LB (e2e, root)
     await until('kubia ready', () => u.readyIPs('kubia').length === 1, 60_000);
     await until('an LB address', () => !!u.json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>(['get', 'svc', 'kubia']).status.loadBalancer.ingress?.[0]?.ip, 30_000);
     await u.waitApplied('kubia');
+    // the userspace LB listens only once a node passed its health check (before that, clients are refused)
+    await until('the LB sees both nodes healthy', () => {
+      const h = spawnSync('curl', ['-s', '--max-time', '3', `http://172.30.244.3:10257/healthz`], { encoding: 'utf8' });
+      return (JSON.parse(h.stdout || '{}') as { frontends?: { backends: unknown[] }[] }).frontends?.[0]?.backends.length === 2;
+    }, 30_000);
   }, 180_000);
   afterAll(() => u.down(), 60_000);
 
