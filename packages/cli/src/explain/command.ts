@@ -8,46 +8,50 @@ import { Command, Option } from 'commander';
 import { loadKubeconfig } from '../kubeconfig.js';
 import { RestClient } from '../rest-client.js';
 
-export function explainCommand(): Command {
-  const explain = new Command('explain').description("why can't I reach it? walk the troubleshooting checklist against the live cluster");
-  explain
-    .command('service')
-    .alias('svc')
-    .description("check a Service end to end: selector, readiness, endpoints, ports inside the pods, kube-proxies, node ports, load balancer, DNS (root for a netns cluster)")
+interface ExplainOpts {
+  namespace: string;
+  name: string;
+  output: 'text' | 'json';
+  kubeconfig?: string;
+}
+
+/** A subcommand with the options both share: namespace, cluster, output, kubeconfig. */
+function subcommand(parent: Command, name: string, alias: string, description: string): Command {
+  return parent
+    .command(name)
+    .alias(alias)
+    .description(description)
     .argument('<name>')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--name <cluster>', 'cluster name (netns) or compose project name (docker)', 'kubemu')
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--kubeconfig <path>', "kubeconfig for the API (default: the cluster's own)"))
-    .action(async (name: string, o: { namespace: string; name: string; output: 'text' | 'json'; kubeconfig?: string }) => {
-      const { openRuntime } = await import('../chaos/commands.js');
+    .addOption(new Option('--kubeconfig <path>', "kubeconfig for the API (default: the cluster's own)"));
+}
+
+/** The cluster (either runtime) and its API, as the options name them. */
+async function open(o: ExplainOpts) {
+  const { openRuntime } = await import('../chaos/commands.js');
+  const rt = await openRuntime(o.name);
+  return { rt, api: new RestClient(loadKubeconfig(o.kubeconfig ?? rt.kubeconfig)), namespace: o.namespace };
+}
+
+export function explainCommand(): Command {
+  const explain = new Command('explain').description("why can't I reach it? walk the troubleshooting checklist against the live cluster");
+  subcommand(explain, 'service', 'svc', "check a Service end to end: selector, readiness, endpoints, ports inside the pods, kube-proxies, node ports, load balancer, DNS (root for a netns cluster)")
+    .action(async (name: string, o: ExplainOpts) => {
       const { gatherServiceFacts } = await import('./gather.js');
       const { explainService } = await import('./checks.js');
       const { renderJson, renderText } = await import('./render.js');
-      const rt = await openRuntime(o.name);
-      const api = new RestClient(loadKubeconfig(o.kubeconfig ?? rt.kubeconfig));
-      const facts = await gatherServiceFacts({ rt, api, namespace: o.namespace, name });
-      const e = explainService(facts);
+      const e = explainService(await gatherServiceFacts({ ...(await open(o)), name }));
       console.log(o.output === 'json' ? renderJson(e) : renderText(e));
       process.exitCode = e.reachable ? 0 : 1;
     });
-  explain
-    .command('pod')
-    .alias('po')
-    .description("check a pod: running, ready (the failing probe), what it listens on, and whether each Service that selects it holds it in its endpoints")
-    .argument('<name>')
-    .option('-n, --namespace <ns>', 'namespace', 'default')
-    .option('--name <cluster>', 'cluster name (netns) or compose project name (docker)', 'kubemu')
-    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .addOption(new Option('--kubeconfig <path>', "kubeconfig for the API (default: the cluster's own)"))
-    .action(async (name: string, o: { namespace: string; name: string; output: 'text' | 'json'; kubeconfig?: string }) => {
-      const { openRuntime } = await import('../chaos/commands.js');
+  subcommand(explain, 'pod', 'po', "check a pod: running, ready (the failing probe), what it listens on, and whether each Service that selects it holds it in its endpoints")
+    .action(async (name: string, o: ExplainOpts) => {
       const { gatherPodFacts } = await import('./gather.js');
       const { explainPod } = await import('./pod-checks.js');
       const { renderPodText } = await import('./render.js');
-      const rt = await openRuntime(o.name);
-      const api = new RestClient(loadKubeconfig(o.kubeconfig ?? rt.kubeconfig));
-      const e = explainPod(await gatherPodFacts({ rt, api, namespace: o.namespace, name }));
+      const e = explainPod(await gatherPodFacts({ ...(await open(o)), name }));
       console.log(o.output === 'json' ? JSON.stringify(e, null, 2) : renderPodText(e));
       process.exitCode = e.healthy ? 0 : 1;
     });

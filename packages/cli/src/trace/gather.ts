@@ -191,11 +191,8 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
       nodeSport = flow.reply.dport;
     } else {
       // A relay (userspace LB) logs the connection as it ends, which may be a moment after the client saw the answer.
-      for (let i = 0; i < 20 && facts.lb.log.length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const again = await httpJson<{ items: ConnLogEntry[] }>(rt, cp, `http://${lbMachine.ip}:${LB_PORT}/connections?limit=4096`);
-        if (!('error' in again)) facts.lb.log = again.items.filter((c) => c.client === `${local.ip}:${local.port}`);
-      }
+      const mine = (xs: ConnLogEntry[]) => xs.filter((c) => c.client === `${local.ip}:${local.port}`);
+      if (!facts.lb.log.length) facts.lb.log = mine(await pollLog(rt, cp, `http://${lbMachine.ip}:${LB_PORT}/connections?limit=4096`, (xs) => mine(xs).length > 0));
       nodeName = facts.lb.log[0]?.backendNode;
     }
   }
@@ -213,13 +210,22 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
       // The relay logs a connection as it ends: wait (briefly) for this request's entry.
       const from = isLb && lbMachine ? lbMachine.ip : local.ip;
       const ours = (xs: ConnLogEntry[]) => xs.some((c) => c.client === `${local.ip}:${local.port}` || c.client.startsWith(`${from}:`));
-      for (let i = 0; i < 20 && !ours(items); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const again = await httpJson<{ items: ConnLogEntry[] }>(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`);
-        if (!('error' in again)) items = again.items;
-      }
+      if (!ours(items)) items = await pollLog(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`, ours, items);
     }
     facts.node = { name: node.name, ip: node.ip, mode: m, conntrack: ct.lines, log: items, error: ct.error ?? errOf(log) };
   }
   return facts;
+}
+
+/** Reads a relay's connection log again (every 100 ms, up to 2 s) until `done` holds; the last good read either way (`first` when none was). */
+async function pollLog(rt: ChaosRuntime, machine: string, url: string, done: (xs: ConnLogEntry[]) => boolean, first: ConnLogEntry[] = []): Promise<ConnLogEntry[]> {
+  let items = first;
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const got = await httpJson<{ items: ConnLogEntry[] }>(rt, machine, url);
+    if ('error' in got) continue;
+    items = got.items;
+    if (done(items)) break;
+  }
+  return items;
 }
