@@ -26,6 +26,7 @@ import { chaosCommands } from './chaos/commands.js';
 import { registerChaosRun } from './chaos/scenario/command.js';
 import { explainCommand } from './explain/command.js';
 import { traceCommand } from './trace/command.js';
+import { dashboardCommand } from './dashboard/command.js';
 
 class CliError extends Error {}
 
@@ -531,6 +532,7 @@ program.addCommand(explainCommand());
 
 // kubemu trace URL: one request from the host, followed hop by hop (trace/).
 program.addCommand(traceCommand());
+program.addCommand(dashboardCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const msg = e instanceof RestError ? `Error from server${e.status?.reason ? ` (${e.status.reason})` : ''}: ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;

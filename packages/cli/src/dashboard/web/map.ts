@@ -1,0 +1,226 @@
+/**
+ * The live map: the load balancer and its node checks on top, Ingresses,
+ * Services (each with its effective endpoints: ready / serving-but-not-ready
+ * / terminating, and the connections per second reaching each), and one
+ * column per node holding its pods. Lines join a Service to the pods behind
+ * its endpoints (all of them on a small cluster; the selected Service and
+ * the ones carrying traffic on a big one).
+ */
+import { h, KeyedList } from './dom.js';
+import { viewKey, type Store } from './store.js';
+import type { EndpointView, IngressView, NodeView, PodView, ServiceView, TrafficView } from '../view.js';
+
+/** Above this many endpoint lines, only the selected Service's and those with traffic are drawn. */
+const MAX_LINES = 400;
+
+export interface MapHandlers {
+  selectService(key: string): void;
+  selectPod(key: string): void;
+}
+
+export function endpointState(e: EndpointView): 'ready' | 'serving' | 'terminating' | 'unready' {
+  if (e.ready) return 'ready';
+  if (e.terminating) return e.serving ? 'serving' : 'terminating';
+  return 'unready';
+}
+
+export class ClusterMap {
+  readonly #services: KeyedList<{ svc: ServiceView; eps: EndpointView[]; traffic: TrafficView[] }>;
+  readonly #ingresses: KeyedList<IngressView>;
+  readonly #nodes: KeyedList<{ node: NodeView; pods: PodView[]; healthy?: boolean }>;
+  readonly #nodePods = new Map<string, KeyedList<PodView>>();
+  readonly #svg: SVGSVGElement;
+  selected = '';
+
+  constructor(
+    readonly root: HTMLElement,
+    readonly store: Store,
+    readonly on: MapHandlers,
+  ) {
+    const ing = h('div', { class: 'row ingresses', 'data-section': 'ingresses' });
+    const svcs = h('div', { class: 'row services', 'data-section': 'services' });
+    const nodes = h('div', { class: 'row nodes', 'data-section': 'nodes' });
+    this.#svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    this.#svg.setAttribute('class', 'lines');
+    root.replaceChildren(this.#svg, h('h3', {}, 'Ingresses'), ing, h('h3', {}, 'Services'), svcs, h('h3', {}, 'Nodes and pods'), nodes);
+    this.#ingresses = new KeyedList<IngressView>(ing, viewKey, (i) => JSON.stringify(i), (i) => this.#ingressCard(i));
+    this.#services = new KeyedList(
+      svcs,
+      (x) => viewKey(x.svc),
+      (x) => JSON.stringify([x.svc, x.eps, x.traffic, this.selected === viewKey(x.svc)]),
+      (x) => this.#serviceCard(x.svc, x.eps, x.traffic),
+    );
+    this.#nodes = new KeyedList(
+      nodes,
+      (x) => x.node.name,
+      (x) => JSON.stringify([x.node, x.healthy]),
+      (x) => this.#nodeColumn(x.node, x.healthy),
+    );
+  }
+
+  render(): void {
+    const s = this.store;
+    const eps = new Map<string, Map<string, EndpointView>>();
+    for (const sl of s.objects.slices.values()) {
+      const k = `${sl.namespace}/${sl.service}`;
+      let m = eps.get(k);
+      if (!m) eps.set(k, (m = new Map()));
+      for (const e of sl.endpoints) if (!m.has(e.ip)) m.set(e.ip, e);
+    }
+    const traffic = new Map<string, TrafficView[]>();
+    for (const t of s.traffic) (traffic.get(t.service) ?? traffic.set(t.service, []).get(t.service)!).push(t);
+    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) => viewKey(a).localeCompare(viewKey(b), undefined, { numeric: true });
+    this.#ingresses.update([...s.objects.ingresses.values()].sort(byName));
+    this.#services.update(
+      [...s.objects.services.values()].sort(byName).map((svc) => {
+        const k = viewKey(svc);
+        return { svc, eps: [...(eps.get(k)?.values() ?? [])].sort((a, b) => a.ip.localeCompare(b.ip, undefined, { numeric: true })), traffic: traffic.get(k) ?? [] };
+      }),
+    );
+    const podsByNode = new Map<string, PodView[]>();
+    for (const p of s.objects.pods.values()) (podsByNode.get(p.node) ?? podsByNode.set(p.node, []).get(p.node)!).push(p);
+    const health = new Map<string, boolean>();
+    for (const n of s.lb?.nodes ?? []) if (n.key.endsWith(' proxy')) health.set(n.node, n.healthy);
+    const nodes = [...s.objects.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+    if (podsByNode.has('')) nodes.push({ name: '', ip: '', ready: false, reason: 'not scheduled', podCIDR: '' });
+    this.#nodes.update(nodes.map((node) => ({ node, pods: podsByNode.get(node.name) ?? [], healthy: health.get(node.name) })));
+    for (const node of nodes) {
+      const col = this.#nodes.element(node.name);
+      if (!col) continue;
+      let list = this.#nodePods.get(node.name);
+      const holder = col.querySelector<HTMLElement>('.pods')!;
+      if (!list || list.parent !== holder) {
+        list = new KeyedList<PodView>(holder, viewKey, (p) => JSON.stringify(p), (p) => this.#podChip(p));
+        this.#nodePods.set(node.name, list);
+      }
+      list.update((podsByNode.get(node.name) ?? []).sort(byName));
+    }
+    for (const name of [...this.#nodePods.keys()]) if (!s.objects.nodes.has(name) && !(name === '' && podsByNode.has(''))) this.#nodePods.delete(name);
+    this.drawLines();
+  }
+
+  /** Lines from each Service's endpoints to the pods behind them. */
+  drawLines(): void {
+    const svg = this.#svg;
+    const box = this.root.getBoundingClientRect();
+    svg.setAttribute('width', String(this.root.scrollWidth));
+    svg.setAttribute('height', String(this.root.scrollHeight));
+    const lines: { svc: string; pod: string; state: string; cps: number }[] = [];
+    const cps = new Map(this.store.traffic.map((t) => [`${t.service}\t${t.endpoint.split(':')[0]}`, t.cps]));
+    for (const sl of this.store.objects.slices.values()) {
+      const svc = `${sl.namespace}/${sl.service}`;
+      for (const e of sl.endpoints) if (e.pod) lines.push({ svc, pod: e.pod, state: endpointState(e), cps: cps.get(`${svc}\t${e.ip}`) ?? 0 });
+    }
+    const shown = lines.length <= MAX_LINES ? lines : lines.filter((l) => l.svc === this.selected || l.cps > 0);
+    const parts: string[] = [];
+    const ox = box.left - this.root.scrollLeft;
+    const oy = box.top - this.root.scrollTop;
+    for (const l of shown) {
+      const a = this.#services.element(l.svc)?.querySelector(`[data-endpoint-pod="${CSS.escape(l.pod)}"]`) ?? this.#services.element(l.svc);
+      const b = this.#podElement(l.pod);
+      if (!a || !b) continue;
+      const ra = a.getBoundingClientRect();
+      const rb = b.getBoundingClientRect();
+      const x1 = ra.left + ra.width / 2 - ox;
+      const y1 = ra.bottom - oy;
+      const x2 = rb.left + rb.width / 2 - ox;
+      const y2 = rb.top - oy;
+      const my = (y1 + y2) / 2;
+      const cls = `line ${l.state}${l.cps > 0 ? ' busy' : ''}${l.svc === this.selected ? ' selected' : ''}`;
+      const width = l.cps > 0 ? Math.min(6, 1.5 + Math.log2(1 + l.cps)) : 1.2;
+      parts.push(`<path class="${cls}" data-line="${escapeAttr(l.svc)}>${escapeAttr(l.pod)}" stroke-width="${width.toFixed(1)}" d="M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}"/>`);
+    }
+    svg.innerHTML = parts.join('');
+  }
+
+  #podElement(key: string): HTMLElement | undefined {
+    const p = this.store.objects.pods.get(key);
+    return p ? this.#nodePods.get(p.node)?.element(key) : undefined;
+  }
+
+  #ingressCard(i: IngressView): HTMLElement {
+    return h(
+      'div',
+      { class: 'card ingress', 'data-ingress': viewKey(i) },
+      h('div', { class: 'title' }, h('b', {}, i.name), ` ${i.namespace}`, h('span', { class: 'tag' }, i.className || 'no class')),
+      h('div', { class: 'addr' }, i.lbIPs.length ? i.lbIPs.join(', ') : 'no address yet'),
+      ...i.rules.map((r) => h('div', { class: 'rule' }, `${r.host}${r.path} (${r.pathType}) → ${r.service}:${r.port}`)),
+      i.defaultBackend ? h('div', { class: 'rule' }, `default → ${i.defaultBackend}`) : undefined,
+      ...i.tls.map((t) => h('div', { class: 'rule tls' }, `TLS ${t.hosts.join(', ') || '*'} from Secret ${t.secretName}`)),
+    );
+  }
+
+  #serviceCard(svc: ServiceView, eps: EndpointView[], traffic: TrafficView[]): HTMLElement {
+    const key = viewKey(svc);
+    const rate = new Map(traffic.map((t) => [t.endpoint.split(':')[0], t]));
+    const total = traffic.reduce((n, t) => n + t.cps, 0);
+    const ports = svc.ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol}${p.targetPort !== String(p.port) ? `→${p.targetPort}` : ''}`).join(' ');
+    const ready = eps.filter((e) => e.ready).length;
+    return h(
+      'div',
+      {
+        class: `card service${this.selected === key ? ' selected' : ''}${eps.length && ready === 0 ? ' broken' : ''}${!eps.length && svc.selector ? ' broken' : ''}`,
+        'data-service': key,
+        'data-ready-endpoints': ready,
+        onclick: () => this.on.selectService(key),
+        title: 'click: explain this Service',
+      },
+      h('div', { class: 'title' }, h('b', {}, svc.name), ` ${svc.namespace}`, h('span', { class: `tag ${svc.type}` }, svc.type)),
+      h('div', { class: 'addr' }, `${svc.clusterIP || 'None'} ${ports}`),
+      svc.type === 'LoadBalancer' ? h('div', { class: `addr lb${svc.lbPending ? ' pending' : ''}` }, svc.lbPending ? 'EXTERNAL-IP <pending>' : `LB ${svc.lbIPs.join(', ')}`) : undefined,
+      svc.externalTrafficPolicy === 'Local' || svc.sessionAffinity === 'ClientIP'
+        ? h('div', { class: 'addr' }, [svc.externalTrafficPolicy === 'Local' ? `Local policy (hc :${svc.healthCheckNodePort ?? '?'})` : '', svc.sessionAffinity === 'ClientIP' ? `ClientIP affinity ${svc.affinitySeconds}s` : ''].filter(Boolean).join(' · '))
+        : undefined,
+      h(
+        'div',
+        { class: 'endpoints' },
+        ...(eps.length
+          ? eps.map((e) => {
+              const t = rate.get(e.ip);
+              const st = endpointState(e);
+              return h(
+                'span',
+                { class: `ep ${st}`, 'data-endpoint': e.ip, 'data-endpoint-pod': e.pod, 'data-state': st, title: `${e.ip} on ${e.node || '?'}: ${st}` },
+                e.pod ? e.pod.split('/')[1]! : e.ip,
+                t && t.cps > 0 ? h('span', { class: 'cps' }, `${t.cps}/s`) : undefined,
+              );
+            })
+          : [h('span', { class: 'none' }, svc.selector ? 'no endpoints' : 'no selector: Endpoints by hand')]),
+      ),
+      total > 0 ? h('div', { class: 'rate' }, `${Math.round(total * 10) / 10} conn/s`) : undefined,
+    );
+  }
+
+  #nodeColumn(node: NodeView, healthy: boolean | undefined): HTMLElement {
+    return h(
+      'div',
+      { class: `node${node.ready ? '' : ' down'}`, 'data-node': node.name || '(unscheduled)', 'data-ready': node.ready },
+      h(
+        'div',
+        { class: 'title' },
+        h('b', {}, node.name || 'not scheduled'),
+        ` ${node.ip}`,
+        node.name ? h('span', { class: `tag ${node.ready ? 'ok' : 'bad'}` }, node.ready ? 'Ready' : node.reason || 'NotReady') : undefined,
+        healthy === undefined ? undefined : h('span', { class: `tag ${healthy ? 'ok' : 'bad'}`, title: 'as the load balancer sees it' }, healthy ? 'LB ✔' : 'LB ✘'),
+      ),
+      h('div', { class: 'pods' }),
+    );
+  }
+
+  #podChip(p: PodView): HTMLElement {
+    const state = p.terminating ? 'terminating' : p.ready ? 'ready' : p.phase === 'Running' ? 'unready' : p.phase.toLowerCase();
+    return h(
+      'div',
+      { class: `pod ${state}`, 'data-pod': viewKey(p), 'data-ready': p.ready, 'data-phase': p.phase, onclick: () => this.on.selectPod(viewKey(p)), title: `${viewKey(p)} ${p.ip} ${p.phase}${p.owner ? ` (${p.owner})` : ''}` },
+      h('span', { class: 'dot' }),
+      h('span', { class: 'name' }, p.name),
+      h('span', { class: 'ip' }, p.ip || '—'),
+      p.restarts ? h('span', { class: 'restarts', title: 'restarts' }, `↻${p.restarts}`) : undefined,
+      p.terminating ? h('span', { class: 'tag bad' }, 'Terminating') : undefined,
+    );
+  }
+}
+
+function escapeAttr(s: string): string {
+  return s.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

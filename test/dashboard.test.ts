@@ -1,0 +1,151 @@
+/**
+ * `kubemu dashboard` in a real browser (headless Chromium) against a real
+ * 2-node netns cluster: the page shows the nodes, the pods on each and the
+ * Services with their endpoints; scaling the Deployment adds a pod and an
+ * endpoint without a reload; a pod whose readiness probe starts failing
+ * turns its endpoint unready on the map and shows in the rollout timeline;
+ * clicking the Service shows its explain checklist naming that pod; traffic
+ * sent to the node port shows up as connections. A screenshot is saved in
+ * test-results/. The page without the token gets nothing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, launchBrowser } from './helpers/browser.js';
+import { KUBEMU } from './helpers/control-plane-process.js';
+import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+
+const c = new NetnsCluster(2, ['--subnet', '172.30.226.0/24']);
+
+// Ready while /tmp/unready does not exist (each pod has its own /tmp): `touch` it to make a pod fail its probe.
+const APPS = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kubia}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: kubia}}
+  template:
+    metadata: {labels: {app: kubia}}
+    spec:
+      containers:
+      - name: kubia
+        image: luksa/kubia
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {exec: {command: [sh, -c, 'test ! -e /tmp/unready']}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kubia}
+spec: {type: NodePort, selector: {app: kubia}, ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]}
+`;
+
+let dashboard: ChildProcess | undefined;
+let browser: Browser | undefined;
+let url = '';
+
+function startDashboard(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = (dashboard = spawn(process.execPath, [KUBEMU, 'dashboard', '--name', c.name, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('exit', (code) => reject(new Error(`kubemu dashboard exited ${code}: ${out}${err}`)));
+    setTimeout(() => reject(new Error(`kubemu dashboard printed no URL in 20 s: ${out}${err}`)), 20_000);
+  });
+}
+
+const readyEndpoints = (page: Page) => page.locator('[data-service="default/kubia"] .ep[data-state="ready"]').count();
+
+describe.skipIf(!IS_ROOT)('kubemu dashboard in a browser', () => {
+  let page: Page;
+
+  beforeAll(async () => {
+    c.up();
+    c.apply(APPS);
+    await until('2 kubia pods ready', () => c.pods('app=kubia').filter((p) => p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length === 2, 60_000);
+    url = await startDashboard();
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(url);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    dashboard?.kill('SIGINT');
+    c.down();
+  });
+
+  it('shows the nodes, the pods on each node and the Service with its ready endpoints', async () => {
+    await page.waitForSelector('#status.ok', { timeout: 10_000 });
+    for (const n of ['node-1', 'node-2']) await page.waitForSelector(`[data-node="${n}"][data-ready="true"]`, { timeout: 10_000 });
+    const pods = c.pods('app=kubia');
+    for (const p of pods) {
+      // Each pod is drawn inside the column of the node it runs on.
+      await page.waitForSelector(`[data-node="${p.spec.nodeName}"] [data-pod="default/${p.metadata.name}"][data-ready="true"]`, { timeout: 10_000 });
+      await page.waitForSelector(`[data-service="default/kubia"] [data-endpoint="${p.status.podIP}"][data-state="ready"]`, { timeout: 10_000 });
+    }
+    expect(await readyEndpoints(page)).toBe(2);
+    expect(await page.locator('[data-service="default/kubernetes"]').count()).toBe(1);
+    expect(await page.textContent('[data-service="default/kubia"]')).toContain(':30080');
+  });
+
+  it('sees a scale-up without a reload: a third pod and a third ready endpoint', async () => {
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    expect(c.kubectl(['scale', 'deployment/kubia', '--replicas=3']).status).toBe(0);
+    await page.waitForFunction(() => document.querySelectorAll('[data-pod^="default/kubia-"]').length === 3, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-service="default/kubia"] .ep[data-state="ready"]').length === 3, undefined, { timeout: 30_000 });
+    // Same page: the marker set before the change is still there.
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+  });
+
+  it('turns the endpoint of a pod that fails its readiness probe unready, and the explain checklist names the pod', async () => {
+    const pod = c.pods('app=kubia').find((p) => p.status.podIP)!;
+    const t0 = Date.now();
+    expect(c.kubectl(['exec', pod.metadata.name, '--', 'touch', '/tmp/unready']).status).toBe(0);
+    await page.waitForSelector(`[data-service="default/kubia"] [data-endpoint="${pod.status.podIP}"][data-state="unready"]`, { timeout: 20_000 });
+    await page.waitForSelector(`[data-pod="default/${pod.metadata.name}"][data-ready="false"]`, { timeout: 5_000 });
+    const seenMs = Date.now() - t0;
+    expect(await readyEndpoints(page)).toBe(2);
+    // The rollout timeline has the pod going unready and its endpoint following.
+    await page.waitForSelector(`[data-panel="timeline"] [data-what="endpoint-unready"]`, { timeout: 5_000 });
+    expect(await page.textContent('[data-panel="timeline"]')).toContain(pod.metadata.name);
+
+    await page.click('[data-service="default/kubia"]');
+    await page.waitForSelector('[data-panel="explain"] [data-check-id="ready"]', { timeout: 20_000 });
+    const ready = await page.textContent('[data-panel="explain"] [data-check-id="ready"]');
+    // Two of three still answer, so the Service is reachable; the line names the one that is not and its probe.
+    expect(ready).toContain('2 of 3 pods ready');
+    expect(ready).toContain(pod.metadata.name);
+    expect(ready).toContain('/tmp/unready');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    console.log(`dashboard: endpoint unready on the page ${seenMs} ms after the probe started failing (period 1 s); screenshot in test-results/dashboard.png`);
+
+    expect(c.kubectl(['exec', pod.metadata.name, '--', 'rm', '/tmp/unready']).status).toBe(0);
+    await page.waitForSelector(`[data-service="default/kubia"] [data-endpoint="${pod.status.podIP}"][data-state="ready"]`, { timeout: 20_000 });
+  });
+
+  it('shows the load balancer and its health checks of both nodes', async () => {
+    await page.waitForSelector('[data-panel="lb-health"]', { timeout: 10_000 });
+    const text = await page.textContent('[data-panel="lb-health"]');
+    expect(text).toContain('node-1 proxy');
+    expect(text).toContain('node-2 proxy');
+  });
+
+  it('refuses the data without the token', async () => {
+    const bare = url.replace(/#.*/, '');
+    const other = await browser!.newPage();
+    await other.goto(bare);
+    await other.waitForFunction(() => document.getElementById('status')?.className === 'bad', undefined, { timeout: 10_000 });
+    expect(await other.locator('[data-pod]').count()).toBe(0);
+    const api = await fetch(`${bare}api/snapshot`);
+    expect(api.status).toBe(401);
+    await other.close();
+  });
+});
