@@ -39,6 +39,11 @@ apiVersion: v1
 kind: Service
 metadata: {name: kubia}
 spec: {type: NodePort, selector: {app: kubia}, ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kubia-sticky}
+spec: {type: NodePort, sessionAffinity: ClientIP, selector: {app: kubia}, ports: [{port: 80, targetPort: 8080, nodePort: 30081}]}
 `;
 
 let dashboard: ChildProcess | undefined;
@@ -136,6 +141,20 @@ describe.skipIf(!IS_ROOT)('kubemu dashboard in a browser', () => {
     const text = await page.textContent('[data-panel="lb-health"]');
     expect(text).toContain('node-1 proxy');
     expect(text).toContain('node-2 proxy');
+  });
+
+  it("shows the client that ClientIP affinity holds to the pod that answered it, with the time left", async () => {
+    const reply = await (await fetch(`http://${c.nodeIP(1)}:30081/`)).text();
+    const answered = /You've hit (\S+)/.exec(reply)![1]!;
+    const ip = c.pods('app=kubia').find((p) => p.metadata.name === answered)!.status.podIP!;
+    await page.waitForFunction(
+      ([client, ep]) => [...document.querySelectorAll('[data-panel="affinity"] tr')].some((tr) => tr.textContent!.includes(client!) && tr.textContent!.includes(ep!)),
+      [c.hostIP(), `${ip}:8080`],
+      { timeout: 10_000 },
+    );
+    const row = await page.locator('[data-panel="affinity"] tr', { hasText: `${ip}:8080` }).first().textContent();
+    expect(row).toContain('default/kubia-sticky');
+    expect(Number(/(\d+)s$/.exec(row!.trim())![1])).toBeGreaterThan(10700);
   });
 
   it('refuses the data without the token', async () => {

@@ -10,8 +10,9 @@
  * - ProxyHealthServer: `:10256/healthz` (200 when the proxy is healthy and
  *   its node eligible, else 503; see proxy-health.ts) and `/livez` (health
  *   only), with lastUpdated / currentTime / nodeEligible, plus kubemu's
- *   `/connections` (the connection log) and `/applied` (which version of
- *   each Service this proxy has applied, and when).
+ *   `/connections` (the connection log), `/affinity` (the clients ClientIP
+ *   affinity holds to an endpoint now, with the time left) and `/applied`
+ *   (which version of each Service this proxy has applied, and when).
  */
 import http from 'node:http';
 import type { HealthState } from './proxy-health.js';
@@ -73,6 +74,8 @@ export interface ProxyStatus {
   /** `userspace` or `nftables`, for /proxyMode. */
   mode: string;
   connections: (limit: number) => unknown;
+  /** ClientIP affinity held now (/affinity). */
+  affinity: () => Promise<unknown>;
   /** Applied state of one Service (`ns/name`), or of all when omitted. */
   applied: (service?: string) => unknown;
   /** Resolves when `service` has applied a slice/service resourceVersion ≥ `rv`. */
@@ -108,6 +111,12 @@ export class ProxyHealthServer {
       case '/connections':
         try {
           return json(200, await s.connections(Number(url.searchParams.get('limit') ?? 1000)));
+        } catch (err) {
+          return json(503, { error: (err as Error).message });
+        }
+      case '/affinity':
+        try {
+          return json(200, { items: await s.affinity() });
         } catch (err) {
           return json(503, { error: (err as Error).message });
         }

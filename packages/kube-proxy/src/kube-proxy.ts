@@ -183,6 +183,7 @@ export class KubeProxy {
         health: () => this.#health.state(),
         mode: this.mode,
         connections: (limit) => this.#connections(limit),
+        affinity: () => this.proxier.affinity(),
         applied: (svc) => (svc ? { service: svc, ...(this.#applied.get(svc) ?? { rv: 0, at: 0 }) } : Object.fromEntries(this.#applied)),
         waitApplied: (svc, rv, timeoutMs) => this.waitApplied(svc, rv, timeoutMs),
       });

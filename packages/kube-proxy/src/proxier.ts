@@ -14,6 +14,7 @@
  *                         the next sync retries)
  *   retry()               what could not be set up (listeners that failed)
  *   connections(limit)    /connections
+ *   affinity()            /affinity (ClientIP affinity held now)
  *   stop(clean)           stop serving; with clean, remove kernel state
  */
 import type { ServicePortState } from './service-state.js';
@@ -41,6 +42,16 @@ export interface ConnRecord {
   result: string;
   attempts: number;
 }
+/** A client held to an endpoint by ClientIP affinity, as /affinity lists it. */
+export interface AffinityRecord {
+  /** Service port key, `ns/name:port/PROTO`. */
+  service: string;
+  client: string;
+  endpoint: string;
+  /** Seconds until the client is free again (-1: unknown). */
+  secondsLeft: number;
+}
+
 export interface Proxier {
   readonly mode: ProxyMode;
   start(): Promise<void>;
@@ -50,6 +61,8 @@ export interface Proxier {
   sync(): Promise<void>;
   retry(): Promise<void>;
   connections(limit: number): Promise<{ total: number; items: ConnRecord[] }>;
+  /** The clients ClientIP affinity holds to an endpoint now. */
+  affinity(): Promise<AffinityRecord[]>;
   stop(clean: boolean): Promise<void>;
 }
 

@@ -25,7 +25,8 @@
  */
 import type { Logger } from 'pino';
 import { run } from '@kubemu/netns';
-import type { ConnRecord, Proxier, ProxierContext } from '../proxier.js';
+import { affinityFromNftJson } from './affinity-sets.js';
+import type { AffinityRecord, ConnRecord, Proxier, ProxierContext } from '../proxier.js';
 import type { ServicePortState } from '../service-state.js';
 import { nftRunner, type NftRunner } from '../nft.js';
 import { enableConntrackAccounting, serviceFlows, type ServiceLookup } from './conntrack-flows.js';
@@ -91,6 +92,16 @@ export class NftablesProxier implements Proxier {
   /** The DNATed flows conntrack holds for Services (the kernel forwards, not us). */
   connections(limit: number): Promise<{ total: number; items: ConnRecord[] }> {
     return serviceFlows(this.serviceLookup(), this.#ctx.node, limit);
+  }
+
+  /** The clients the kernel's affinity sets hold now (one `nft -j list table`; nothing when no port has affinity). */
+  async affinity(): Promise<AffinityRecord[]> {
+    const ids = new Map<string, string>();
+    for (const [key, e] of this.#ports) if (e.installedInput?.affinitySeconds) ids.set(e.id, key);
+    if (!ids.size) return [];
+    const r = await run('nft', ['-j', 'list', 'table', 'ip', NAT_TABLE], { timeoutMs: 5000, allowFail: true });
+    if (r.code !== 0) throw new Error(`listing the affinity sets failed: ${r.stderr.trim()}`);
+    return affinityFromNftJson(r.stdout, (id) => ids.get(id));
   }
 
   async stop(clean: boolean): Promise<void> {

@@ -85,6 +85,16 @@ export class RoundRobin {
     return k;
   }
 
+  /** The clients held to an endpoint now, with the ms left. */
+  stickies(now: number): { client: string; endpoint: string; msLeft: number }[] {
+    const out: { client: string; endpoint: string; msLeft: number }[] = [];
+    for (const [client, s] of this.#affinity) {
+      const left = this.#ttlMs - (now - s.lastUsed);
+      if (left > 0 && this.#set.has(s.endpoint)) out.push({ client, endpoint: s.endpoint, msLeft: left });
+    }
+    return out;
+  }
+
   #sweep(now: number): void {
     this.#lastSweep = now;
     for (const [ip, s] of this.#affinity) if (now - s.lastUsed >= this.#ttlMs) this.#affinity.delete(ip);

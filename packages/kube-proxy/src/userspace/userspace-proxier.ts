@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { ServicePortState } from '../service-state.js';
-import type { ConnRecord, Proxier, ProxierContext } from '../proxier.js';
+import type { AffinityRecord, ConnRecord, Proxier, ProxierContext } from '../proxier.js';
 import { ConnLog } from './conn-log.js';
 import { ServicePort } from './service-port.js';
 
@@ -82,6 +82,15 @@ export class UserspaceProxier implements Proxier {
 
   async connections(limit: number): Promise<{ total: number; items: ConnRecord[] }> {
     return { total: this.connLog.total, items: this.connLog.recent(limit) };
+  }
+
+  async affinity(): Promise<AffinityRecord[]> {
+    const now = Date.now();
+    const out: AffinityRecord[] = [];
+    for (const [service, p] of this.#ports) {
+      for (const rr of [p.cluster, p.local]) for (const s of rr.stickies(now)) out.push({ service, client: s.client, endpoint: s.endpoint, secondsLeft: Math.ceil(s.msLeft / 1000) });
+    }
+    return out;
   }
 
   async stop(): Promise<void> {
