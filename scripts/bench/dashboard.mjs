@@ -38,7 +38,7 @@ const root = resolve(import.meta.dirname, '..', '..');
 const { DashboardServer } = await import(join(root, 'packages/cli/dist/dashboard/server.js'));
 const dir = mkdtempSync(join(tmpdir(), 'kubemu-bench-dash-'));
 const port = 20000 + Math.floor(Math.random() * 20000);
-const proc = spawn(process.execPath, [join(root, 'packages/cli/bin/kubemu.js'), 'control-plane', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', '--node-monitor-grace-period', '100000'], { stdio: 'inherit' });
+const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), join(root, 'packages/cli/bin/kubemu.js'), 'control-plane', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', '--node-monitor-grace-period', '100000'], { stdio: 'inherit' });
 let browser;
 let dash;
 const cleanup = () => {

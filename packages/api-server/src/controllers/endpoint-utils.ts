@@ -73,13 +73,18 @@ export class ServiceMembership {
   readonly #podServices = new Map<string, Set<string>>();
   readonly #servicePods = new Map<string, Set<string>>();
 
-  constructor(client: ObjectClient) {
+  constructor(
+    client: ObjectClient,
+    /** The Services of a namespace as the controller's own index has them; undefined: read the store. */
+    readonly servicesIn?: (namespace: string) => Service[] | undefined,
+  ) {
     this.#client = client;
   }
 
   servicesToSync(pod: Pod): Set<string> {
     const out = new Set<string>(this.#podServices.get(keyOf(pod)) ?? []);
-    const services = this.#client.list<Service>(R.services, { namespace: pod.metadata.namespace }).items;
+    const ns = pod.metadata.namespace ?? 'default';
+    const services = this.servicesIn?.(ns) ?? this.#client.list<Service>(R.services, { namespace: ns }).items;
     for (const svc of services) {
       if (selectorOf(svc).matches(pod.metadata.labels)) out.add(keyOf(svc));
     }

@@ -26,6 +26,7 @@
  * deleted (Kubernetes' checkLeftoverEndpoints).
  */
 import type { Logger } from 'pino';
+import { ObjectIndex } from './object-index.js';
 import type { EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service } from '@kubemu/api';
 import type { ObjectClient } from '../registry/object-client.js';
 import {
@@ -73,17 +74,29 @@ export class EndpointsController extends BaseController {
 
   constructor(client: ObjectClient, log: Logger, opts: EndpointsControllerOptions = {}) {
     super(client, log, 'endpoints-controller', opts);
-    this.#membership = new ServiceMembership(client);
+    this.#membership = new ServiceMembership(client, (ns) => (this.#services.filled ? this.#services.list(ns) : undefined));
     this.#clock = opts.clock ?? systemClock;
     this.#max = opts.maxCapacity ?? ENDPOINTS_MAX_CAPACITY;
     this.#events = new EventRecorder(client, this.log, { component: ENDPOINTS_CONTROLLER_NAME, clock: this.#clock });
   }
 
+  readonly #pods = new ObjectIndex<Pod>();
+  readonly #services = new ObjectIndex<Service>();
+
   protected setupWatches(): void {
-    this.watch<Service>(R.services, {}, (ev) => this.queue.add(keyOf(ev.object)));
+    this.#services.reset();
+    this.watch<Service>(R.services, {}, (ev) => {
+      this.#services.apply(ev);
+      this.queue.add(keyOf(ev.object));
+    });
+    this.#services.fill(this.client.list<Service>(R.services).items);
+    this.#pods.reset();
     this.watch<Pod>(R.pods, {}, (ev) => {
+      this.#pods.apply(ev);
       for (const k of this.#membership.servicesToSync(ev.object)) this.queue.add(k);
     });
+    // Listed in the same tick the watch opened: its events all come after this list.
+    this.#pods.fill(this.client.list<Pod>(R.pods).items);
     this.watch<Endpoints>(R.endpoints, {}, (ev) => {
       if (ev.type === 'DELETED') this.queue.add(keyOf(ev.object));
     });
@@ -117,7 +130,8 @@ export class EndpointsController extends BaseController {
       return;
     }
     const selector = selectorOf(svc);
-    const pods = this.client.list<Pod>(R.pods, { namespace }).items.filter((p) => selector.matches(p.metadata.labels));
+    const inNamespace = this.#pods.filled ? this.#pods.list(namespace ?? 'default') : this.client.list<Pod>(R.pods, { namespace }).items;
+    const pods = inNamespace.filter((p) => selector.matches(p.metadata.labels));
     this.#membership.record(key, pods.map(keyOf));
     const subsets = buildSubsets(svc, pods);
 

@@ -26,6 +26,7 @@
  *     (+ service.kubernetes.io/headless when there is no cluster IP).
  */
 import type { Logger } from 'pino';
+import { ObjectIndex } from './object-index.js';
 import type { EndpointPort, EndpointSlice, Node, Pod, Service, SliceEndpoint } from '@kubemu/api';
 import type { ObjectClient } from '../registry/object-client.js';
 import { BaseController, type BaseControllerOptions, isPodReady, keyOf, podIPv4s, splitKey } from './controller-utils.js';
@@ -58,15 +59,27 @@ export class EndpointSliceController extends BaseController {
 
   constructor(client: ObjectClient, log: Logger, opts: EndpointSliceControllerOptions = {}) {
     super(client, log, 'endpointslice-controller', opts);
-    this.#membership = new ServiceMembership(client);
+    this.#membership = new ServiceMembership(client, (ns) => (this.#services.filled ? this.#services.list(ns) : undefined));
     this.#max = Math.max(1, opts.maxEndpointsPerSlice ?? DEFAULT_MAX_ENDPOINTS_PER_SLICE);
   }
 
+  readonly #pods = new ObjectIndex<Pod>();
+  readonly #services = new ObjectIndex<Service>();
+
   protected setupWatches(): void {
-    this.watch<Service>(R.services, {}, (ev) => this.queue.add(keyOf(ev.object)));
+    this.#services.reset();
+    this.watch<Service>(R.services, {}, (ev) => {
+      this.#services.apply(ev);
+      this.queue.add(keyOf(ev.object));
+    });
+    this.#services.fill(this.client.list<Service>(R.services).items);
+    this.#pods.reset();
     this.watch<Pod>(R.pods, {}, (ev) => {
+      this.#pods.apply(ev);
       for (const k of this.#membership.servicesToSync(ev.object)) this.queue.add(k);
     });
+    // Listed in the same tick the watch opened: its events all come after this list.
+    this.#pods.fill(this.client.list<Pod>(R.pods).items);
     this.watch<EndpointSlice>(R.endpointSlices, { labelSelector: `${LABEL_MANAGED_BY}=${SLICE_CONTROLLER_NAME}` }, (ev) => {
       const svc = ev.object.metadata.labels?.[LABEL_SERVICE_NAME];
       if (svc) this.queue.add(`${ev.object.metadata.namespace}/${svc}`);
@@ -104,7 +117,8 @@ export class EndpointSliceController extends BaseController {
       return;
     }
     const selector = selectorOf(svc);
-    const pods = this.client.list<Pod>(R.pods, { namespace }).items.filter((p) => selector.matches(p.metadata.labels));
+    const inNamespace = this.#pods.filled ? this.#pods.list(namespace ?? 'default') : this.client.list<Pod>(R.pods, { namespace }).items;
+    const pods = inNamespace.filter((p) => selector.matches(p.metadata.labels));
     this.#membership.record(key, pods.map(keyOf));
 
     const groups = desiredGroups(svc, pods, (n) => this.client.get<Node>(R.nodes, undefined, n));

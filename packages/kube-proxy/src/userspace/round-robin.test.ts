@@ -64,6 +64,22 @@ describe('RoundRobin', () => {
     expect(b).not.toBe(a); // round robin moved on
   });
 
+  it('lists the clients held now with the time they have left (/affinity)', () => {
+    const rr = new RoundRobin();
+    rr.setEndpoints(['a:1', 'b:1']);
+    rr.setAffinity(10);
+    const ep = rr.next('10.0.0.5', 1000)!;
+    rr.next('10.0.0.6', 4000);
+    expect(rr.stickies(5000)).toEqual([
+      { client: '10.0.0.5', endpoint: ep, msLeft: 6000 },
+      { client: '10.0.0.6', endpoint: expect.any(String), msLeft: 9000 },
+    ]);
+    // Expired, or its endpoint gone: not listed.
+    expect(rr.stickies(12_000).map((s) => s.client)).toEqual(['10.0.0.6']);
+    rr.setEndpoints([ep === 'a:1' ? 'b:1' : 'a:1']);
+    expect(rr.stickies(5000).map((s) => s.client)).not.toContain('10.0.0.5');
+  });
+
   it('drops affinity entries whose endpoint left', () => {
     const rr = new RoundRobin();
     rr.setEndpoints(EPS);

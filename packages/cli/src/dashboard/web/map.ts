@@ -130,6 +130,23 @@ export class ClusterMap {
       const width = l.cps > 0 ? Math.min(6, 1.5 + Math.log2(1 + l.cps)) : 1.2;
       parts.push(`<path class="${cls}" data-line="${escapeAttr(l.svc)}>${escapeAttr(l.pod)}" stroke-width="${width.toFixed(1)}" d="M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}"/>`);
     }
+    // Ingress rules → the Services they send to.
+    for (const i of this.store.objects.ingresses.values()) {
+      const from = this.#ingresses.element(viewKey(i));
+      if (!from) continue;
+      for (const svc of new Set(i.rules.map((r) => r.service).filter((x) => x && !x.includes('/')))) {
+        const to = this.#services.element(`${i.namespace}/${svc}`);
+        if (!to) continue;
+        const ra = from.getBoundingClientRect();
+        const rb = to.getBoundingClientRect();
+        const x1 = ra.left + ra.width / 2 - ox;
+        const y1 = ra.bottom - oy;
+        const x2 = rb.left + rb.width / 2 - ox;
+        const y2 = rb.top - oy;
+        const my = (y1 + y2) / 2;
+        parts.push(`<path class="line ingress" data-line="${escapeAttr(viewKey(i))}>${escapeAttr(`${i.namespace}/${svc}`)}" stroke-width="1.5" d="M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}"/>`);
+      }
+    }
     svg.innerHTML = parts.join('');
   }
 
