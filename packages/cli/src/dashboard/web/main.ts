@@ -34,6 +34,7 @@ async function explain(key: string): Promise<void> {
   detail = { kind: 'service', key };
   map.selected = key;
   store.dirty.add('map');
+  store.dirty.add('selected');
   schedule();
   renderExplain(details, `Service ${key}`, { reachable: false, checks: [{ status: 'skip', text: 'checking…' }] });
   try {
@@ -50,11 +51,15 @@ function schedule(): void {
   if (!frame) frame = requestAnimationFrame(render);
 }
 
+/** When the page got its data and drew it (ms since navigation), for benchmarks: window.kubemuTimes. */
+const times: Record<string, number> = ((window as unknown as { kubemuTimes: Record<string, number> }).kubemuTimes = {});
+
 function render(): void {
   frame = 0;
+  const t0 = performance.now();
   const d = store.dirty;
   $('cluster').textContent = store.cluster;
-  if (d.has('map') || d.has('traffic')) map.render();
+  if (d.has('map') || d.has('traffic')) map.render(d as ReadonlySet<string>);
   if (d.has('probes')) renderProbes($('probes'), store);
   if (d.has('traffic')) renderConnections($('connections'), store, (c) => {
     detail = { kind: 'none', key: c.id };
@@ -67,12 +72,15 @@ function render(): void {
   $('counts').textContent = counts;
   d.clear();
   document.body.dataset.rendered = String(Date.now());
+  times.firstRender ??= performance.now();
+  times.lastRenderMs = performance.now() - t0;
 }
 
 let backoff = 500;
 function connect(): void {
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?token=${encodeURIComponent(token)}`);
   ws.onopen = () => {
+    times.wsOpen ??= performance.now();
     backoff = 500;
     status.textContent = 'live';
     status.className = 'ok';
@@ -84,6 +92,7 @@ function connect(): void {
       status.className = 'bad';
       return;
     }
+    if (m.type === 'snapshot') times.snapshot ??= performance.now();
     store.apply(m);
     schedule();
   };

@@ -25,9 +25,9 @@ export function endpointState(e: EndpointView): 'ready' | 'serving' | 'terminati
 }
 
 export class ClusterMap {
-  readonly #services: KeyedList<{ svc: ServiceView; eps: EndpointView[]; traffic: TrafficView[] }>;
+  readonly #services: KeyedList<ServiceItem>;
   readonly #ingresses: KeyedList<IngressView>;
-  readonly #nodes: KeyedList<{ node: NodeView; pods: PodView[]; healthy?: boolean }>;
+  readonly #nodes: KeyedList<{ node: NodeView; healthy?: boolean }>;
   readonly #nodePods = new Map<string, KeyedList<PodView>>();
   readonly #svg: SVGSVGElement;
   selected = '';
@@ -43,22 +43,37 @@ export class ClusterMap {
     this.#svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
     this.#svg.setAttribute('class', 'lines');
     root.replaceChildren(this.#svg, h('h3', {}, 'Ingresses'), ing, h('h3', {}, 'Services'), svcs, h('h3', {}, 'Nodes and pods'), nodes);
-    this.#ingresses = new KeyedList<IngressView>(ing, viewKey, (i) => JSON.stringify(i), (i) => this.#ingressCard(i));
-    this.#services = new KeyedList(
+    this.#ingresses = new KeyedList<IngressView>(ing, viewKey, (i) => this.#ingressCard(i));
+    this.#services = new KeyedList<ServiceItem>(
       svcs,
       (x) => viewKey(x.svc),
-      (x) => JSON.stringify([x.svc, x.eps, x.traffic, this.selected === viewKey(x.svc)]),
-      (x) => this.#serviceCard(x.svc, x.eps, x.traffic),
+      (x) => this.#serviceCard(x),
+      (a, b) => a.svc !== b.svc || a.rev !== b.rev || a.traffic !== b.traffic || a.selected !== b.selected,
     );
-    this.#nodes = new KeyedList(
+    this.#nodes = new KeyedList<{ node: NodeView; healthy?: boolean }>(
       nodes,
       (x) => x.node.name,
-      (x) => JSON.stringify([x.node, x.healthy]),
       (x) => this.#nodeColumn(x.node, x.healthy),
+      (a, b) => a.node !== b.node || a.healthy !== b.healthy,
     );
   }
 
-  render(): void {
+  /** Redraws the sections whose data changed (`dirty`: the store's dirty set; all when omitted). */
+  render(dirty?: ReadonlySet<string>): void {
+    const s = this.store;
+    const all = !dirty;
+    const has = (...k: string[]) => all || k.some((x) => dirty!.has(x));
+    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) => viewKey(a).localeCompare(viewKey(b), undefined, { numeric: true });
+    if (has('ingresses')) this.#ingresses.update([...s.objects.ingresses.values()].sort(byName));
+    if (has('services', 'slices', 'traffic', 'selected')) this.#renderServices(byName);
+    if (has('nodes', 'pods', 'probes')) this.#renderNodes(byName);
+    this.drawLines();
+  }
+
+  readonly #trafficSig = new Map<string, string>();
+  readonly #trafficOf = new Map<string, TrafficView[]>();
+
+  #renderServices(byName: (a: ServiceView, b: ServiceView) => number): void {
     const s = this.store;
     const eps = new Map<string, Map<string, EndpointView>>();
     for (const sl of s.objects.slices.values()) {
@@ -67,37 +82,56 @@ export class ClusterMap {
       if (!m) eps.set(k, (m = new Map()));
       for (const e of sl.endpoints) if (!m.has(e.ip)) m.set(e.ip, e);
     }
+    // Traffic lists are kept as the same array while their numbers do not change, so unchanged cards are not redrawn.
     const traffic = new Map<string, TrafficView[]>();
     for (const t of s.traffic) (traffic.get(t.service) ?? traffic.set(t.service, []).get(t.service)!).push(t);
-    const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) => viewKey(a).localeCompare(viewKey(b), undefined, { numeric: true });
-    this.#ingresses.update([...s.objects.ingresses.values()].sort(byName));
+    for (const [k, list] of traffic) {
+      const sig = JSON.stringify(list);
+      if (this.#trafficSig.get(k) !== sig) {
+        this.#trafficSig.set(k, sig);
+        this.#trafficOf.set(k, list);
+      }
+    }
+    for (const k of [...this.#trafficOf.keys()]) if (!traffic.has(k)) (this.#trafficOf.delete(k), this.#trafficSig.delete(k));
+    const services = [...s.objects.services.values()].sort(byName);
     this.#services.update(
-      [...s.objects.services.values()].sort(byName).map((svc) => {
+      services.map((svc) => {
         const k = viewKey(svc);
-        return { svc, eps: [...(eps.get(k)?.values() ?? [])].sort((a, b) => a.ip.localeCompare(b.ip, undefined, { numeric: true })), traffic: traffic.get(k) ?? [] };
+        return {
+          svc,
+          rev: s.sliceRev.get(k) ?? 0,
+          eps: [...(eps.get(k)?.values() ?? [])].sort((a, b) => a.ip.localeCompare(b.ip, undefined, { numeric: true })),
+          traffic: this.#trafficOf.get(k) ?? NO_TRAFFIC,
+          selected: this.selected === k,
+        };
       }),
     );
+  }
+
+  #renderNodes(byName: (a: PodView, b: PodView) => number): void {
+    const s = this.store;
     const podsByNode = new Map<string, PodView[]>();
     for (const p of s.objects.pods.values()) (podsByNode.get(p.node) ?? podsByNode.set(p.node, []).get(p.node)!).push(p);
     const health = new Map<string, boolean>();
     for (const n of s.lb?.nodes ?? []) if (n.key.endsWith(' proxy')) health.set(n.node, n.healthy);
     const nodes = [...s.objects.nodes.values()].sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-    if (podsByNode.has('')) nodes.push({ name: '', ip: '', ready: false, reason: 'not scheduled', podCIDR: '' });
-    this.#nodes.update(nodes.map((node) => ({ node, pods: podsByNode.get(node.name) ?? [], healthy: health.get(node.name) })));
+    if (podsByNode.has('')) nodes.push(this.#unscheduled);
+    this.#nodes.update(nodes.map((node) => ({ node, healthy: health.get(node.name) })));
     for (const node of nodes) {
       const col = this.#nodes.element(node.name);
       if (!col) continue;
       let list = this.#nodePods.get(node.name);
       const holder = col.querySelector<HTMLElement>('.pods')!;
       if (!list || list.parent !== holder) {
-        list = new KeyedList<PodView>(holder, viewKey, (p) => JSON.stringify(p), (p) => this.#podChip(p));
+        list = new KeyedList<PodView>(holder, viewKey, (p) => this.#podChip(p));
         this.#nodePods.set(node.name, list);
       }
       list.update((podsByNode.get(node.name) ?? []).sort(byName));
     }
     for (const name of [...this.#nodePods.keys()]) if (!s.objects.nodes.has(name) && !(name === '' && podsByNode.has(''))) this.#nodePods.delete(name);
-    this.drawLines();
   }
+
+  readonly #unscheduled: NodeView = { name: '', ip: '', ready: false, reason: 'not scheduled', podCIDR: '' };
 
   /** Lines from each Service's endpoints to the pods behind them. */
   drawLines(): void {
@@ -167,7 +201,7 @@ export class ClusterMap {
     );
   }
 
-  #serviceCard(svc: ServiceView, eps: EndpointView[], traffic: TrafficView[]): HTMLElement {
+  #serviceCard({ svc, eps, traffic }: ServiceItem): HTMLElement {
     const key = viewKey(svc);
     const rate = new Map(traffic.map((t) => [t.endpoint.split(':')[0], t]));
     const total = traffic.reduce((n, t) => n + t.cps, 0);
@@ -237,6 +271,17 @@ export class ClusterMap {
     );
   }
 }
+
+interface ServiceItem {
+  svc: ServiceView;
+  /** The store's slice revision for this Service: changes when any of its EndpointSlices does. */
+  rev: number;
+  eps: EndpointView[];
+  traffic: TrafficView[];
+  selected: boolean;
+}
+
+const NO_TRAFFIC: TrafficView[] = [];
 
 function escapeAttr(s: string): string {
   return s.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -16,7 +16,10 @@ export class Store {
   connections: Snapshot['connections'] = [];
   affinity: Snapshot['affinity'] = [];
   /** Which parts changed since the last render. */
-  readonly dirty = new Set<'map' | 'events' | 'timeline' | 'probes' | 'traffic'>();
+  readonly dirty = new Set<Kind | 'map' | 'selected' | 'events' | 'timeline' | 'probes' | 'traffic'>();
+  /** Bumped for a Service (`ns/name`) whenever one of its EndpointSlices changes. */
+  readonly sliceRev = new Map<string, number>();
+  #rev = 0;
 
   apply(m: ServerMessage): void {
     switch (m.type) {
@@ -27,7 +30,9 @@ export class Store {
           const map = this.objects[k] as Map<string, ViewOf[Kind]>;
           map.clear();
           for (const v of s[k] as ViewOf[Kind][]) map.set(viewKey(v), v);
+          this.dirty.add(k);
         }
+        for (const sl of this.objects.slices.values()) this.sliceRev.set(`${sl.namespace}/${sl.service}`, ++this.#rev);
         this.events = s.events;
         this.timeline = s.timeline;
         this.lb = s.lb;
@@ -41,9 +46,19 @@ export class Store {
       case 'changes': {
         for (const k of Object.keys(this.objects) as Kind[]) {
           const map = this.objects[k] as Map<string, ViewOf[Kind]>;
+          if (k === 'slices') {
+            for (const key of m.deletes.slices ?? []) {
+              const sl = this.objects.slices.get(key);
+              if (sl) this.sliceRev.set(`${sl.namespace}/${sl.service}`, ++this.#rev);
+            }
+            for (const sl of m.upserts.slices ?? []) this.sliceRev.set(`${sl.namespace}/${sl.service}`, ++this.#rev);
+          }
           for (const key of m.deletes[k] ?? []) map.delete(key);
           for (const v of (m.upserts[k] ?? []) as ViewOf[Kind][]) map.set(viewKey(v), v);
-          if (m.deletes[k]?.length || m.upserts[k]?.length) this.dirty.add('map');
+          if (m.deletes[k]?.length || m.upserts[k]?.length) {
+            this.dirty.add('map');
+            this.dirty.add(k);
+          }
         }
         if (m.events.length) {
           this.events = [...this.events, ...m.events].slice(-200);
