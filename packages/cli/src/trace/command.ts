@@ -80,14 +80,17 @@ async function watch(o: TraceCliOptions, name: string): Promise<void> {
   const api = new RestClient(loadKubeconfig(o.kubeconfig ?? rt.kubeconfig));
   const w = new ServiceWatch({ rt, api, namespace: o.namespace, name, output: o.output });
   await w.start();
-  if (o.output === 'text') process.stderr.write(`watching connections to service ${o.namespace}/${name} (Ctrl-C to stop)\n`);
-  await new Promise<void>((resolve) => {
-    const done = () => {
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    stop = () => {
       w.stop();
       resolve();
     };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
+  const on = await w.ready();
+  process.stderr.write(`watching connections to service ${o.namespace}/${name} on ${on.join(', ') || 'no node yet'} (Ctrl-C to stop)\n`);
+  await stopped;
   process.exitCode = 0;
 }

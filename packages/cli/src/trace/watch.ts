@@ -65,6 +65,13 @@ export class ServiceWatch {
     tick();
   }
 
+  /** Resolves once every source listed first is connected, or after `timeoutMs`; with the sources connected then. */
+  async ready(timeoutMs = 5000): Promise<string[]> {
+    const t0 = Date.now();
+    while (!this.#stopped && Date.now() - t0 < timeoutMs && [...this.#sources.values()].some((s) => !s.connected)) await new Promise((r) => setTimeout(r, 25));
+    return this.connected;
+  }
+
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#refresh);
