@@ -7,7 +7,8 @@
  *
  *  - --watch shows a connection curl makes from the host to a node port (found
  *    by its client port), naming the pod that answered, opened then closed with
- *    bytes; a Service without endpoints shows REFUSED; Ctrl-C exits 0; an
+ *    bytes; through the LB address, the LB's line names the node it chose and
+ *    that node's line the pod that answered; a Service without endpoints shows REFUSED; Ctrl-C exits 0; an
  *    unknown Service is one line and exit 1.
  *  - --from pod/client reaches a cluster IP and a Service's DNS name from
  *    inside that pod: its own node's kube-proxy, then the pod that answered.
@@ -42,7 +43,7 @@ spec:
 apiVersion: v1
 kind: Service
 metadata: {name: kubia}
-spec: {type: NodePort, selector: {app: kubia}, ports: [{port: 80, targetPort: 8080}]}
+spec: {type: LoadBalancer, selector: {app: kubia}, ports: [{port: 80, targetPort: 8080}]}
 ---
 apiVersion: v1
 kind: Service
@@ -115,6 +116,9 @@ function suite(mode: 'nftables' | 'userspace') {
   let nodePort = 0;
   let emptyPort = 0;
   let clusterIP = '';
+  let lbIP = '';
+
+  const lbMachine = () => c.hostIP().replace(/\.1$/, '.3');
 
   describe.skipIf(!IS_ROOT)(`kubemu trace --watch and --from pod (${mode}, e2e, root)`, () => {
     beforeAll(async () => {
@@ -129,6 +133,13 @@ function suite(mode: 'nftables' | 'userspace') {
       const svc = c.json<{ spec: { clusterIP: string; ports: { nodePort: number }[] } }>(['get', 'svc', 'kubia']);
       nodePort = svc.spec.ports[0]!.nodePort;
       clusterIP = svc.spec.clusterIP;
+      await until('an LB address', () => !!c.json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>(['get', 'svc', 'kubia']).status.loadBalancer.ingress?.[0]?.ip, 30_000);
+      lbIP = c.json<{ status: { loadBalancer: { ingress: { ip: string }[] } } }>(['get', 'svc', 'kubia']).status.loadBalancer.ingress[0]!.ip;
+      // the LB forwards only to nodes that passed its health check (the userspace one listens only then)
+      await until('the LB sees both nodes healthy', () => {
+        const h = spawnSync('curl', ['-s', '--max-time', '3', `http://${lbMachine()}:10257/healthz`], { encoding: 'utf8' });
+        return (JSON.parse(h.stdout || '{}') as { frontends?: { backends: unknown[] }[] }).frontends?.some((f) => f.backends.length === 2) ?? false;
+      }, 30_000);
       emptyPort = c.json<{ spec: { ports: { nodePort: number }[] } }>(['get', 'svc', 'empty']).spec.ports[0]!.nodePort;
     }, 240_000);
     afterAll(() => {
@@ -136,7 +147,7 @@ function suite(mode: 'nftables' | 'userspace') {
       c.down();
     }, 60_000);
 
-    it('--watch: a connection through a node port, opened and closed, naming the pod that answered; Ctrl-C exits 0', async () => {
+    it('--watch: a connection through a node port, opened and closed, naming the pod that answered, and one through the LB; Ctrl-C exits 0', async () => {
       const w = new Watcher(c, ['service/kubia', '-o', 'json']);
       watchers.push(w);
       await w.started();
@@ -158,6 +169,23 @@ function suite(mode: 'nftables' | 'userspace') {
         expect(mine[1]!.bytesOut).toBeGreaterThanOrEqual(`You've hit ${pod}\n`.length);
       }
       expect(seen.size).toBe(2); // both pods answered once: the names are the answering pod's, not a constant
+
+      // through the LB: its line names the node it chose, that node's line (a client from the LB) the pod that answered
+      const r = curlFrom(`http://${lbIP}/`);
+      expect(r.status, r.body).toBe(0);
+      const pod = hitPod(r.body);
+      const client = `${c.hostIP()}:${r.sport}`;
+      await until(`the LB's close of ${client}`, () => w.lines().some((l) => l.client === client && l.event === 'close'), 10_000);
+      const lb = w.lines().filter((l) => l.client === client);
+      expect(lb.map((l) => l.event), w.stdout).toEqual(['open', 'close']);
+      for (const l of lb) expect(l).toMatchObject({ node: 'load-balancer', service: 'default/kubia', port: 80, via: 'load-balancer', verdict: 'FORWARDED', endpoint: `${c.nodeIP(Number(lb[0]!.backendNode!.slice(5)))}:${nodePort}` });
+      const chosen = lb[0]!.backendNode!;
+      expect(chosen).toMatch(/^node-[12]$/);
+      await until(`${chosen}'s close of the LB's connection`, () => w.lines().some((l) => l.node === chosen && l.client.startsWith(`${lbMachine()}:`) && l.event === 'close'), 10_000);
+      const hop = w.lines().filter((l) => l.node === chosen && l.client.startsWith(`${lbMachine()}:`));
+      expect(hop.map((l) => l.event), w.stdout).toEqual(['open', 'close']);
+      for (const l of hop) expect(l).toMatchObject({ service: 'default/kubia', via: 'node-port', pod: `default/${pod}`, verdict: 'FORWARDED' });
+
       expect(w.lines().every((l) => l.service === 'default/kubia'), w.stdout).toBe(true);
       w.stop();
       expect(await w.exited).toBe(0);
