@@ -107,6 +107,16 @@ function trace(c: NetnsCluster, args: string[]): { status: number; stdout: strin
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `conntrack` processes in the cluster's node and LB namespaces (the stream's children). */
+function conntrackChildren(c: NetnsCluster): number {
+  let n = 0;
+  for (const m of ['node-1', 'node-2', 'load-balancer']) {
+    const pids = spawnSync('ip', ['netns', 'pids', `km-${c.name}-${m}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const pid of pids) if (spawnSync('cat', [`/proc/${pid}/comm`], { encoding: 'utf8' }).stdout.trim() === 'conntrack') n++;
+  }
+  return n;
+}
+
 const hitPod = (body: string) => /You've hit ([a-z0-9-]+)/.exec(body)?.[1];
 
 function suite(mode: 'nftables' | 'userspace') {
@@ -151,6 +161,8 @@ function suite(mode: 'nftables' | 'userspace') {
       const w = new Watcher(c, ['service/kubia', '-o', 'json']);
       watchers.push(w);
       await w.started();
+      // one `conntrack -E` per machine while watched (nftables: the whole stream; userspace: the refusals)
+      await until('a conntrack child in each node and the LB', () => conntrackChildren(c) === 3, 10_000);
       const n1 = c.nodeIP(1);
       const seen = new Set<string>();
       for (let i = 0; i < 6 && seen.size < 2; i++) {
@@ -189,6 +201,8 @@ function suite(mode: 'nftables' | 'userspace') {
       expect(w.lines().every((l) => l.service === 'default/kubia'), w.stdout).toBe(true);
       w.stop();
       expect(await w.exited).toBe(0);
+      // the last watcher gone: no conntrack child left behind
+      await until('no conntrack child left', () => conntrackChildren(c) === 0, 10_000);
     });
 
     it('--watch: a Service without ready endpoints refuses, in text output too', async () => {
