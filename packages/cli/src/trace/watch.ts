@@ -27,6 +27,9 @@ export interface WatchOptions {
   /** How often nodes, pods and the Service are listed again. */
   refreshMs?: number;
   reconnectMs?: number;
+  /** kube-proxy's and the LB's ports (tests). */
+  proxyPort?: number;
+  lbPort?: number;
 }
 
 interface Source {
@@ -102,9 +105,9 @@ export class ServiceWatch {
     this.#ctx.nodeByIP = new Map(nodes.items.map((n) => [internalIP(n), n.metadata.name ?? '']));
     if (this.#stopped) return;
     const want = new Map<string, string>();
-    for (const n of nodes.items) if (internalIP(n)) want.set(n.metadata.name ?? '', `http://${internalIP(n)}:${KUBE_PROXY_PORT}/connections?watch=1`);
+    for (const n of nodes.items) if (internalIP(n)) want.set(n.metadata.name ?? '', `http://${internalIP(n)}:${this.#o.proxyPort ?? KUBE_PROXY_PORT}/connections?watch=1`);
     const lb = this.#o.rt.machines().find((m) => m.role === 'load-balancer');
-    if (lb) want.set('load-balancer', `http://${lb.ip}:${LB_PORT}/connections?watch=1`);
+    if (lb) want.set('load-balancer', `http://${lb.ip}:${this.#o.lbPort ?? LB_PORT}/connections?watch=1`);
     for (const [k, s] of this.#sources) {
       if (want.get(k) === s.url) continue;
       this.#close(s);
