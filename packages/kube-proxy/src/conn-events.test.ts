@@ -52,7 +52,6 @@ const NEW = '    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=172.30.0.1 dst=172
 /** kube-proxy's wiring: a fan-out that runs a conntrack watch (with fake children) while watched, served on /connections?watch=1. */
 async function rig(opts: { enoent?: boolean } = {}) {
   const children: FakeChild[] = [];
-  // eslint-disable-next-line prefer-const
   let fan: ConnFanout;
   const watch = new ConntrackWatch({
     node: 'node-1',
