@@ -7,7 +7,7 @@
  *   chaos …                             faults on a running cluster (chaos/)
  *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
  *   explain service|pod NAME            why can't I reach it: the checklist, live (explain/)
- *   trace URL                           one request from the host, hop by hop: LB → node → pod (trace/)
+ *   trace URL / --watch svc/NAME         one request (from the host or --from pod/NAME) hop by hop: LB → node → pod; or a Service's connections live (trace/)
  *   container ROLE                      a docker-runtime container's entrypoint (docker/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
@@ -530,7 +530,7 @@ program.addCommand(chaos);
 // kubemu explain service|pod NAME: the troubleshooting checklist against the live cluster (explain/).
 program.addCommand(explainCommand());
 
-// kubemu trace URL: one request from the host, followed hop by hop (trace/).
+// kubemu trace URL: one request (from the host or a pod), followed hop by hop; --watch: a Service's connections live (trace/).
 program.addCommand(traceCommand());
 program.addCommand(dashboardCommand());
 

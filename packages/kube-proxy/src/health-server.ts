@@ -10,12 +10,15 @@
  * - ProxyHealthServer: `:10256/healthz` (200 when the proxy is healthy and
  *   its node eligible, else 503; see proxy-health.ts) and `/livez` (health
  *   only), with lastUpdated / currentTime / nodeEligible, plus kubemu's
- *   `/connections` (the connection log), `/affinity` (the clients ClientIP
- *   affinity holds to an endpoint now, with the time left) and `/applied`
- *   (which version of each Service this proxy has applied, and when).
+ *   `/connections` (the connection log; `?watch=1`: the live stream as
+ *   NDJSON, see conn-events.ts), `/affinity` (the clients ClientIP affinity
+ *   holds to an endpoint now, with the time left) and `/applied` (which
+ *   version of each Service this proxy has applied, and when).
  */
 import http from 'node:http';
 import type { HealthState } from './proxy-health.js';
+import type { ConnSink } from './conn-events.js';
+import { serveConnStream, wantsWatch } from './conn-stream-http.js';
 
 export function serviceHealthBody(namespace: string, name: string, localEndpoints: number, proxyHealthy = true): { status: number; body: string } {
   return {
@@ -76,6 +79,8 @@ export interface ProxyStatus {
   connections: (limit: number) => unknown;
   /** ClientIP affinity held now (/affinity). */
   affinity: () => Promise<unknown>;
+  /** Subscribes to the live connection stream (/connections?watch=1); returns the unsubscribe. */
+  watch?: (sink: ConnSink) => () => void;
   /** Applied state of one Service (`ns/name`), or of all when omitted. */
   applied: (service?: string) => unknown;
   /** Resolves when `service` has applied a slice/service resourceVersion ≥ `rv`. */
@@ -109,6 +114,10 @@ export class ProxyHealthServer {
         res.writeHead(200, { 'Content-Type': 'text/plain' });
         return void res.end(s.mode);
       case '/connections':
+        if (wantsWatch(url)) {
+          if (!s.watch) return json(501, { error: 'this proxy has no connection stream' });
+          return serveConnStream(req, res, s.watch);
+        }
         try {
           return json(200, await s.connections(Number(url.searchParams.get('limit') ?? 1000)));
         } catch (err) {

@@ -22,3 +22,8 @@ export * from './userspace/tcp-proxy.js';
 export * from './userspace/udp-proxy.js';
 export * from './userspace/conn-log.js';
 export type { PickFn, RelayOptions } from './userspace/relay.js';
+// The live connection stream (/connections?watch=1), shared with the load balancer.
+export * from './conn-events.js';
+export * from './conn-stream-http.js';
+export { ConntrackWatch, conntrackEventArgs, type ConntrackWatchOptions } from './nftables/conntrack-watch.js';
+export { parseConntrackEvent, ConntrackEventMapper, type CtEvent, type PortLookup, type PortMatch } from './nftables/conntrack-events.js';

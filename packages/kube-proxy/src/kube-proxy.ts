@@ -18,6 +18,7 @@
  */
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
 import { KUBE_PROXY_HEALTH_TIMEOUT_MS, KUBE_PROXY_HEALTHZ_PORT, POD_BRIDGE, SERVICE_INTERFACE, cidrContains, cidrOf, tryParseIPv4, type Cidr, type EndpointSlice, type Node, type Service } from '@kubemu/api';
@@ -30,6 +31,10 @@ import { ProxyHealthServer, ServiceHealthServer } from './health-server.js';
 import type { Proxier, ProxierContext, ProxyMode } from './proxier.js';
 import { NftablesProxier } from './nftables/nftables-proxier.js';
 import { UserspaceProxier } from './userspace/userspace-proxier.js';
+import { ConnFanout } from './conn-events.js';
+import { ConntrackWatch } from './nftables/conntrack-watch.js';
+import type { PortLookup } from './nftables/conntrack-events.js';
+import { portLookup } from './port-lookup.js';
 
 export interface KubeProxyOptions {
   nodeName: string;
@@ -68,6 +73,8 @@ export interface KubeProxyDeps {
   /** True in the machine's own network namespace, where kube-proxy refuses to run. */
   inHostNetns: () => boolean;
   now: () => number;
+  /** Starts `conntrack -E` for the connection stream (tests pass a fake). */
+  conntrackSpawn: (args: string[]) => ChildProcess;
 }
 
 /** The data plane for `mode`: the one place a new mode is wired in. */
@@ -130,6 +137,11 @@ export class KubeProxy {
   #stops: (() => void)[] = [];
   #retryTimer?: NodeJS.Timeout;
   readonly #localAddrs = new Set<string>();
+  /** The live connection stream (/connections?watch=1): the relays (userspace) and a `conntrack -E` child while watched. */
+  readonly connEvents: ConnFanout;
+  readonly #ctWatch: ConntrackWatch;
+  /** The Service ports for the stream, built when asked after a change. */
+  #lookup?: PortLookup;
   /** The pod bridge's subnets (this node's pods). */
   #podNets: Cidr[] = [];
   /** Every subnet this node is on (an external IP there is a neighbour's, not ours to bind). */
@@ -147,8 +159,20 @@ export class KubeProxy {
     this.mode = opts.mode ?? 'nftables';
     this.#apiHost = hostOf(opts.server);
     this.#health = new ProxyHealth({ timeoutMs: opts.healthTimeoutMs ?? KUBE_PROXY_HEALTH_TIMEOUT_MS, now: this.#now });
+    this.#ctWatch = new ConntrackWatch({
+      node: opts.nodeName,
+      log: opts.log.child({ component: 'conn-events' }),
+      // nftables: the kernel forwards, conntrack tells every open and close; userspace: the relays do, conntrack only the refusals
+      lifecycle: this.mode === 'nftables',
+      lookup: () => (this.#lookup ??= portLookup(this.#ports.values(), (ip) => this.#localAddrs.has(ip))),
+      emit: (item) => this.connEvents.emit(item),
+      fail: (message) => this.connEvents.fail(message),
+      spawn: deps.conntrackSpawn,
+    });
+    this.connEvents = new ConnFanout({ first: () => this.#ctWatch.start(), last: () => this.#ctWatch.stop() });
     this.proxier = createProxier(this.mode, {
       node: opts.nodeName,
+      connEvents: this.connEvents,
       podBridge: POD_BRIDGE,
       nodeAddresses: () => [...this.#localAddrs],
       isInternalClient: (ip) => this.#isInternalClient(ip),
@@ -184,6 +208,7 @@ export class KubeProxy {
         mode: this.mode,
         connections: (limit) => this.#connections(limit),
         affinity: () => this.proxier.affinity(),
+        watch: (sink) => this.connEvents.subscribe(sink),
         applied: (svc) => (svc ? { service: svc, ...(this.#applied.get(svc) ?? { rv: 0, at: 0 }) } : Object.fromEntries(this.#applied)),
         waitApplied: (svc, rv, timeoutMs) => this.waitApplied(svc, rv, timeoutMs),
       });
@@ -276,6 +301,7 @@ export class KubeProxy {
     const old = this.#portsBySvc.get(svcKey) ?? new Set<string>();
     const now = new Set(states.map((s) => s.key));
     const work: Promise<void>[] = [];
+    this.#lookup = undefined;
     for (const k of old) {
       if (now.has(k)) continue;
       this.#ports.delete(k);
@@ -476,6 +502,7 @@ export class KubeProxy {
     for (const h of this.#serviceHealth.values()) h.close();
     this.#serviceHealth.clear();
     this.#healthz?.close();
+    this.#ctWatch.stop();
     this.client.close();
     await this.#kernelRunning;
     await this.proxier.stop(cleanKernel);

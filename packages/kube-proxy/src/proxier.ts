@@ -18,6 +18,7 @@
  *   stop(clean)           stop serving; with clean, remove kernel state
  */
 import type { ServicePortState } from './service-state.js';
+import type { ConnFanout } from './conn-events.js';
 
 export type ProxyMode = 'nftables' | 'userspace';
 export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'userspace'];
@@ -38,7 +39,14 @@ export interface ConnRecord {
   endpoint: string;
   bytesIn: number;
   bytesOut: number;
-  /** `ok`, `no-endpoints`, `connect-failed`, `reset`. */
+  /**
+   * How it ended: `ok`, `no-endpoints` (refused: the Service has none),
+   * `connect-failed` (every endpoint tried refused or did not answer),
+   * `reset`, `timeout` (nftables: the endpoint never answered the SYN);
+   * UDP: `ok`, `idle`, `evicted`, `no-reply`, `endpoint-unreachable`.
+   * Live states: `open` (the stream's open events; nftables listings),
+   * `connecting` (nftables listings).
+   */
   result: string;
   attempts: number;
 }
@@ -79,4 +87,6 @@ export interface ProxierContext {
   servesExternalIP: (ip: string) => boolean;
   /** A port could not be served here (e.g. a listener could not open): KubeProxy reports it as an Event. */
   onPortError: (state: ServicePortState, what: string, err: Error) => void;
+  /** The live connection stream: a data plane that sees connections itself (the relays) emits into it while watched. */
+  connEvents?: ConnFanout;
 }

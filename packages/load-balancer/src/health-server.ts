@@ -4,10 +4,12 @@
  *                with the pool, every assignment, frontend and node check
  *   /livez       200 while the process runs
  *   /connections the recent connections (?limit=N, default 100), each naming
- *                the node it went to
+ *                the node it went to (backendNode); ?watch=1: the live
+ *                stream (NDJSON, kube-proxy's conn-events.ts), with backendNode
  */
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { serveConnStream, wantsWatch } from '@kubemu/kube-proxy';
 import type { LoadBalancer } from './load-balancer.js';
 
 export class LbHealthServer {
@@ -28,6 +30,9 @@ export class LbHealthServer {
         case '/livez':
           return send(200, { ok: true });
         case '/connections': {
+          if (wantsWatch(url)) {
+            return serveConnStream(req, res, (sink) => lb.connEvents.subscribe(sink), (item) => (item.type === 'error' ? item : { ...item, backendNode: lb.nodeByIP(item.endpoint.split(':')[0] ?? '') ?? '' }));
+          }
           const limit = Math.max(0, Math.min(4096, Number(url.searchParams.get('limit') ?? 100) || 0));
           lb.dataPlane.connections(limit).then(
             (r) => send(200, { mode: lb.mode, total: r.total, items: r.items.map((c) => ({ ...c, backendNode: lb.nodeByIP(c.endpoint.split(':')[0] ?? '') ?? '' })) }),

@@ -15,10 +15,12 @@
  *   watch nodes ────┼▶ reconcile (coalesced)┼─▶ addresses on eth0
  *   health flips ───┘                      └─▶ data plane: frontends → healthy node ports
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { AgentClient, AgentEventSink } from '@kubemu/agent-client';
 import { ApiError, KUBE_PROXY_HEALTHZ_PORT, type Node, type Service } from '@kubemu/api';
 import { inHostNetns } from '@kubemu/netns';
+import { ConnFanout, ConntrackWatch, type PortLookup, type PortMatch } from '@kubemu/kube-proxy';
 import { IpPool } from './ip-pool.js';
 import { EXCLUDE_NODE_LABEL, isOurs, lbService, type LbService } from './lb-service.js';
 import { NodeHealth, type HealthTarget, type Probe } from './node-health.js';
@@ -59,6 +61,8 @@ export interface LoadBalancerDeps {
   addresses: Pick<ExternalAddresses, 'sync'>;
   probe: Probe;
   inHostNetns: () => boolean;
+  /** Starts `conntrack -E` for the connection stream (tests pass a fake). */
+  conntrackSpawn: (args: string[]) => ChildProcess;
 }
 
 interface Assignment {
@@ -93,6 +97,10 @@ export class LoadBalancer {
   #again = false;
   #retry?: NodeJS.Timeout;
   #healthServer?: LbHealthServer;
+  /** The live connection stream (/connections?watch=1): the relays (userspace) and a `conntrack -E` child while watched. */
+  readonly connEvents: ConnFanout;
+  readonly #ctWatch: ConntrackWatch;
+  #lookup?: PortLookup;
   #synced = { services: false, nodes: false };
   #stopped = false;
   lastSyncError?: string;
@@ -104,9 +112,20 @@ export class LoadBalancer {
     this.pool = new IpPool(opts.pool);
     this.client = deps.client ?? new AgentClient({ server: opts.server, token: opts.token, ca: opts.ca, agentName: 'load-balancer' });
     this.#events = new AgentEventSink(this.client, { component: 'load-balancer', node: 'load-balancer', defaultKind: 'Service' });
-    const mode = opts.mode ?? 'nftables';
+    const mode = deps.dataPlane?.mode ?? opts.mode ?? 'nftables';
+    this.#ctWatch = new ConntrackWatch({
+      node: 'load-balancer',
+      log: opts.log.child({ component: 'conn-events' }),
+      // nftables: the kernel forwards, conntrack tells every open and close; userspace: the relays do, conntrack only the refusals
+      lifecycle: mode === 'nftables',
+      lookup: () => (this.#lookup ??= frontendLookup(this.#frontends)),
+      emit: (item) => this.connEvents.emit(item),
+      fail: (message) => this.connEvents.fail(message),
+      spawn: deps.conntrackSpawn,
+    });
+    this.connEvents = new ConnFanout({ first: () => this.#ctWatch.start(), last: () => this.#ctWatch.stop() });
     const onFrontendError = (f: Frontend, message: string) => this.#frontendFailed(f, message);
-    this.dataPlane = deps.dataPlane ?? (mode === 'userspace' ? new UserspaceLb({ log: opts.log, onFrontendError }) : new NftablesLb({ log: opts.log }));
+    this.dataPlane = deps.dataPlane ?? (mode === 'userspace' ? new UserspaceLb({ log: opts.log, onFrontendError, events: this.connEvents }) : new NftablesLb({ log: opts.log }));
     this.#addresses = deps.addresses ?? new ExternalAddresses({ dev: opts.device ?? 'eth0', inPool: (ip) => this.pool.contains(ip) });
     const period = opts.checkPeriodMs ?? DEFAULT_CHECK_PERIOD_MS;
     this.health = new NodeHealth({ periodMs: period, timeoutMs: opts.checkTimeoutMs ?? Math.min(1000, Math.floor(period / 2)), probe: deps.probe });
@@ -162,6 +181,7 @@ export class LoadBalancer {
     await this.#running;
     this.client.close();
     await this.#healthServer?.close();
+    this.#ctWatch.stop();
     if (clean) await this.dataPlane.stop().catch(() => {});
   }
 
@@ -281,6 +301,7 @@ export class LoadBalancer {
     await this.dataPlane.sync(frontends);
     if (changedBackends(this.#frontends, frontends)) this.#log.info({ frontends: frontends.map((f) => `${f.ip}:${f.port}/${f.protocol} → ${f.backends.map((b) => b.node).join(',') || 'none'}`) }, 'forwarding updated');
     this.#frontends = frontends;
+    this.#lookup = undefined;
     // Problems of frontends that are gone are forgotten (said again if they come back).
     for (const k of this.#frontendProblems) if (!frontends.some((f) => k.startsWith(`${f.key} `))) this.#frontendProblems.delete(k);
 
@@ -404,4 +425,10 @@ function created(s: Service): number {
 function changedBackends(a: Frontend[], b: Frontend[]): boolean {
   const sig = (l: Frontend[]) => l.map((f) => `${f.ip}:${f.port}/${f.protocol}>${f.backends.map((x) => x.node).join(',')}`).join(';');
   return sig(a) !== sig(b);
+}
+
+/** The frontend a connection's original destination is (for the connection stream): refused when it has no healthy node. */
+export function frontendLookup(frontends: Frontend[]): PortLookup {
+  const m = new Map<string, PortMatch>(frontends.map((f) => [`${f.protocol} ${f.ip}:${f.port}`, { service: f.key, via: 'load-balancer', hasEndpoints: f.backends.length > 0 }]));
+  return (protocol, ip, port) => m.get(`${protocol} ${ip}:${port}`);
 }

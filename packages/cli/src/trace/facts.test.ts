@@ -138,3 +138,47 @@ describe('userspace LB and kube-proxy (relays)', () => {
     expect(renderTraceText(t)).toContain('→ load balancer 172.30.243.200:80 (userspace) chose node-2');
   });
 });
+
+describe('from a pod (--from pod/NAME)', () => {
+  // the pod 10.244.1.3 on node-1 dialled the cluster IP; node-1's kube-proxy DNATed it to the pod on node-2, no SNAT (a pod client)
+  const FROM_POD = 'ipv4     2 tcp      6 119 TIME_WAIT src=10.244.1.3 dst=10.102.216.44 sport=24654 dport=80 packets=6 bytes=390 src=10.244.2.2 dst=10.244.1.3 sport=8080 dport=24654 packets=4 bytes=378 [ASSURED] mark=0 delta-time=0 use=1';
+  const fromPod = (): TraceFacts => {
+    const f = base();
+    f.services[0]!.clusterIP = '10.102.216.44';
+    f.url = 'http://kubia.default.svc.cluster.local/';
+    f.host = '10.102.216.44';
+    f.port = 80;
+    f.client = { ip: '10.244.1.3', port: 24654 };
+    f.entry = { kind: 'pod', namespace: 'default', name: 'client', node: 'node-1', hostname: 'kubia.default.svc.cluster.local' };
+    f.node = { name: 'node-1', ip: '172.30.241.11', mode: 'nftables', conntrack: [FROM_POD], log: [] };
+    return f;
+  };
+
+  it("the cluster IP's Service port, the pod's own node, its DNAT, the pod that answered; the name the pod's DNS resolved", () => {
+    const t = traceOf(fromPod());
+    expect(t.service).toBe('default/kubia');
+    expect(t.node).toMatchObject({ name: 'node-1', via: 'cluster-ip', endpoint: '10.244.2.2:8080', clientSeen: '10.244.1.3:24654' });
+    expect(t.pod).toMatchObject({ name: 'kubia-n2', node: 'node-2' });
+    expect(t.problems).toEqual([]);
+    const text = renderTraceText(t);
+    expect(text).toContain('  client pod default/client 10.244.1.3:24654 → 10.102.216.44:80');
+    expect(text).toContain("kubia.default.svc.cluster.local resolved to 10.102.216.44 by the pod's DNS");
+    expect(text).toContain("→ node node-1 (kube-proxy nftables, the pod's own node): cluster IP 10.102.216.44:80, from 10.244.1.3:24654");
+    expect(text).toContain('DNAT 10.102.216.44:80 → 10.244.2.2:8080 (the endpoint chosen)');
+    expect(text).toContain('no SNAT: the pod sees 10.244.1.3');
+  });
+
+  it('an address that is no cluster IP: a problem line', () => {
+    const f = fromPod();
+    f.host = '10.244.2.2';
+    f.port = 8080;
+    f.node!.conntrack = [];
+    expect(traceOf(f).problems[0]).toMatch(/^10\.244\.2\.2:8080 is no Service's cluster IP and port/);
+  });
+
+  it('names are accepted only from a pod', async () => {
+    const { parseTraceURL } = await import('./gather.js');
+    expect(parseTraceURL('http://kubia.default.svc.cluster.local/', { names: true })).toEqual({ host: 'kubia.default.svc.cluster.local', port: 80, path: '/' });
+    expect(() => parseTraceURL('http://kubia.default.svc.cluster.local/')).toThrow(/--from pod\/NAME/);
+  });
+});

@@ -32,6 +32,7 @@ export interface TraceService {
   type: string;
   externalTrafficPolicy: string;
   sessionAffinity: string;
+  clusterIP?: string;
   ports: { name?: string; port: number; nodePort?: number; targetPort?: number | string; protocol: string }[];
   /** status.loadBalancer.ingress IPs */
   lbIPs: string[];
@@ -52,8 +53,8 @@ export interface TraceFacts {
   port: number;
   /** The address and port the request left from. */
   client: { ip: string; port: number };
-  /** What the URL's host is. */
-  entry: { kind: 'node'; node: string } | { kind: 'load-balancer' };
+  /** What the URL's host is, or (`pod`) where the request started: inside that pod (`hostname`: the name its DNS resolved). */
+  entry: { kind: 'node'; node: string } | { kind: 'load-balancer' } | { kind: 'pod'; namespace: string; name: string; node: string; hostname?: string };
   nodes: { name: string; ip: string }[];
   services: TraceService[];
   pods: TracePod[];
@@ -136,13 +137,21 @@ const hostPort = (s: string) => {
 export function traceOf(f: TraceFacts): Trace {
   const t: Trace = { cluster: f.cluster, url: f.url, client: `${f.client.ip}:${f.client.port}`, response: f.response, hops: [], problems: [] };
   const nodeByIP = new Map(f.nodes.map((n) => [n.ip, n.name]));
-  t.hops.push({ kind: 'client', title: `client ${t.client} → ${f.host}:${f.port}`, details: [] });
+  const fromPod = f.entry.kind === 'pod' ? f.entry : undefined;
+  if (fromPod) {
+    const details = [`sent by curl inside the pod (its network namespace, on ${fromPod.node})`];
+    if (fromPod.hostname) details.push(`${fromPod.hostname} resolved to ${f.host} by the pod's DNS (its /etc/resolv.conf)`);
+    t.hops.push({ kind: 'client', title: `client pod ${fromPod.namespace}/${fromPod.name} ${t.client} → ${f.host}:${f.port}`, details });
+  } else t.hops.push({ kind: 'client', title: `client ${t.client} → ${f.host}:${f.port}`, details: [] });
 
   // Which Service port the URL names.
   let svc: TraceService | undefined;
   let sp: TraceService['ports'][number] | undefined;
   for (const s of f.services) {
-    const p = f.entry.kind === 'node' ? s.ports.find((x) => x.protocol === 'TCP' && x.nodePort === f.port) : s.lbIPs.includes(f.host) ? s.ports.find((x) => x.protocol === 'TCP' && x.port === f.port) : undefined;
+    const p =
+      f.entry.kind === 'node' ? s.ports.find((x) => x.protocol === 'TCP' && x.nodePort === f.port) :
+      f.entry.kind === 'pod' ? (s.clusterIP === f.host ? s.ports.find((x) => x.protocol === 'TCP' && x.port === f.port) : undefined) :
+      s.lbIPs.includes(f.host) ? s.ports.find((x) => x.protocol === 'TCP' && x.port === f.port) : undefined;
     if (p) {
       svc = s;
       sp = p;
@@ -153,13 +162,13 @@ export function traceOf(f: TraceFacts): Trace {
     t.service = `${svc.namespace}/${svc.name}`;
     t.servicePort = `${sp.name ? `${sp.name} ` : ''}${sp.port}/${sp.protocol}${sp.nodePort ? ` (node port ${sp.nodePort})` : ''} → targetPort ${sp.targetPort ?? sp.port}`;
   } else {
-    t.problems.push(f.entry.kind === 'node' ? `no Service has node port ${f.port}` : `no LoadBalancer Service has ${f.host}:${f.port}`);
+    t.problems.push(f.entry.kind === 'node' ? `no Service has node port ${f.port}` : f.entry.kind === 'pod' ? `${f.host}:${f.port} is no Service's cluster IP and port (from a pod, trace a cluster IP or a Service's DNS name)` : `no LoadBalancer Service has ${f.host}:${f.port}`);
   }
   const svcLine = svc ? `Service ${t.service} (${svc.type}, externalTrafficPolicy ${svc.externalTrafficPolicy}${svc.sessionAffinity === 'ClientIP' ? ', sessionAffinity ClientIP' : ''}), port ${t.servicePort}` : '';
 
   // The load balancer: which node it chose, among which.
   let nodeClient = { ...f.client };
-  let nodeName = f.entry.kind === 'node' ? f.entry.node : undefined;
+  let nodeName = f.entry.kind === 'node' || f.entry.kind === 'pod' ? f.entry.node : undefined;
   let relay: { ip: string; start: number } | undefined;
   if (f.entry.kind === 'load-balancer' && f.lb) {
     const lb = f.lb;
@@ -226,8 +235,11 @@ export function traceOf(f: TraceFacts): Trace {
         if (e.result) details.push(`relay result: ${e.result}`);
       } else t.problems.push(`${n.name} has no record of ${clientSeen}${n.error ? ` (${n.error})` : ''}`);
     }
-    t.node = { name: n.name, ip: n.ip, mode: n.mode, clientSeen, endpoint, nat, via: f.entry.kind === 'node' ? 'node-port' : 'load-balancer' };
-    t.hops.push({ kind: 'node', title: `node ${n.name} ${n.ip}:${svc && sp?.nodePort ? sp.nodePort : f.port} (kube-proxy ${n.mode}), from ${clientSeen}`, details });
+    t.node = { name: n.name, ip: n.ip, mode: n.mode, clientSeen, endpoint, nat, via: f.entry.kind === 'node' ? 'node-port' : f.entry.kind === 'pod' ? 'cluster-ip' : 'load-balancer' };
+    const title = fromPod
+      ? `node ${n.name} (kube-proxy ${n.mode}, the pod's own node): cluster IP ${f.host}:${f.port}, from ${clientSeen}`
+      : `node ${n.name} ${n.ip}:${svc && sp?.nodePort ? sp.nodePort : f.port} (kube-proxy ${n.mode}), from ${clientSeen}`;
+    t.hops.push({ kind: 'node', title, details });
   } else if (!nodeName) t.problems.push('which node took the connection is not known');
 
   // The pod that answered.

@@ -27,10 +27,12 @@ export interface TraceOptions {
   url: string;
   sourcePort?: number;
   timeoutMs?: number;
+  /** Send it from inside this pod (its namespaces, on its node) instead of the host. */
+  fromPod?: { namespace: string; name: string };
 }
 
-/** Parses the URL: http only, a host that is an IP address. */
-export function parseTraceURL(raw: string): { host: string; port: number; path: string } {
+/** Parses the URL: http only, a host that is an IP address (from a pod, a name its DNS resolves is fine too). */
+export function parseTraceURL(raw: string, opts: { names?: boolean } = {}): { host: string; port: number; path: string } {
   let u: URL;
   try {
     u = new URL(raw.includes('://') ? raw : `http://${raw}`);
@@ -38,7 +40,7 @@ export function parseTraceURL(raw: string): { host: string; port: number; path: 
     throw new TraceError(`not a URL: ${raw}`);
   }
   if (u.protocol !== 'http:') throw new TraceError(`only http:// URLs can be traced, not ${u.protocol}`);
-  if (!net.isIPv4(u.hostname)) throw new TraceError(`give the node's or the load balancer's IP address, not ${u.hostname}`);
+  if (!net.isIPv4(u.hostname) && !opts.names) throw new TraceError(`give the node's or the load balancer's IP address, not ${u.hostname} (Service names resolve inside the cluster: trace them --from pod/NAME)`);
   return { host: u.hostname, port: Number(u.port || 80), path: `${u.pathname}${u.search}` };
 }
 
@@ -116,7 +118,7 @@ const errOf = (x: unknown) => (x && typeof x === 'object' && 'error' in x ? Stri
 
 export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
   const { rt, api } = o;
-  const { host, port, path } = parseTraceURL(o.url);
+  const { host, port, path } = parseTraceURL(o.url, { names: !!o.fromPod });
   const machines = rt.machines();
   const lbMachine = machines.find((m) => m.role === 'load-balancer');
   const cp = machines.find((m) => m.role === 'control-plane')?.name ?? 'control-plane';
@@ -132,6 +134,7 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
     type: s.spec.type ?? 'ClusterIP',
     externalTrafficPolicy: s.spec.externalTrafficPolicy ?? 'Cluster',
     sessionAffinity: s.spec.sessionAffinity ?? 'None',
+    clusterIP: s.spec.clusterIP && s.spec.clusterIP !== 'None' ? s.spec.clusterIP : undefined,
     ports: (s.spec.ports ?? []).map((p) => ({ name: p.name, port: p.port, nodePort: p.nodePort, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP' })),
     lbIPs: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean),
   }));
@@ -144,6 +147,8 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
       ip: p.status!.podIP!,
       containers: p.spec.containers.map((c) => ({ name: c.name, ports: (c.ports ?? []).map((x) => x.containerPort) })),
     }));
+
+  if (o.fromPod) return gatherFromPod(o, { nodes, services, pods, podItems: podL.items }, path);
 
   const entryNode = nodes.find((n) => n.ip === host);
   const isLb = !entryNode && services.some((s) => s.lbIPs.includes(host));
@@ -197,23 +202,7 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
     }
   }
 
-  const node = nodes.find((n) => n.name === nodeName);
-  if (node && machines.some((m) => m.name === node.name)) {
-    const mode = await execText(rt, node.name, 'curl', ['-sS', '--max-time', '3', `http://${node.ip}:${KUBE_PROXY_PORT}/proxyMode`]);
-    const m = 'error' in mode ? '?' : mode.out.trim();
-    const [ct, log] = await Promise.all([
-      m === 'userspace' ? Promise.resolve<{ lines: string[]; error?: string }>({ lines: [] }) : conntrackOf(rt, node.name, nodeSport),
-      httpJson<{ items: ConnLogEntry[] }>(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`),
-    ]);
-    let items = 'error' in log ? [] : log.items;
-    if (m === 'userspace') {
-      // The relay logs a connection as it ends: wait (briefly) for this request's entry.
-      const from = isLb && lbMachine ? lbMachine.ip : local.ip;
-      const ours = (xs: ConnLogEntry[]) => xs.some((c) => c.client === `${local.ip}:${local.port}` || c.client.startsWith(`${from}:`));
-      if (!ours(items)) items = await pollLog(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`, ours, items);
-    }
-    facts.node = { name: node.name, ip: node.ip, mode: m, conntrack: ct.lines, log: items, error: ct.error ?? errOf(log) };
-  }
+  await gatherNodeHop(rt, facts, nodeName, nodeSport, isLb && lbMachine ? lbMachine.ip : local.ip);
   return facts;
 }
 
@@ -228,4 +217,60 @@ async function pollLog(rt: ChaosRuntime, machine: string, url: string, done: (xs
     if (done(items)) break;
   }
   return items;
+}
+
+/** The kube-proxy hop on `nodeName`: its mode, its conntrack entry of the client port `sport`, its connection log (`from`: the address its relay saw). */
+async function gatherNodeHop(rt: ChaosRuntime, facts: TraceFacts, nodeName: string | undefined, nodeSport: number, from: string): Promise<void> {
+  const node = facts.nodes.find((n) => n.name === nodeName);
+  if (!node || !rt.machines().some((m) => m.name === node.name)) return;
+  const mode = await execText(rt, node.name, 'curl', ['-sS', '--max-time', '3', `http://${node.ip}:${KUBE_PROXY_PORT}/proxyMode`]);
+  const m = 'error' in mode ? '?' : mode.out.trim();
+  const [ct, log] = await Promise.all([
+    m === 'userspace' ? Promise.resolve<{ lines: string[]; error?: string }>({ lines: [] }) : conntrackOf(rt, node.name, nodeSport),
+    httpJson<{ items: ConnLogEntry[] }>(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`),
+  ]);
+  let items = 'error' in log ? [] : log.items;
+  if (m === 'userspace') {
+    // The relay logs a connection as it ends: wait (briefly) for this request's entry.
+    const local = facts.client;
+    const ours = (xs: ConnLogEntry[]) => xs.some((c) => c.client === `${local.ip}:${local.port}` || c.client.startsWith(`${from}:`));
+    if (!ours(items)) items = await pollLog(rt, node.name, `http://${node.ip}:${KUBE_PROXY_PORT}/connections?limit=4096`, ours, items);
+  }
+  facts.node = { name: node.name, ip: node.ip, mode: m, conntrack: ct.lines, log: items, error: ct.error ?? errOf(log) };
+}
+
+/** The request from inside a pod: it leaves through the pod's own node, whose kube-proxy picks the endpoint. */
+async function gatherFromPod(o: TraceOptions, l: { nodes: TraceFacts['nodes']; services: TraceService[]; pods: TracePod[]; podItems: Pod[] }, path: string): Promise<TraceFacts> {
+  const { rt } = o;
+  const ref = o.fromPod!;
+  const p = l.podItems.find((x) => x.metadata.namespace === ref.namespace && x.metadata.name === ref.name);
+  if (!p) throw new TraceError(`pod "${ref.name}" not found in namespace "${ref.namespace}"`);
+  if (!p.status?.podIP || p.status.phase !== 'Running') throw new TraceError(`pod ${ref.namespace}/${ref.name} is not running (phase ${p.status?.phase ?? 'unknown'})`);
+  if (p.spec.hostNetwork) throw new TraceError(`pod ${ref.namespace}/${ref.name} uses the node's network (hostNetwork): trace from the node instead`);
+  const node = p.spec.nodeName ?? '';
+  if (!rt.machines().some((m) => m.name === node)) throw new TraceError(`pod ${ref.namespace}/${ref.name} runs on ${node || 'no node'}, which is not a machine of cluster ${rt.cluster}`);
+  const { sendFromPod } = await import('./from-pod.js');
+  const u = new URL(o.url.includes('://') ? o.url : `http://${o.url}`);
+  let sent;
+  try {
+    sent = await sendFromPod(rt, p, u.toString(), o.timeoutMs ?? 10_000, o.sourcePort);
+  } catch (e) {
+    throw new TraceError(`cannot run curl in pod ${ref.namespace}/${ref.name}: ${(e as Error).message}`);
+  }
+  const port = sent.remote.port || Number(u.port || 80);
+  const host = sent.remote.ip || u.hostname;
+  const facts: TraceFacts = {
+    cluster: rt.cluster,
+    url: `http://${u.host}${path}`,
+    host,
+    port,
+    client: { ip: sent.local.ip || p.status.podIP, port: sent.local.port },
+    entry: { kind: 'pod', namespace: ref.namespace, name: ref.name, node, hostname: net.isIPv4(u.hostname) ? undefined : u.hostname },
+    nodes: l.nodes,
+    services: l.services,
+    pods: l.pods,
+    response: sent.response,
+  };
+  if (sent.local.port) await gatherNodeHop(rt, facts, node, sent.local.port, facts.client.ip);
+  return facts;
 }

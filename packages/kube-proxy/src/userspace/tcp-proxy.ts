@@ -140,6 +140,10 @@ export class TcpProxy {
         if (client.destroyed) return void up.destroy();
         endpoint = ep;
         upstream = up;
+        const log = this.#o.connLog;
+        if (log?.watched) {
+          log.opened({ start, durationMs: Date.now() - start, protocol: 'TCP', service: this.#o.service, via: this.#o.via, client: clientAddr, node: this.#o.node, endpoint, bytesIn: 0, bytesOut: 0, result: 'open', attempts: attempt });
+        }
         up.on('error', () => {
           result = 'reset';
           client.resetAndDestroy();

@@ -98,6 +98,10 @@ export class UdpProxy {
       const flow: Flow = { sock, endpoint: ep, client: key, start: now, last: now, bytesIn: 0, bytesOut: 0, result: 'ok' };
       f = flow;
       this.#flows.set(key, flow);
+      const log = this.#o.connLog;
+      if (log?.watched) {
+        log.opened({ start: now, durationMs: 0, protocol: 'UDP', service: this.#o.service, via: this.#o.via, client: key, node: this.#o.node, endpoint: ep, bytesIn: 0, bytesOut: 0, result: 'open', attempts: 1 });
+      }
       sock.on('message', (reply) => {
         flow.last = Date.now();
         flow.bytesOut += reply.length;

@@ -27,12 +27,13 @@ export interface UserspaceOptions {
 
 export class UserspaceProxier implements Proxier {
   readonly mode = 'userspace' as const;
-  readonly connLog = new ConnLog(CONN_LOG_SIZE);
+  readonly connLog: ConnLog;
   readonly #ctx: ProxierContext;
   readonly #opts: UserspaceOptions;
   readonly #ports = new Map<string, ServicePort>();
 
   constructor(ctx: ProxierContext, opts: UserspaceOptions) {
+    this.connLog = new ConnLog(CONN_LOG_SIZE, ctx.connEvents);
     this.#ctx = ctx;
     this.#opts = opts;
   }

@@ -9,7 +9,7 @@
  * outside them is dropped, not reset.
  */
 import type { Logger } from 'pino';
-import { ConnLog, RoundRobin, TcpProxy, UdpProxy, nftRunner, type ConnRecord, type NftRunner } from '@kubemu/kube-proxy';
+import { ConnLog, RoundRobin, TcpProxy, UdpProxy, nftRunner, type ConnFanout, type ConnRecord, type NftRunner } from '@kubemu/kube-proxy';
 import type { Frontend, LbDataPlane } from '../frontend.js';
 import { LB_TABLE, lbModel, lbScript, type LbModel } from '../nftables/lb-rules.js';
 
@@ -26,15 +26,17 @@ export class UserspaceLb implements LbDataPlane {
   readonly #log: Logger;
   readonly #runner: () => Promise<NftRunner>;
   readonly #listeners = new Map<string, Listener>();
-  readonly #connLog = new ConnLog();
+  readonly #connLog: ConnLog;
   readonly #udpIdleMs: number;
   #firewall?: LbModel;
 
   readonly #onFrontendError?: (f: Frontend, message: string) => void;
 
   /** `onFrontendError`: a frontend that cannot be served (its address:port taken); the others still are. */
-  constructor(opts: { log: Logger; runner?: () => Promise<NftRunner>; udpIdleMs?: number; onFrontendError?: (f: Frontend, message: string) => void }) {
+  /** `events`: the live connection stream the relays report opens and closes to while watched. */
+  constructor(opts: { log: Logger; runner?: () => Promise<NftRunner>; udpIdleMs?: number; onFrontendError?: (f: Frontend, message: string) => void; events?: ConnFanout }) {
     this.#log = opts.log;
+    this.#connLog = new ConnLog(4096, opts.events);
     this.#onFrontendError = opts.onFrontendError;
     this.#runner = opts.runner ?? nftRunner;
     this.#udpIdleMs = opts.udpIdleMs ?? 30_000;

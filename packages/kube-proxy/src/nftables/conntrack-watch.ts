@@ -1,0 +1,158 @@
+/**
+ * The `conntrack -E` child behind a connection stream, run in this process's
+ * network namespace only while someone watches (ConnFanout's first/last
+ * hooks call start/stop). Its lines go through ConntrackEventMapper; closes
+ * get their byte counts from one `conntrack -L` listing per batch (at most
+ * one listing at a time, a batch every 200 ms at most). A child that dies is
+ * started again (an error line tells the watchers); a missing `conntrack`
+ * ends the streams with one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { run, tool } from '@kubemu/netns';
+import type { ConnStreamItem } from '../conn-events.js';
+import { parseConntrackLine, type CtFlow } from './conntrack-flows.js';
+import { ConntrackEventMapper, parseConntrackEvent, type PortLookup } from './conntrack-events.js';
+
+export interface ConntrackWatchOptions {
+  node: string;
+  log: Logger;
+  /** Follow forwarded flows (nftables data planes); false: refusals only (userspace relays report the rest). */
+  lifecycle: boolean;
+  /** The Service ports now (asked for every event that may be one: keep it cached). */
+  lookup: () => PortLookup;
+  emit: (item: ConnStreamItem) => void;
+  /** The stream cannot go on: an error line and the end. */
+  fail: (message: string) => void;
+  /** Starts `conntrack` with these arguments (tests pass a fake). */
+  spawn?: (args: string[]) => ChildProcess;
+  /** `conntrack -L -o extended,id` lines of the DNATed TCP flows (tests pass a fake). */
+  list?: () => Promise<string[]>;
+  /** Waits before starting a dead child again, growing per death in a row. */
+  restartDelaysMs?: number[];
+  settleDelayMs?: number;
+}
+
+export function conntrackEventArgs(lifecycle: boolean): string[] {
+  return ['-E', '-e', lifecycle ? 'NEW,UPDATE,DESTROY' : 'NEW', '-o', 'extended,id'];
+}
+
+async function listDnatTcp(): Promise<string[]> {
+  const r = await run('conntrack', ['-L', '-p', 'tcp', '--dst-nat', '-o', 'extended,id'], { timeoutMs: 5000, allowFail: true });
+  return r.code === 0 ? r.stdout.split('\n') : [];
+}
+
+export class ConntrackWatch {
+  readonly #o: ConntrackWatchOptions;
+  readonly #mapper: ConntrackEventMapper;
+  #child?: ChildProcess;
+  #wanted = false;
+  #deaths = 0;
+  #restartTimer?: NodeJS.Timeout;
+  #settleTimer?: NodeJS.Timeout;
+  #settling = false;
+
+  constructor(o: ConntrackWatchOptions) {
+    this.#o = o;
+    this.#mapper = new ConntrackEventMapper({ node: o.node, lifecycle: o.lifecycle, lookup: (p, ip, port) => o.lookup()(p, ip, port) });
+  }
+
+  /** True while a conntrack child runs (tests). */
+  get running(): boolean {
+    return !!this.#child;
+  }
+
+  get mapper(): ConntrackEventMapper {
+    return this.#mapper;
+  }
+
+  start(): void {
+    this.#wanted = true;
+    this.#deaths = 0;
+    if (!this.#child && !this.#restartTimer) this.#spawn();
+  }
+
+  stop(): void {
+    this.#wanted = false;
+    clearTimeout(this.#restartTimer);
+    clearTimeout(this.#settleTimer);
+    this.#restartTimer = this.#settleTimer = undefined;
+    const c = this.#child;
+    this.#child = undefined;
+    if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    this.#mapper.reset();
+  }
+
+  #spawn(): void {
+    this.#restartTimer = undefined;
+    if (!this.#wanted) return;
+    const args = conntrackEventArgs(this.#o.lifecycle);
+    let child: ChildProcess;
+    try {
+      child = this.#o.spawn ? this.#o.spawn(args) : spawn(tool('conntrack'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      return this.#died(undefined, `cannot start conntrack: ${(e as Error).message}`);
+    }
+    this.#child = child;
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
+    const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+    lines.on('line', (l) => this.#onLine(l));
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      if (this.#child !== child) return;
+      this.#child = undefined;
+      if (e.code === 'ENOENT') {
+        this.#wanted = false;
+        this.#o.log.warn('conntrack is not installed; no live connection events');
+        this.#o.fail('conntrack is not installed; install the conntrack package to watch connections');
+        return;
+      }
+      this.#died(child, `conntrack failed: ${e.message}`);
+    });
+    child.once('exit', (code, signal) => {
+      if (this.#child !== child) return;
+      this.#child = undefined;
+      const why = stderr.trim().split('\n').filter((l) => !l.startsWith('NOTICE')).pop();
+      this.#died(child, `conntrack -E exited (${signal ?? `code ${code}`})${why ? `: ${why}` : ''}`);
+    });
+  }
+
+  #died(_child: ChildProcess | undefined, message: string): void {
+    if (!this.#wanted) return;
+    const delays = this.#o.restartDelaysMs ?? [200, 1000, 5000, 10_000];
+    const wait = delays[Math.min(this.#deaths, delays.length - 1)]!;
+    this.#deaths++;
+    this.#o.log.warn({ err: message, restartInMs: wait }, 'connection events: conntrack child died; starting it again');
+    this.#o.emit({ type: 'error', message: `${message}; starting it again in ${wait} ms` });
+    this.#restartTimer = setTimeout(() => this.#spawn(), wait);
+  }
+
+  #onLine(line: string): void {
+    if (!this.#wanted) return;
+    const ev = parseConntrackEvent(line);
+    if (!ev) return;
+    this.#deaths = 0;
+    for (const e of this.#mapper.handle(ev)) this.#o.emit(e);
+    if (this.#mapper.pending && !this.#settleTimer && !this.#settling) this.#settleTimer = setTimeout(() => void this.#settle(), this.#o.settleDelayMs ?? 200);
+  }
+
+  async #settle(): Promise<void> {
+    this.#settleTimer = undefined;
+    if (!this.#wanted) return;
+    this.#settling = true;
+    try {
+      const lines = await (this.#o.list ?? listDnatTcp)();
+      const byId = new Map<string, CtFlow>();
+      for (const l of lines) {
+        const id = /\bid=(\d+)\s*$/.exec(l)?.[1];
+        const f = id && parseConntrackLine(l);
+        if (f) byId.set(id, f);
+      }
+      if (this.#wanted) for (const e of this.#mapper.settle(byId)) this.#o.emit(e);
+    } finally {
+      this.#settling = false;
+      if (this.#wanted && this.#mapper.pending && !this.#settleTimer) this.#settleTimer = setTimeout(() => void this.#settle(), this.#o.settleDelayMs ?? 200);
+    }
+  }
+}
