@@ -22,7 +22,7 @@ const LB_PORT = 10257;
 /** How long each kube-proxy may take to reach the current version before it counts as behind. */
 export const PROXY_WAIT_MS = 2000;
 
-async function getOr404<T>(c: RestClient, path: string): Promise<T | undefined> {
+export async function getOr404<T>(c: RestClient, path: string): Promise<T | undefined> {
   try {
     return await c.call<T>('GET', path);
   } catch (e) {
@@ -47,7 +47,7 @@ function httpJson<T>(rt: ChaosRuntime, from: string, url: string, timeoutMs: num
   return execJson<T>(rt, from, 'curl', ['-sS', '--fail-with-body', '--max-time', String(Math.ceil(timeoutMs / 1000)), url], timeoutMs + 2000);
 }
 
-function internalIP(n: Node): string {
+export function internalIP(n: Node): string {
   return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
 }
 
