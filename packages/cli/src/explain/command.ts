@@ -12,6 +12,7 @@ interface ExplainOpts {
   namespace: string;
   host?: string;
   path?: string;
+  node?: string;
   name: string;
   output: 'text' | 'json';
   kubeconfig?: string;
@@ -40,11 +41,12 @@ async function open(o: ExplainOpts) {
 export function explainCommand(): Command {
   const explain = new Command('explain').description("why can't I reach it? walk the troubleshooting checklist against the live cluster");
   subcommand(explain, 'service', 'svc', "check a Service end to end: selector, readiness, endpoints, ports inside the pods, kube-proxies, node ports, load balancer, DNS (root for a netns cluster)")
+    .option('--node <node>', "the node (name or IP) whose node port you connect to: with externalTrafficPolicy Local, whether that node serves it")
     .action(async (name: string, o: ExplainOpts) => {
       const { gatherServiceFacts } = await import('./gather.js');
       const { explainService } = await import('./checks.js');
       const { renderJson, renderText } = await import('./render.js');
-      const e = explainService(await gatherServiceFacts({ ...(await open(o)), name }));
+      const e = explainService(await gatherServiceFacts({ ...(await open(o)), name, node: o.node }));
       console.log(o.output === 'json' ? renderJson(e) : renderText(e));
       process.exitCode = e.reachable ? 0 : 1;
     });

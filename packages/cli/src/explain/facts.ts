@@ -54,6 +54,8 @@ export interface ServiceFacts {
   proxies: Record<string, ProxyApplied>;
   /** The load balancer's view: undefined when the cluster has none. */
   lb?: LbHealth | { error: string };
+  /** --node: the node whose node port the user connects to (its name). */
+  via?: string;
   /** Cluster DNS: whether the addon runs, and what the Service's FQDN resolved to. */
   dns: { running: false; reason: string } | { running: true; server: string; fqdn: string; answers: string[]; error?: string };
 }
