@@ -218,8 +218,10 @@ describe('explain service: the checks', () => {
         { key: 'node-2 proxy', ip: '172.30.0.12', port: 10256, healthy: false, checkedAt: NOW, error: 'HTTP 503' },
       ],
     };
+    f.events = [{ ...unhealthy('x', ''), involvedObject: { kind: 'Service', name: 'kubia', namespace: 'default' }, reason: 'AllocationFailed', source: { component: 'load-balancer' }, count: 3, message: `Failed to allocate IP for "default/kubia": 172.30.0.9 is not in the load balancer's pool 172.30.0.200-172.30.0.250` }];
     const e = explainService(f);
     expect(check(e, 'lb-ip')).toMatchObject({ status: 'fail', text: "external IP <pending>: 172.30.0.9 is not in the load balancer's pool 172.30.0.200-172.30.0.250" });
+    expect(check(e, 'lb-ip').details).toEqual([`Event AllocationFailed (×3) from load-balancer: Failed to allocate IP for "default/kubia": 172.30.0.9 is not in the load balancer's pool 172.30.0.200-172.30.0.250`]);
     expect(check(e, 'lb-ip').fix).toMatch(/inside the load balancer's pool/);
     expect(check(e, 'lb-nodes')).toMatchObject({ status: 'ok', details: ['not used: node-2: HTTP 503 (172.30.0.12:10256)'] });
   });

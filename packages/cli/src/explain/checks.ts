@@ -361,7 +361,9 @@ function lbChecks(c: Ctx): Check[] {
         : /no free address|exhausted/i.test(why)
           ? 'free an address (delete an unused LoadBalancer Service) or start the cluster with a larger --lb-pool.'
           : "use the node port meanwhile, and see the load balancer's events (kubectl describe svc).";
-    out.push({ id: 'lb-ip', status: 'fail', text: `external IP <pending>: ${why}`, fix });
+    // The load balancer's own word for it (what kubectl describe svc lists), as evidence.
+    const evidence = ev ? [`Event ${ev.reason}${ev.count && ev.count > 1 ? ` (×${ev.count})` : ''} from ${ev.source?.component ?? 'the load balancer'}: ${ev.message}`] : undefined;
+    out.push({ id: 'lb-ip', status: 'fail', text: `external IP <pending>: ${why}`, details: evidence, fix });
   }
   if (!lb) return out;
   if ('error' in lb) {
