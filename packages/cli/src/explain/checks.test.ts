@@ -183,8 +183,12 @@ describe('explain service: the checks', () => {
     f.slices = [slice(['10.244.1.3'])];
     const np = check(explainService(f), 'node-port');
     expect(np).toMatchObject({ status: 'ok', text: 'node port 30080 (Local policy) served by node-1 (172.30.0.11)' });
-    expect(np.details?.[0]).toMatch(/^node-2 has no local endpoint: it drops node-port traffic/);
+    expect(np.details?.[0]).toBe('node-2 has no local endpoint: it drops node-port traffic (externalTrafficPolicy: Local; healthCheckNodePort 32000 answers 503 there)');
     expect(explainService(f).reachable).toBe(true);
+    // A NodePort Service has no healthCheckNodePort (only a LoadBalancer gets one): none is named.
+    const noHc = structuredClone(f);
+    delete noHc.service.spec.healthCheckNodePort;
+    expect(check(explainService(noHc), 'node-port').details).toEqual(['node-2 has no local endpoint: it drops node-port traffic (externalTrafficPolicy: Local)']);
 
     // --node node-2: the node the user connects to has no local endpoint.
     f.via = 'node-2';

@@ -321,7 +321,7 @@ function nodePortCheck(c: Ctx): Check {
     const local = new Set(c.ready.map((p) => p.spec.nodeName));
     const withEp = serving.filter((n) => local.has(n.name));
     const without = f.nodes.filter((n) => !local.has(n.name)).map((n) => n.name);
-    const details = without.length ? [`${list(without)} ${without.length === 1 ? 'has' : 'have'} no local endpoint: ${without.length === 1 ? 'it drops' : 'they drop'} node-port traffic (externalTrafficPolicy: Local; healthCheckNodePort ${f.service.spec.healthCheckNodePort ?? '?'} answers 503 there)`] : undefined;
+    const details = without.length ? [`${list(without)} ${without.length === 1 ? 'has' : 'have'} no local endpoint: ${without.length === 1 ? 'it drops' : 'they drop'} node-port traffic (externalTrafficPolicy: Local${f.service.spec.healthCheckNodePort ? `; healthCheckNodePort ${f.service.spec.healthCheckNodePort} answers 503 there` : ''})`] : undefined;
     if (!withEp.length) return { id: 'node-port', status: 'fail', text: `node port ${npText} (Local policy): no node has a ready local endpoint, so every node drops it`, details, fix: 'make a pod ready, or set externalTrafficPolicy: Cluster to let every node forward to any pod.' };
     const servedBy = withEp.map((n) => `${n.name} (${n.ip})`).join(', ');
     if (via && !withEp.includes(via)) {
