@@ -6,7 +6,7 @@
  *   apply / get / delete                the basics, for people without kubectl
  *   chaos …                             faults on a running cluster (chaos/)
  *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
- *   explain service|pod NAME            why can't I reach it: the checklist, live (explain/)
+ *   explain service|pod|ingress NAME    why can't I reach it: the checklist, live (explain/)
  *   trace URL                           one request from the host, hop by hop: LB → node → pod (trace/)
  *   container ROLE                      a docker-runtime container's entrypoint (docker/)
  */
@@ -527,7 +527,7 @@ const chaos = chaosCommands();
 registerChaosRun(chaos);
 program.addCommand(chaos);
 
-// kubemu explain service|pod NAME: the troubleshooting checklist against the live cluster (explain/).
+// kubemu explain service|pod|ingress NAME: the troubleshooting checklist against the live cluster (explain/).
 program.addCommand(explainCommand());
 
 // kubemu trace URL: one request from the host, followed hop by hop (trace/).
