@@ -32,7 +32,7 @@ export function tlsChecks(f: IngressFacts): Check[] {
     const loaded = loadSecret(secret);
     if (loaded.error) return { id, status: 'fail', text: `${head}: Secret ${name} ${loaded.error}, so HTTPS gets the controller's default certificate`, fix: createFix };
     const details: string[] = [];
-    if (secret.type !== 'kubernetes.io/tls') details.push(`Secret ${name} is of type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls: kubemu's controller uses its tls.crt/tls.key anyway, ingress-nginx too, but tools expect the type`);
+    if (secret.type !== 'kubernetes.io/tls') details.push(`Secret ${name} is of type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls: kubemu's controller uses its tls.crt/tls.key anyway, but other controllers and tools expect that type`);
     const cert = new X509Certificate(Buffer.from(secret.data!['tls.crt']!, 'base64'));
     const names = cert.subjectAltName ?? cert.subject;
     const from = Date.parse(cert.validFrom);
