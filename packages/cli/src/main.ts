@@ -6,8 +6,9 @@
  *   apply / get / delete                the basics, for people without kubectl
  *   chaos …                             faults on a running cluster (chaos/)
  *   chaos run SCENARIO.yaml             traffic + faults + a report (chaos/scenario/)
- *   explain service|pod NAME            why can't I reach it: the checklist, live (explain/)
- *   trace URL / --watch svc/NAME         one request (from the host or --from pod/NAME) hop by hop: LB → node → pod; or a Service's connections live (trace/)
+ *   explain service|pod|ingress NAME    why can't I reach it: the checklist, live (explain/)
+ *   trace URL / --watch svc/NAME        one request (from the host or --from pod/NAME) hop by hop: LB → node → pod; or a Service's connections live (trace/)
+ *   dashboard                           a live map of the cluster in the browser (dashboard/)
  *   container ROLE                      a docker-runtime container's entrypoint (docker/)
  */
 import type { ProxyMode } from '@kubemu/kube-proxy';
@@ -527,7 +528,7 @@ const chaos = chaosCommands();
 registerChaosRun(chaos);
 program.addCommand(chaos);
 
-// kubemu explain service|pod NAME: the troubleshooting checklist against the live cluster (explain/).
+// kubemu explain service|pod|ingress NAME: the troubleshooting checklist against the live cluster (explain/).
 program.addCommand(explainCommand());
 
 // kubemu trace URL: one request (from the host or a pod), followed hop by hop; --watch: a Service's connections live (trace/).

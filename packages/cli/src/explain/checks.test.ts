@@ -183,7 +183,33 @@ describe('explain service: the checks', () => {
     f.slices = [slice(['10.244.1.3'])];
     const np = check(explainService(f), 'node-port');
     expect(np).toMatchObject({ status: 'ok', text: 'node port 30080 (Local policy) served by node-1 (172.30.0.11)' });
-    expect(np.details?.[0]).toMatch(/^node-2 has no local endpoint: it drops node-port traffic/);
+    expect(np.details?.[0]).toBe('node-2 has no local endpoint: it drops node-port traffic (externalTrafficPolicy: Local; healthCheckNodePort 32000 answers 503 there)');
+    expect(explainService(f).reachable).toBe(true);
+    // A NodePort Service has no healthCheckNodePort (only a LoadBalancer gets one): none is named.
+    const noHc = structuredClone(f);
+    delete noHc.service.spec.healthCheckNodePort;
+    expect(check(explainService(noHc), 'node-port').details).toEqual(['node-2 has no local endpoint: it drops node-port traffic (externalTrafficPolicy: Local)']);
+
+    // --node node-2: the node the user connects to has no local endpoint.
+    f.via = 'node-2';
+    const e = explainService(f);
+    expect(check(e, 'node-port')).toMatchObject({
+      status: 'fail',
+      text: 'node port 30080 on node-2 (172.30.0.12): externalTrafficPolicy Local and node-2 has no ready local endpoint, so it drops the connection; only node-1 (172.30.0.11) serves it',
+      fix: "connect to node-1's address (172.30.0.11:30080), run a ready pod on node-2, or set externalTrafficPolicy: Cluster to let every node forward to any pod.",
+    });
+    expect(e.reachable).toBe(false);
+    f.via = 'node-1';
+    expect(check(explainService(f), 'node-port')).toMatchObject({ status: 'ok', text: 'node port 30080 (Local policy) served by node-1 (172.30.0.11), node-1 among them' });
+  });
+
+  it('--node with Cluster policy: any node whose kube-proxy answers serves it', () => {
+    const f = healthy();
+    f.service = service({ type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] });
+    f.via = 'node-2';
+    expect(check(explainService(f), 'node-port').status).toBe('ok');
+    f.proxies['node-2'] = { error: 'Connection refused' };
+    expect(check(explainService(f), 'node-port')).toMatchObject({ status: 'fail', text: "node port 30080 on node-2 (172.30.0.12): its kube-proxy does not answer, so it serves nothing; node-1 does" });
   });
 
   it('LoadBalancer: pending with the reason from the load balancer, and its view of the nodes', () => {
@@ -196,8 +222,10 @@ describe('explain service: the checks', () => {
         { key: 'node-2 proxy', ip: '172.30.0.12', port: 10256, healthy: false, checkedAt: NOW, error: 'HTTP 503' },
       ],
     };
+    f.events = [{ ...unhealthy('x', ''), involvedObject: { kind: 'Service', name: 'kubia', namespace: 'default' }, reason: 'AllocationFailed', source: { component: 'load-balancer' }, count: 3, message: `Failed to allocate IP for "default/kubia": 172.30.0.9 is not in the load balancer's pool 172.30.0.200-172.30.0.250` }];
     const e = explainService(f);
     expect(check(e, 'lb-ip')).toMatchObject({ status: 'fail', text: "external IP <pending>: 172.30.0.9 is not in the load balancer's pool 172.30.0.200-172.30.0.250" });
+    expect(check(e, 'lb-ip').details).toEqual([`Event AllocationFailed (×3) from load-balancer: Failed to allocate IP for "default/kubia": 172.30.0.9 is not in the load balancer's pool 172.30.0.200-172.30.0.250`]);
     expect(check(e, 'lb-ip').fix).toMatch(/inside the load balancer's pool/);
     expect(check(e, 'lb-nodes')).toMatchObject({ status: 'ok', details: ['not used: node-2: HTTP 503 (172.30.0.12:10256)'] });
   });

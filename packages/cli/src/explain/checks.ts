@@ -316,15 +316,27 @@ function nodePortCheck(c: Ctx): Check {
     return a && !('error' in a);
   });
   const npText = nps.join(', ');
+  const via = f.via ? f.nodes.find((n) => n.name === f.via) : undefined;
   if (f.service.spec.externalTrafficPolicy === 'Local') {
     const local = new Set(c.ready.map((p) => p.spec.nodeName));
     const withEp = serving.filter((n) => local.has(n.name));
     const without = f.nodes.filter((n) => !local.has(n.name)).map((n) => n.name);
-    const details = without.length ? [`${list(without)} ${without.length === 1 ? 'has' : 'have'} no local endpoint: ${without.length === 1 ? 'it drops' : 'they drop'} node-port traffic (externalTrafficPolicy: Local; healthCheckNodePort ${f.service.spec.healthCheckNodePort ?? '?'} answers 503 there)`] : undefined;
+    const details = without.length ? [`${list(without)} ${without.length === 1 ? 'has' : 'have'} no local endpoint: ${without.length === 1 ? 'it drops' : 'they drop'} node-port traffic (externalTrafficPolicy: Local${f.service.spec.healthCheckNodePort ? `; healthCheckNodePort ${f.service.spec.healthCheckNodePort} answers 503 there` : ''})`] : undefined;
     if (!withEp.length) return { id: 'node-port', status: 'fail', text: `node port ${npText} (Local policy): no node has a ready local endpoint, so every node drops it`, details, fix: 'make a pod ready, or set externalTrafficPolicy: Cluster to let every node forward to any pod.' };
-    return { id: 'node-port', status: 'ok', text: `node port ${npText} (Local policy) served by ${withEp.map((n) => `${n.name} (${n.ip})`).join(', ')}`, details };
+    const servedBy = withEp.map((n) => `${n.name} (${n.ip})`).join(', ');
+    if (via && !withEp.includes(via)) {
+      return {
+        id: 'node-port',
+        status: 'fail',
+        text: `node port ${npText} on ${via.name} (${via.ip}): externalTrafficPolicy Local and ${via.name} has no ready local endpoint, so it drops the connection; only ${servedBy} serve${withEp.length === 1 ? 's' : ''} it`,
+        details,
+        fix: `connect to ${withEp[0]!.name}'s address (${withEp[0]!.ip}:${nps[0]}), run a ready pod on ${via.name}, or set externalTrafficPolicy: Cluster to let every node forward to any pod.`,
+      };
+    }
+    return { id: 'node-port', status: 'ok', text: `node port ${npText} (Local policy) served by ${servedBy}${via ? `, ${via.name} among them` : ''}`, details };
   }
   if (!serving.length) return { id: 'node-port', status: 'fail', text: `node port ${npText}: no node's kube-proxy answers, so no node serves it`, fix: `check the nodes' kube-proxies (kubemu status --name ${f.cluster}).` };
+  if (via && !serving.includes(via)) return { id: 'node-port', status: 'fail', text: `node port ${npText} on ${via.name} (${via.ip}): its kube-proxy does not answer, so it serves nothing; ${serving.map((n) => n.name).join(', ')} ${serving.length === 1 ? 'does' : 'do'}`, fix: `connect to another node (${serving[0]!.ip}:${nps[0]}), or bring ${via.name}'s kube-proxy back (kubemu status --name ${f.cluster}).` };
   return { id: 'node-port', status: 'ok', text: `node port ${npText} served by every node: ${serving.map((n) => `${n.name} (${n.ip})`).join(', ')}` };
 }
 
@@ -349,7 +361,9 @@ function lbChecks(c: Ctx): Check[] {
         : /no free address|exhausted/i.test(why)
           ? 'free an address (delete an unused LoadBalancer Service) or start the cluster with a larger --lb-pool.'
           : "use the node port meanwhile, and see the load balancer's events (kubectl describe svc).";
-    out.push({ id: 'lb-ip', status: 'fail', text: `external IP <pending>: ${why}`, fix });
+    // The load balancer's own word for it (what kubectl describe svc lists), as evidence.
+    const evidence = ev ? [`Event ${ev.reason}${ev.count && ev.count > 1 ? ` (×${ev.count})` : ''} from ${ev.source?.component ?? 'the load balancer'}: ${ev.message}`] : undefined;
+    out.push({ id: 'lb-ip', status: 'fail', text: `external IP <pending>: ${why}`, details: evidence, fix });
   }
   if (!lb) return out;
   if ('error' in lb) {

@@ -3,7 +3,7 @@
  * API and from inside the cluster (gather.ts), and handed to the pure checks
  * (checks.ts). Everything here is plain data, so the checks run on fixtures.
  */
-import type { CoreEvent, EndpointSlice, Endpoints, Pod, Service } from '@kubemu/api';
+import type { CoreEvent, EndpointSlice, Endpoints, Ingress, IngressClass, Pod, Secret, Service } from '@kubemu/api';
 
 /** One listening socket inside a pod's network namespace (from `ss -ltunH`). */
 export interface Listener {
@@ -54,6 +54,8 @@ export interface ServiceFacts {
   proxies: Record<string, ProxyApplied>;
   /** The load balancer's view: undefined when the cluster has none. */
   lb?: LbHealth | { error: string };
+  /** --node: the node whose node port the user connects to (its name). */
+  via?: string;
   /** Cluster DNS: whether the addon runs, and what the Service's FQDN resolved to. */
   dns: { running: false; reason: string } | { running: true; server: string; fqdn: string; answers: string[]; error?: string };
 }
@@ -71,4 +73,38 @@ export interface PodFacts {
   events: CoreEvent[];
   /** The pod's listening sockets, or why they could not be read (undefined: not looked, e.g. not running). */
   listeners?: Listener[] | { error: string };
+}
+
+/** One ingress controller found in the cluster (a Deployment, or lone pods, running the kubemu/ingress-controller image). */
+export interface IngressControllerFact {
+  namespace: string;
+  /** The Deployment's name, or the pod's when it has none. */
+  name: string;
+  /** Its --ingress-class (default "kubemu"). */
+  ingressClass: string;
+  /** Its --publish-service: the Service whose address it writes into Ingress status. */
+  publishService?: { namespace: string; name: string };
+  /** Its pods (not terminated). */
+  pods: Pod[];
+  /** The publish Service; undefined when it names none or it does not exist. */
+  service?: Service;
+}
+
+/** What `kubemu explain ingress` knows about one Ingress, from the API. */
+export interface IngressFacts {
+  now: number;
+  cluster: string;
+  ingress: Ingress;
+  /** Every Ingress of the cluster: the controller merges them into one routing table. */
+  ingresses: Ingress[];
+  ingressClasses: IngressClass[];
+  controllers: IngressControllerFact[];
+  /** Services and EndpointSlices of the Ingress's namespace (its backends). */
+  services: Service[];
+  slices: EndpointSlice[];
+  /** Per TLS secretName of the Ingress: the Secret, or null when there is none. */
+  secrets: Record<string, Secret | null>;
+  nodes: NodeFact[];
+  /** A request to judge (--host / --path): the Host header and the path. */
+  request?: { host: string; path: string };
 }

@@ -22,7 +22,7 @@ const LB_PORT = 10257;
 /** How long each kube-proxy may take to reach the current version before it counts as behind. */
 export const PROXY_WAIT_MS = 2000;
 
-async function getOr404<T>(c: RestClient, path: string): Promise<T | undefined> {
+export async function getOr404<T>(c: RestClient, path: string): Promise<T | undefined> {
   try {
     return await c.call<T>('GET', path);
   } catch (e) {
@@ -47,7 +47,7 @@ function httpJson<T>(rt: ChaosRuntime, from: string, url: string, timeoutMs: num
   return execJson<T>(rt, from, 'curl', ['-sS', '--fail-with-body', '--max-time', String(Math.ceil(timeoutMs / 1000)), url], timeoutMs + 2000);
 }
 
-function internalIP(n: Node): string {
+export function internalIP(n: Node): string {
   return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
 }
 
@@ -84,7 +84,16 @@ export interface GatherOptions {
   api: RestClient;
   namespace: string;
   name: string;
+  /** --node: a node's name or address (explain service: the node the user connects to). */
+  node?: string;
   now?: () => number;
+}
+
+/** The name of the node --node names (by name or InternalIP); a one-line error for any other. */
+export function resolveNode(nodes: NodeFact[], cluster: string, want: string): string {
+  const n = nodes.find((k) => k.name === want || k.ip === want);
+  if (!n) throw new ExplainError(`node "${want}" is not a node of cluster ${cluster} (nodes: ${nodes.map((k) => `${k.name} ${k.ip}`).join(', ')})`);
+  return n.name;
 }
 
 export async function gatherServiceFacts(o: GatherOptions): Promise<ServiceFacts> {
@@ -101,6 +110,7 @@ export async function gatherServiceFacts(o: GatherOptions): Promise<ServiceFacts
     api.call<{ items: Node[] }>('GET', '/api/v1/nodes').then((l) => l.items),
   ]);
   const nodeFacts: NodeFact[] = nodes.map((n) => ({ name: n.metadata.name ?? '', ip: internalIP(n), ready: n.status?.conditions?.some((k) => k.type === 'Ready' && k.status === 'True') ?? false }));
+  const via = o.node === undefined ? undefined : resolveNode(nodeFacts, rt.cluster, o.node);
   const machines = rt.machines();
   const cp = machines.find((m) => m.role === 'control-plane')?.name ?? 'control-plane';
   const lbMachine = machines.find((m) => m.role === 'load-balancer');
@@ -159,6 +169,7 @@ export async function gatherServiceFacts(o: GatherOptions): Promise<ServiceFacts
     proxies: Object.fromEntries(proxies),
     lb,
     dns,
+    via,
   };
 }
 

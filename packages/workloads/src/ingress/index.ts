@@ -1,6 +1,13 @@
 export { IngressController, type ControllerCaches, type ControllerOptions, type Cached } from './controller.js';
-export { buildRoutingTable, type RoutingTable, type Route } from './config.js';
-export { matchRoute } from './router.js';
+export { buildRoutingTable, type RoutingTable, type Route, type HostRoutes, type BackendRef } from './config.js';
+export { hostRoutes, matchRoute } from './router.js';
+export { normalizeHost, prefixKey, requestPath } from './match.js';
+export { servesIngress, isDefaultClass, LEGACY_CLASS_ANNOTATION } from './ingress-class.js';
+export { resolveBackend, type Endpoint } from './endpoints.js';
+export { loadSecret } from './certs.js';
+export { PROXY_ERRORS } from './errors.js';
+export { parsePublishService } from './workload.js';
+export { parseFlags } from '../http-util.js';
 export { ingressControllerWorkload } from './workload.js';
 export { benchIngress, type BenchResult } from './bench.js';
-export type { IngressEvent } from './events.js';
+export type { IngressEvent, IngressRef } from './events.js';
