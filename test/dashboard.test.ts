@@ -157,6 +157,32 @@ describe.skipIf(!IS_ROOT)('kubemu dashboard in a browser', () => {
     expect(Number(/(\d+)s$/.exec(row!.trim())![1])).toBeGreaterThan(10700);
   });
 
+  it('shows live traffic: connections per second on the endpoints that answered, and a clicked connection\'s path names the pod', async () => {
+    // Keep the page's streams open long enough to have subscribed, then send traffic from the host to node-1's node port.
+    await page.waitForTimeout(1500);
+    const answered = new Map<string, number>();
+    for (let i = 0; i < 20; i++) {
+      const r = await (await fetch(`http://${c.nodeIP(1)}:30080/`, { headers: { Connection: 'close' } })).text();
+      const pod = /You've hit (\S+)/.exec(r)![1]!;
+      answered.set(pod, (answered.get(pod) ?? 0) + 1);
+    }
+    const pods = c.pods('app=kubia');
+    for (const [name] of answered) {
+      const ip = pods.find((p) => p.metadata.name === name)!.status.podIP!;
+      // The endpoint of each pod that answered shows a rate.
+      await page.waitForSelector(`[data-service="default/kubia"] [data-endpoint="${ip}"] .cps`, { timeout: 10_000 });
+    }
+    await page.waitForSelector('[data-panel="connections"] [data-connection]', { timeout: 5_000 });
+    const conn = page.locator('[data-panel="connections"] [data-connection]', { hasText: 'default/kubia:http/TCP' }).first();
+    const text = (await conn.textContent())!;
+    expect(text).toContain('node-port');
+    await conn.click();
+    await page.waitForSelector('[data-panel="trace"]', { timeout: 5_000 });
+    const trace = (await page.textContent('[data-panel="trace"]'))!;
+    expect([...answered.keys()].some((name) => trace.includes(name))).toBe(true);
+    expect(trace).toContain('node-1 kube-proxy');
+  });
+
   it('refuses the data without the token', async () => {
     const bare = url.replace(/#.*/, '');
     const other = await browser!.newPage();

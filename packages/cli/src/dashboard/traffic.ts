@@ -11,9 +11,11 @@ import type { ConnectionView, TrafficView } from './view.js';
 const KUBE_PROXY_PORT = 10256;
 const LB_PORT = 10257;
 const WINDOW_MS = 5000;
+/** Close results that mean the connection did not get through (kube-proxy's verdicts; UDP `idle` is a normal end). */
+const FAILED = new Set(['no-endpoints', 'connect-failed', 'timeout', 'reset', 'endpoint-unreachable']);
 const KEEP_CONNECTIONS = 200;
 
-/** One line of a /connections?watch=1 stream. */
+/** One line of a /connections?watch=1 stream (lines of type `error` are notes from the stream and skipped). */
 export interface ConnEvent {
   type: 'open' | 'close';
   start: number;
@@ -64,7 +66,7 @@ export class TrafficCounter {
         const n = (this.#open.get(key) ?? 0) - 1;
         if (n > 0) this.#open.set(key, n);
         else this.#open.delete(key);
-        if (e.result && e.result !== 'ok') push(this.#fails, key, t);
+        if (FAILED.has(e.result)) push(this.#fails, key, t);
       }
     }
     this.#recent.push({ id: `${seenOn}-${++this.#seq}`, seenOn, type: e.type, start: e.start, durationMs: e.durationMs, protocol: e.protocol, service: e.service, via: e.via, client: e.client, endpoint: e.endpoint, bytesIn: e.bytesIn, bytesOut: e.bytesOut, result: e.result });
