@@ -43,6 +43,12 @@ export class ClusterMap {
     this.#svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
     this.#svg.setAttribute('class', 'lines');
     root.replaceChildren(this.#svg, h('h3', {}, 'Ingresses'), ing, h('h3', {}, 'Services'), svcs, h('h3', {}, 'Nodes and pods'), nodes);
+    // Anything that changes a row's size moves what the lines join: redraw them (once a frame).
+    let pending = 0;
+    const redraw = new ResizeObserver(() => {
+      if (!pending) pending = requestAnimationFrame(() => ((pending = 0), this.drawLines()));
+    });
+    for (const row of [ing, svcs, nodes]) redraw.observe(row);
     this.#ingresses = new KeyedList<IngressView>(ing, viewKey, (i) => this.#ingressCard(i));
     this.#services = new KeyedList<ServiceItem>(
       svcs,
