@@ -127,6 +127,10 @@ await page.waitForFunction(([s, p]) => document.querySelectorAll('[data-service]
 const firstRender = Date.now() - t0;
 const nav = await page.evaluate(() => performance.now());
 const pageTimes = await page.evaluate(() => window.kubemuTimes);
+// Again in the same browser (a tab reloaded: the browser's process is warm, as when a user opens the page).
+await page.reload();
+await page.waitForFunction(([s, p]) => document.querySelectorAll('[data-service]').length === s && document.querySelectorAll('[data-pod]').length === p && window.kubemuTimes?.firstRender, [want, pods], { polling: 'raf', timeout: 60_000 });
+const warm = await page.evaluate(() => window.kubemuTimes);
 
 const lat = [];
 for (let k = 0; k < UPDATES; k++) {
@@ -145,13 +149,16 @@ const res = {
   services: SERVICES,
   pods,
   firstRenderMs: firstRender,
+  firstRenderInPageMs: Math.round(pageTimes.firstRender),
+  reloadRenderInPageMs: Math.round(warm.firstRender),
   updateMs: { min: lat[0], median: med, max: lat[lat.length - 1], n: lat.length },
   pageHeapMiB: Math.round(heap / 1048576),
   serverRssMiB: Math.round(rss / 1048576),
 };
 console.log('');
 console.log(`first render (navigation → ${want} Services and ${pods} pods drawn): ${firstRender} ms  (goal ≤ 1000: ${firstRender <= 1000 ? 'met' : 'NOT met'}; page clock ${Math.round(nav)} ms)`);
-console.log(`  in the page: WebSocket open ${Math.round(pageTimes.wsOpen)} ms, snapshot in ${Math.round(pageTimes.snapshot)} ms, first render done ${Math.round(pageTimes.firstRender)} ms (the render itself ${Math.round(pageTimes.firstRender - pageTimes.snapshot)} ms incl. waiting for a frame)`);
+console.log(`reloaded (warm browser), in the page: WebSocket open ${Math.round(warm.wsOpen)} ms, snapshot in ${Math.round(warm.snapshot)} ms, first render done ${Math.round(warm.firstRender)} ms (goal ≤ 1000: ${warm.firstRender <= 1000 ? 'met' : 'NOT met'})`);
+console.log(`  first load, in the page: WebSocket open ${Math.round(pageTimes.wsOpen)} ms, snapshot in ${Math.round(pageTimes.snapshot)} ms, first render done ${Math.round(pageTimes.firstRender)} ms (the render itself ${Math.round(pageTimes.firstRender - pageTimes.snapshot)} ms incl. waiting for a frame)`);
 console.log(`update (pod status written → its endpoint drawn unready): min ${lat[0]} / median ${med} / max ${lat[lat.length - 1]} ms over ${lat.length}  (goal ≤ 1000: ${lat[lat.length - 1] <= 1000 ? 'met' : 'NOT met'})`);
 console.log(`page JS heap ${res.pageHeapMiB} MiB; this process (dashboard server + load client) RSS ${res.serverRssMiB} MiB`);
 if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(res, null, 2));

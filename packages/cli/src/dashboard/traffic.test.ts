@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { serviceOfKey, TrafficCounter, type ConnEvent } from './traffic.js';
 
-const ev = (type: 'open' | 'close', endpoint: string, result = 'ok'): ConnEvent => ({ type, start: 0, durationMs: 0, protocol: 'TCP', service: 'default/kubia:http/TCP', via: 'node-port', client: '172.30.1.1:40000', node: 'node-1', endpoint, bytesIn: 0, bytesOut: 0, result });
+const ev = (type: 'open' | 'close', endpoint: string, result = 'ok'): ConnEvent => ({ type, start: 0, durationMs: 0, protocol: 'TCP', service: 'default/kubia:http/TCP', via: 'node-port', client: '172.30.1.1:40000', node: 'node-1', endpoint, bytesIn: 0, bytesOut: 0, result, attempts: 1 });
 
 describe('TrafficCounter', () => {
   it('counts new connections per endpoint per second over the last 5 s, and those still open', () => {

@@ -6,6 +6,7 @@
  * while no page is open: the streams run only between start() and stop().
  */
 import http from 'node:http';
+import type { ConnEvent } from '@kubemu/kube-proxy';
 import type { ConnectionView, TrafficView } from './view.js';
 
 const KUBE_PROXY_PORT = 10256;
@@ -16,21 +17,7 @@ const FAILED = new Set(['no-endpoints', 'connect-failed', 'timeout', 'reset', 'e
 const KEEP_CONNECTIONS = 200;
 
 /** One line of a /connections?watch=1 stream (lines of type `error` are notes from the stream and skipped). */
-export interface ConnEvent {
-  type: 'open' | 'close';
-  start: number;
-  durationMs: number;
-  protocol: string;
-  /** `ns/name:port/PROTO` */
-  service: string;
-  via: string;
-  client: string;
-  node: string;
-  endpoint: string;
-  bytesIn: number;
-  bytesOut: number;
-  result: string;
-}
+export type { ConnEvent };
 
 export interface StreamSource {
   /** `node-2` or `load-balancer`. */

@@ -3,26 +3,10 @@
  * observe`'s spirit: time, where it was seen, source → Service port (how it
  * was reached) → endpoint (pod), verdict, and on close the bytes and time.
  */
+import type { ConnEvent } from '@kubemu/kube-proxy';
 
-/** One line of a /connections?watch=1 stream (kube-proxy's or the LB's). */
-export interface StreamEvent {
-  type: 'open' | 'close';
-  start: number;
-  durationMs: number;
-  protocol: string;
-  /** `ns/name:portName/PROTO` */
-  service: string;
-  via: string;
-  client: string;
-  node: string;
-  endpoint: string;
-  bytesIn: number;
-  bytesOut: number;
-  result: string;
-  attempts: number;
-  /** The LB's events: the node the endpoint (a node port) is. */
-  backendNode?: string;
-}
+/** One line of a /connections?watch=1 stream (kube-proxy's or the LB's; the LB's name the node its endpoint, a node port, is on). */
+export type StreamEvent = ConnEvent & { backendNode?: string };
 
 export interface WatchContext {
   /** Service port name (or '') → its port number and node port. */
