@@ -12,6 +12,8 @@ import type { AffinityView, HealthCheckView, LbView, TimelineEntry } from './vie
 
 const KUBE_PROXY_PORT = 10256;
 const LB_PORT = 10257;
+/** Long polls to /applied in flight at most: a change to 1,000 Services at once follows the first ones only. */
+const MAX_FOLLOWING = 60;
 
 export interface ProbeResults {
   lb?: LbView;
@@ -38,6 +40,7 @@ interface LbHealthz {
 export class ClusterProbes {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  #following = 0;
   #last: ProbeResults = { healthChecks: [], affinity: [] };
   readonly #get: typeof getJson;
   readonly #now: () => number;
@@ -130,9 +133,13 @@ export class ClusterProbes {
   followApplied(service: string, rv: number, add: (e: TimelineEntry) => void): void {
     if (!rv) return;
     const seen = this.#now();
-    for (const n of this.o.state.list('nodes').filter((x) => x.ip && x.ready)) {
+    const nodes = this.o.state.list('nodes').filter((x) => x.ip && x.ready);
+    if (this.#following + nodes.length > MAX_FOLLOWING) return;
+    for (const n of nodes) {
       const url = `http://${n.ip}:${KUBE_PROXY_PORT}/applied?service=${encodeURIComponent(service)}&rv=${rv}&timeoutMs=10000`;
+      this.#following++;
       void this.#get<{ at?: number; rv?: number; timeout?: boolean }>(url, 12_000).then((a) => {
+        this.#following--;
         if (!('body' in a) || !a.body) return;
         if (a.body.timeout) return add({ time: this.#now(), subject: service, what: 'proxy-applied', detail: `${n.name}: not applied after 10 s` });
         const at = a.body.at ?? this.#now();

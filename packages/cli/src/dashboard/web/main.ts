@@ -88,8 +88,9 @@ function connect(): void {
   ws.onmessage = (ev) => {
     const m = JSON.parse(String(ev.data)) as ServerMessage;
     if (m.type === 'error') {
-      status.textContent = m.message;
-      status.className = 'bad';
+      // An empty message: the trouble is over.
+      status.textContent = m.message || 'live';
+      status.className = m.message ? 'bad' : 'ok';
       return;
     }
     if (m.type === 'snapshot') times.snapshot ??= performance.now();
