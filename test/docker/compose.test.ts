@@ -9,11 +9,12 @@
  * installs and starts them. The base image is built locally when missing
  * (scripts/build-base-image: debootstrap + this machine's Node.js).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { KUBEMU, ROOT } from '../helpers/control-plane-process.js';
 import { ComposeProject, dockerUnavailable } from '../helpers/compose-project.js';
 import { until, type PodJ } from '../helpers/netns-cluster.js';
@@ -172,6 +173,32 @@ describe.skipIf(why !== null)('docker compose cluster', () => {
     expect(curl(`http://${c.ip(11)}:30000/`)).toMatch(/^You've hit kubia-/);
     kubemu(['chaos', 'heal', '--name', c.project]);
     await until('node-1 Ready after heal', () => readyNodes().includes('node-1'), 60_000);
+  });
+
+  it('kubemu dashboard serves the compose project: nodes, kubia\'s ready endpoints and the LB container\'s node checks over its WebSocket', async () => {
+    const dash = spawn(process.execPath, [KUBEMU, 'dashboard', '--name', c.project, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        dash.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /http:\/\/127\.0\.0\.1:(\d+)\/#token=(\S+)/.exec(out);
+          if (m) resolve(`ws://127.0.0.1:${m[1]}/ws?token=${m[2]}`);
+        });
+        dash.once('exit', (code) => reject(new Error(`kubemu dashboard exited ${code}: ${out}`)));
+      });
+      const ws = new WebSocket(url);
+      const messages: { type: string; snapshot?: { nodes: { name: string; ready: boolean }[]; slices: { service: string; endpoints: { ready: boolean; pod: string }[] }[] }; lb?: { reachable: boolean; nodes: { node: string; healthy: boolean }[] } }[] = [];
+      ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+      await until('the snapshot and the LB container\'s checks', () => messages.some((m) => m.type === 'snapshot') && messages.some((m) => m.type === 'probes' && m.lb?.reachable && m.lb.nodes.some((n) => n.healthy)), 20_000);
+      const snap = messages.find((m) => m.type === 'snapshot')!.snapshot!;
+      expect(snap.nodes.filter((n) => n.ready).map((n) => n.name).sort()).toEqual(['node-1', 'node-2', 'node-3']);
+      const kubia = snap.slices.filter((sl) => sl.service === 'kubia').flatMap((sl) => sl.endpoints).filter((e) => e.ready).map((e) => e.pod.split('/')[1]).sort();
+      expect(kubia).toEqual(endpointPods('kubia'));
+      ws.close();
+    } finally {
+      dash.kill('SIGINT');
+    }
   });
 
   it('the node-loss scenario behind the LoadBalancer: failures only while node-2 is being dropped, recovered, all good once it is back', () => {
