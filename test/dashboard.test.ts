@@ -121,6 +121,8 @@ describe.skipIf(!IS_ROOT)('kubemu dashboard in a browser', () => {
     // The rollout timeline has the pod going unready and its endpoint following.
     await page.waitForSelector(`[data-panel="timeline"] [data-what="endpoint-unready"]`, { timeout: 5_000 });
     expect(await page.textContent('[data-panel="timeline"]')).toContain(pod.metadata.name);
+    // … and then each node's kube-proxy applying the change.
+    await page.waitForFunction(() => ['node-1', 'node-2'].every((n) => [...document.querySelectorAll('[data-panel="timeline"] [data-what="proxy-applied"]')].some((e) => e.textContent!.includes(`${n} applied it`))), undefined, { timeout: 10_000 });
 
     await page.click('[data-service="default/kubia"]');
     await page.waitForSelector('[data-panel="explain"] [data-check-id="ready"]', { timeout: 20_000 });
