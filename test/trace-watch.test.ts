@@ -21,7 +21,7 @@ import { IS_ROOT, NetnsCluster, until, type PodJ } from './helpers/netns-cluster
 const APP = `
 apiVersion: v1
 kind: Pod
-metadata: {name: kubia-n1, labels: {app: kubia}}
+metadata: {name: kubia-n1, labels: {app: kubia, where: n1}}
 spec:
   nodeName: node-1
   containers: [{name: kubia, image: luksa/kubia, ports: [{containerPort: 8080}]}]
@@ -44,6 +44,11 @@ apiVersion: v1
 kind: Service
 metadata: {name: kubia}
 spec: {type: LoadBalancer, selector: {app: kubia}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: local-n1}
+spec: {type: NodePort, externalTrafficPolicy: Local, selector: {where: n1}, ports: [{port: 80, targetPort: 8080}]}
 ---
 apiVersion: v1
 kind: Service
@@ -139,6 +144,7 @@ function suite(mode: 'nftables' | 'userspace') {
       await until('cluster DNS ready', () => c.json<{ items: PodJ[] }>(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns']).items.some((p) => p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')), 60_000);
       await c.waitApplied('kubia');
       await c.waitApplied('empty');
+      await c.waitApplied('local-n1');
       await c.waitApplied('kube-dns', 'kube-system');
       const svc = c.json<{ spec: { clusterIP: string; ports: { nodePort: number }[] } }>(['get', 'svc', 'kubia']);
       nodePort = svc.spec.ports[0]!.nodePort;
@@ -216,6 +222,23 @@ function suite(mode: 'nftables' | 'userspace') {
       await until('the refusal', () => w.stdout.includes(client), 10_000);
       const line = w.stdout.split('\n').find((l) => l.includes(client))!;
       expect(line).toMatch(new RegExp(`node-2 +close ${client.replace(/\./g, '\\.')} → default/empty:80/TCP \\(via node-port ${emptyPort}\\) → \\(no endpoint\\)  REFUSED \\(no endpoints\\)`));
+      w.stop();
+      expect(await w.exited).toBe(0);
+    });
+
+    it('--watch: a node without a local endpoint drops an outside client of a Local-policy node port, and says so', async () => {
+      const localPort = c.json<{ spec: { ports: { nodePort: number }[] } }>(['get', 'svc', 'local-n1']).spec.ports[0]!.nodePort;
+      const w = new Watcher(c, ['service/local-n1', '-o', 'json']);
+      watchers.push(w);
+      await w.started();
+      const dropped = curlFrom(`http://${c.nodeIP(2)}:${localPort}/`);
+      expect(dropped.status).toBe(28); // curl: timed out (the SYN is dropped, nothing answers)
+      const served = curlFrom(`http://${c.nodeIP(1)}:${localPort}/`);
+      expect(hitPod(served.body)).toBe('kubia-n1');
+      const client = `${c.hostIP()}:${dropped.sport}`;
+      await until('the drop', () => w.lines().some((l) => l.client === client), 10_000);
+      const line = w.lines().find((l) => l.client === client)!;
+      expect(line).toMatchObject({ node: 'node-2', event: 'close', service: 'default/local-n1', via: 'node-port', verdict: 'DROPPED', result: 'dropped' });
       w.stop();
       expect(await w.exited).toBe(0);
     });

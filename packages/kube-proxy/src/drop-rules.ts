@@ -13,12 +13,21 @@
  *    bridge) and the node itself (lo) are treated as Cluster, as kube-proxy
  *    does (k8s PR #123622).
  *
+ * Every connection a Local policy drops is also noted in the dynamic set
+ * `dropped` (client address and port, protocol, destination; 30 s), which
+ * the connection stream reads while someone watches (drop-watch.ts): a
+ * dropped first packet never makes a conntrack entry, so conntrack cannot
+ * tell it.
+ *
  * Established flows are left alone. The whole table is replaced in one
  * atomic `nft -f` transaction.
  */
 import { nftRunner, type NftRunner } from './nft.js';
 
 export const NFT_TABLE = 'kubemu-proxy';
+/** The set of connections a Local policy dropped lately (read by drop-watch.ts). */
+export const DROPPED_SET = 'dropped';
+const NOTE_DROP = `add @${DROPPED_SET} { ip saddr . meta l4proto . th sport . ip daddr . th dport }`;
 
 export interface PortRef {
   ip: string;
@@ -59,12 +68,13 @@ export function dropRuleScript(i: DropRuleInput): string {
     set('drop_addr_ports', 'ipv4_addr . inet_proto . inet_service', uniq(i.dropAddrPorts.map(ap))),
     set('drop_ext_ports', 'ipv4_addr . inet_proto . inet_service', uniq(i.dropExternalPorts.map(ap))),
     set('drop_node_ports', 'inet_proto . inet_service', uniq(i.dropNodePorts.map((p) => `${p.proto} . ${p.port}`))),
+    `  set ${DROPPED_SET} { type ipv4_addr . inet_proto . inet_service . ipv4_addr . inet_service; flags dynamic, timeout; timeout 30s; size 4096; }`,
     '  chain input {',
     '    type filter hook input priority -10; policy accept;',
     '    ct state established,related accept',
-    `    iifname != { "lo", "${i.podBridge}" } meta l4proto { tcp, udp } meta l4proto . th dport @drop_node_ports drop`,
-    `    iifname != { "lo", "${i.podBridge}" } meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @drop_ext_ports drop`,
-    '    meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @drop_addr_ports drop',
+    `    iifname != { "lo", "${i.podBridge}" } meta l4proto { tcp, udp } meta l4proto . th dport @drop_node_ports ${NOTE_DROP} drop`,
+    `    iifname != { "lo", "${i.podBridge}" } meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @drop_ext_ports ${NOTE_DROP} drop`,
+    `    meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @drop_addr_ports ${NOTE_DROP} drop`,
     '    ip daddr @svc_ips meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @svc_ports accept',
     '    ip daddr @svc_ips meta l4proto tcp reject with tcp reset',
     '    ip daddr @svc_ips meta l4proto udp reject',

@@ -33,6 +33,7 @@ import { NftablesProxier } from './nftables/nftables-proxier.js';
 import { UserspaceProxier } from './userspace/userspace-proxier.js';
 import { ConnFanout } from './conn-events.js';
 import { ConntrackWatch } from './nftables/conntrack-watch.js';
+import { DropWatch } from './drop-watch.js';
 import type { PortLookup } from './nftables/conntrack-events.js';
 import { portLookup } from './port-lookup.js';
 
@@ -75,6 +76,8 @@ export interface KubeProxyDeps {
   now: () => number;
   /** Starts `conntrack -E` for the connection stream (tests pass a fake). */
   conntrackSpawn: (args: string[]) => ChildProcess;
+  /** Lists the set of connections a Local policy dropped, as `nft -j` (tests pass a fake). */
+  droppedList: () => Promise<string>;
 }
 
 /** The data plane for `mode`: the one place a new mode is wired in. */
@@ -140,6 +143,7 @@ export class KubeProxy {
   /** The live connection stream (/connections?watch=1): the relays (userspace) and a `conntrack -E` child while watched. */
   readonly connEvents: ConnFanout;
   readonly #ctWatch: ConntrackWatch;
+  readonly #dropWatch: DropWatch;
   /** The Service ports for the stream, built when asked after a change. */
   #lookup?: PortLookup;
   /** The pod bridge's subnets (this node's pods). */
@@ -169,7 +173,23 @@ export class KubeProxy {
       fail: (message) => this.connEvents.fail(message),
       spawn: deps.conntrackSpawn,
     });
-    this.connEvents = new ConnFanout({ first: () => this.#ctWatch.start(), last: () => this.#ctWatch.stop() });
+    // Drops by a Local policy leave no conntrack entry: the drop rules note them in a set this reads (both modes).
+    this.#dropWatch = new DropWatch({
+      node: opts.nodeName,
+      lookup: () => (this.#lookup ??= portLookup(this.#ports.values(), (ip) => this.#localAddrs.has(ip))),
+      emit: (item) => this.connEvents.emit(item),
+      list: deps.droppedList,
+    });
+    this.connEvents = new ConnFanout({
+      first: () => {
+        this.#ctWatch.start();
+        this.#dropWatch.start();
+      },
+      last: () => {
+        this.#ctWatch.stop();
+        this.#dropWatch.stop();
+      },
+    });
     this.proxier = createProxier(this.mode, {
       node: opts.nodeName,
       connEvents: this.connEvents,

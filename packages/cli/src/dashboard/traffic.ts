@@ -13,7 +13,7 @@ const KUBE_PROXY_PORT = 10256;
 const LB_PORT = 10257;
 const WINDOW_MS = 5000;
 /** Close results that mean the connection did not get through (kube-proxy's verdicts; UDP `idle` is a normal end). */
-const FAILED = new Set(['no-endpoints', 'connect-failed', 'timeout', 'reset', 'endpoint-unreachable']);
+const FAILED = new Set(['no-endpoints', 'connect-failed', 'timeout', 'reset', 'endpoint-unreachable', 'dropped']);
 const KEEP_CONNECTIONS = 200;
 
 /** One line of a /connections?watch=1 stream (lines of type `error` are notes from the stream and skipped). */

@@ -17,9 +17,9 @@ export interface WatchContext {
   nodeByIP: Map<string, string>;
 }
 
-export type Verdict = 'FORWARDED' | 'REFUSED' | 'RESET' | 'TIMED OUT';
+export type Verdict = 'FORWARDED' | 'REFUSED' | 'RESET' | 'TIMED OUT' | 'DROPPED';
 
-/** What a Kubernetes user calls it: forwarded (to an endpoint), refused, reset, timed out. */
+/** What a Kubernetes user calls it: forwarded (to an endpoint), refused, reset, timed out, dropped by policy. */
 export function verdictOf(e: Pick<StreamEvent, 'type' | 'result'>): Verdict {
   if (e.type === 'open') return 'FORWARDED';
   switch (e.result) {
@@ -29,6 +29,8 @@ export function verdictOf(e: Pick<StreamEvent, 'type' | 'result'>): Verdict {
       return 'REFUSED';
     case 'reset':
       return 'RESET';
+    case 'dropped':
+      return 'DROPPED';
     case 'timeout':
     case 'no-reply':
     case 'connecting':
@@ -45,6 +47,7 @@ const WHY: Record<string, string> = {
   timeout: 'the endpoint never answered',
   'no-reply': 'no reply',
   reset: 'reset',
+  dropped: 'by policy: traffic policy Local and no ready endpoint on this node',
 };
 
 function portName(service: string): { svc: string; port: string; proto: string } {
