@@ -16,7 +16,6 @@ import { ARTIFACTS, launchBrowser } from './helpers/browser.js';
 import { KUBEMU } from './helpers/control-plane-process.js';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
 
-const c = new NetnsCluster(2, ['--subnet', '172.30.226.0/24']);
 
 // Ready while /tmp/unready does not exist (each pod has its own /tmp): `touch` it to make a pod fail its probe.
 const APPS = `
@@ -46,13 +45,10 @@ metadata: {name: kubia-sticky}
 spec: {type: NodePort, sessionAffinity: ClientIP, selector: {app: kubia}, ports: [{port: 80, targetPort: 8080, nodePort: 30081}]}
 `;
 
-let dashboard: ChildProcess | undefined;
-let browser: Browser | undefined;
-let url = '';
-
-function startDashboard(): Promise<string> {
+function startDashboard(c: NetnsCluster, onChild: (p: ChildProcess) => void): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = (dashboard = spawn(process.execPath, [KUBEMU, 'dashboard', '--name', c.name, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const p = spawn(process.execPath, [KUBEMU, 'dashboard', '--name', c.name, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onChild(p);
     let out = '';
     let err = '';
     p.stdout!.on('data', (d: Buffer) => {
@@ -68,14 +64,20 @@ function startDashboard(): Promise<string> {
 
 const readyEndpoints = (page: Page) => page.locator('[data-service="default/kubia"] .ep[data-state="ready"]').count();
 
-describe.skipIf(!IS_ROOT)('kubemu dashboard in a browser', () => {
+function suite(mode: 'nftables' | 'userspace', subnet: string) {
+  const c = new NetnsCluster(2, ['--subnet', subnet, ...(mode === 'userspace' ? ['--proxy-mode', 'userspace', '--lb-mode', 'userspace'] : [])]);
+  let dashboard: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  let url = '';
   let page: Page;
+
+describe.skipIf(!IS_ROOT)(`kubemu dashboard in a browser (${mode})`, () => {
 
   beforeAll(async () => {
     c.up();
     c.apply(APPS);
     await until('2 kubia pods ready', () => c.pods('app=kubia').filter((p) => p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length === 2, 60_000);
-    url = await startDashboard();
+    url = await startDashboard(c, (p) => (dashboard = p));
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(url);
@@ -131,8 +133,8 @@ describe.skipIf(!IS_ROOT)('kubemu dashboard in a browser', () => {
     expect(ready).toContain('2 of 3 pods ready');
     expect(ready).toContain(pod.metadata.name);
     expect(ready).toContain('/tmp/unready');
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
-    console.log(`dashboard: endpoint unready on the page ${seenMs} ms after the probe started failing (period 1 s); screenshot in test-results/dashboard.png`);
+    await page.screenshot({ path: join(ARTIFACTS, `dashboard-${mode}.png`), fullPage: true });
+    console.log(`dashboard (${mode}): endpoint unready on the page ${seenMs} ms after the probe started failing (period 1 s); screenshot in test-results/dashboard-${mode}.png`);
 
     expect(c.kubectl(['exec', pod.metadata.name, '--', 'rm', '/tmp/unready']).status).toBe(0);
     await page.waitForSelector(`[data-service="default/kubia"] [data-endpoint="${pod.status.podIP}"][data-state="ready"]`, { timeout: 20_000 });
@@ -196,3 +198,7 @@ describe.skipIf(!IS_ROOT)('kubemu dashboard in a browser', () => {
     await other.close();
   });
 });
+}
+
+suite('nftables', '172.30.226.0/24');
+suite('userspace', '172.30.227.0/24');
