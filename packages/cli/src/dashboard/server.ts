@@ -68,6 +68,10 @@ export class DashboardServer {
   readonly #token: Buffer;
   #timers: NodeJS.Timeout[] = [];
   #apiTrouble = '';
+  /** Kinds listed at least once; a page gets its snapshot only when every kind is (not an empty map first). */
+  readonly #listed = new Set<string>();
+  #whenListed!: () => void;
+  readonly #allListed = new Promise<void>((r) => (this.#whenListed = r));
 
   constructor(readonly o: DashboardOptions) {
     this.state = new DashboardState(o.cluster);
@@ -85,7 +89,7 @@ export class DashboardServer {
       if (url.pathname !== '/ws') return socket.destroy();
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         if (!this.#allowed(url.searchParams.get('token') ?? '')) return ws.close(4401, 'wrong or missing token');
-        this.#join(ws);
+        void this.#join(ws);
       });
     });
   }
@@ -94,7 +98,11 @@ export class DashboardServer {
   async start(): Promise<string> {
     for (const kind of KINDS) {
       const w = new ResourceWatch(this.o.access, PATHS[kind], {
-        reset: (items) => this.state.reset(kind, items),
+        reset: (items) => {
+          this.state.reset(kind, items);
+          this.#listed.add(kind);
+          if (this.#listed.size === KINDS.length) this.#whenListed();
+        },
         change: (type, obj) => this.state.change(kind, type, obj),
         trouble: (m) => this.#trouble(m),
       });
@@ -149,7 +157,10 @@ export class DashboardServer {
     return { ...this.state.snapshot(), lb: p.lb, healthChecks: p.healthChecks, affinity: p.affinity, traffic: this.traffic.rates(), connections: this.traffic.recent() };
   }
 
-  #join(ws: WebSocket): void {
+  async #join(ws: WebSocket): Promise<void> {
+    // Until every kind is listed the page would draw an empty or partial map: it waits (changes meanwhile are in the snapshot).
+    await this.#allListed;
+    if (ws.readyState !== ws.OPEN) return;
     this.#clients.add(ws);
     if (this.#clients.size === 1) {
       // The machines are asked only while someone looks.
