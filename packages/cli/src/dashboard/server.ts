@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClusterAccess } from '../kubeconfig.js';
+import { IngressCookies } from './ingress-cookies.js';
 import { ClusterProbes } from './probes.js';
 import { DashboardState, KINDS } from './state.js';
 import { ConnectionStreams, streamSources, TrafficCounter } from './traffic.js';
@@ -60,6 +61,8 @@ export class DashboardServer {
   readonly state: DashboardState;
   readonly probes: ClusterProbes;
   readonly traffic = new TrafficCounter();
+  readonly cookies: IngressCookies;
+  #cookiesChanged = false;
   readonly #watches: ResourceWatch[] = [];
   readonly #streams: ConnectionStreams;
   readonly #server: http.Server;
@@ -82,6 +85,7 @@ export class DashboardServer {
       if (this.#clients.size) this.probes.followApplied(svc, rv, (e) => this.state.timeline(e));
     };
     this.probes.onUpdate = (r) => this.#broadcast({ type: 'probes', ...r });
+    this.cookies = new IngressCookies(o.access, () => (this.#cookiesChanged = true));
     this.#server = http.createServer((req, res) => void this.#http(req, res));
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     this.#server.on('upgrade', (req, socket, head) => {
@@ -130,6 +134,7 @@ export class DashboardServer {
     for (const w of this.#watches) w.stop();
     this.probes.stop();
     this.#streams.stop();
+    this.cookies.stop();
     for (const c of this.#clients) c.terminate();
     this.#wss.close();
     await new Promise<void>((r) => this.#server.close(() => r()));
@@ -154,7 +159,7 @@ export class DashboardServer {
 
   #snapshot(): Snapshot {
     const p = this.probes.current;
-    return { ...this.state.snapshot(), lb: p.lb, healthChecks: p.healthChecks, affinity: p.affinity, traffic: this.traffic.rates(), connections: this.traffic.recent() };
+    return { ...this.state.snapshot(), lb: p.lb, healthChecks: p.healthChecks, affinity: p.affinity, cookies: this.cookies.current(), traffic: this.traffic.rates(), connections: this.traffic.recent() };
   }
 
   async #join(ws: WebSocket): Promise<void> {
@@ -165,13 +170,14 @@ export class DashboardServer {
     if (this.#clients.size === 1) {
       // The machines are asked only while someone looks.
       this.probes.start();
-      this.#streams.set(streamSources(this.state.list('nodes'), this.o.lbIP));
+      this.#followMachines();
     }
     ws.on('close', () => {
       this.#clients.delete(ws);
       if (!this.#clients.size) {
         this.probes.stop();
         this.#streams.set([]);
+        this.cookies.follow([]);
       }
     });
     ws.on('error', () => ws.terminate());
@@ -196,8 +202,19 @@ export class DashboardServer {
 
   #trafficTick(): void {
     if (!this.#clients.size) return;
-    this.#streams.set(streamSources(this.state.list('nodes'), this.o.lbIP));
+    this.#followMachines();
     this.#broadcast({ type: 'traffic', traffic: this.traffic.rates(), connections: this.traffic.recent() });
+    if (this.#cookiesChanged) {
+      this.#cookiesChanged = false;
+      this.#broadcast({ type: 'cookies', cookies: this.cookies.current() });
+    }
+  }
+
+  /** The connection streams of the nodes and the LB, and the access logs of the ingress controllers (only while a page is open). */
+  #followMachines(): void {
+    this.#streams.set(streamSources(this.state.list('nodes'), this.o.lbIP));
+    const ingresses = this.state.list('ingresses').length > 0;
+    this.cookies.follow(ingresses ? this.state.list('pods').filter((p) => p.ingressController && p.phase === 'Running').map((p) => `${p.namespace}/${p.name}`) : []);
   }
 
   async #http(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -117,7 +117,7 @@ export class DashboardState {
     return rv;
   }
 
-  snapshot(): Omit<Snapshot, 'lb' | 'healthChecks' | 'traffic' | 'connections' | 'affinity'> {
+  snapshot(): Omit<Snapshot, 'lb' | 'healthChecks' | 'traffic' | 'connections' | 'affinity' | 'cookies'> {
     return {
       cluster: this.cluster,
       nodes: this.list('nodes'),

@@ -3,7 +3,7 @@
  * functions: the page gets what it draws and nothing else, so 3,000 pods
  * stay small on the wire.
  */
-import type { CoreEvent, EndpointSlice, Ingress, IngressBackend, KubeObject, Node, Pod, Service } from '@kubemu/api';
+import { builtinImage, type CoreEvent, type EndpointSlice, type Ingress, type IngressBackend, type KubeObject, type Node, type Pod, type Service } from '@kubemu/api';
 import type { EventView, IngressView, Kind, NodeView, PodView, ServiceView, SliceView } from './view.js';
 
 /** `ns/name` for namespaced objects, `name` for nodes. */
@@ -36,6 +36,7 @@ export function podView(p: Pod): PodView {
     hostNetwork: !!p.spec.hostNetwork,
     labels: p.metadata.labels ?? {},
     owner: owner ? `${owner.kind}/${owner.name}` : '',
+    ...(p.spec.containers.some((c) => builtinImage(c.image)?.workload === 'ingress-controller') ? { ingressController: true } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export interface PodView {
   labels: Record<string, string>;
   /** The pod's owner (`ReplicaSet/kubia-7d…`), '' when none. */
   owner: string;
+  /** It runs the ingress controller (the dashboard follows its access log for cookie affinity). */
+  ingressController?: boolean;
 }
 
 export interface ServicePortView {
@@ -155,6 +157,24 @@ export interface AffinityView {
   secondsLeft: number;
 }
 
+/** An ingress affinity cookie as the controller's access log tells it: the value and the pod it pins. */
+export interface CookieView {
+  /** `ns/name` of the Ingress. */
+  ingress: string;
+  host: string;
+  cookie: string;
+  value: string;
+  mode: string;
+  /** new (Set-Cookie sent), honoured (followed), reissued (it named a pod that left). */
+  state: string;
+  /** `ns/name` of the pod the cookie pins. */
+  pod: string;
+  addr: string;
+  /** ms since the epoch of the last request that carried or got it. */
+  time: number;
+  requests: number;
+}
+
 /** One step of a rollout as the dashboard saw it happen. */
 export interface TimelineEntry {
   time: number;
@@ -186,6 +206,7 @@ export interface Snapshot {
   traffic: TrafficView[];
   connections: ConnectionView[];
   affinity: AffinityView[];
+  cookies: CookieView[];
   timeline: TimelineEntry[];
 }
 
@@ -202,4 +223,5 @@ export type ServerMessage =
     }
   | { type: 'probes'; lb?: LbView; healthChecks: HealthCheckView[]; affinity: AffinityView[] }
   | { type: 'traffic'; traffic: TrafficView[]; connections: ConnectionView[] }
+  | { type: 'cookies'; cookies: CookieView[] }
   | { type: 'error'; message: string };

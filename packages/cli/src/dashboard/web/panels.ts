@@ -79,6 +79,20 @@ export function renderProbes(el: HTMLElement, s: Store): void {
       ),
     );
   }
+  if (s.cookies.length || s.objects.ingresses.size) {
+    parts.push(
+      section(
+        'Ingress affinity cookies',
+        s.cookies.length
+          ? table(
+              ['Ingress', 'cookie', 'pins pod', 'state', 'requests'],
+              s.cookies.slice(0, 20).map((c) => [`${c.ingress} (${c.host})`, `${c.cookie}=${c.value.length > 14 ? `${c.value.slice(0, 12)}…` : c.value}`, c.pod.split('/')[1] ?? c.pod, c.state, String(c.requests)]),
+              { 'data-panel': 'cookies' },
+            )
+          : h('p', { class: 'muted' }, 'no cookie affinity seen (an Ingress with nginx.ingress.kubernetes.io/affinity: cookie, and requests through it)'),
+      ),
+    );
+  }
   clear(el, ...parts);
 }
 

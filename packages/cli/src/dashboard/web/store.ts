@@ -15,6 +15,7 @@ export class Store {
   traffic: Snapshot['traffic'] = [];
   connections: Snapshot['connections'] = [];
   affinity: Snapshot['affinity'] = [];
+  cookies: Snapshot['cookies'] = [];
   /** Which parts changed since the last render. */
   readonly dirty = new Set<Kind | 'map' | 'selected' | 'events' | 'timeline' | 'probes' | 'traffic'>();
   /** Bumped for a Service (`ns/name`) whenever one of its EndpointSlices changes. */
@@ -40,6 +41,7 @@ export class Store {
         this.traffic = s.traffic;
         this.connections = s.connections;
         this.affinity = s.affinity;
+        this.cookies = s.cookies;
         for (const d of ['map', 'events', 'timeline', 'probes', 'traffic'] as const) this.dirty.add(d);
         return;
       }
@@ -81,6 +83,10 @@ export class Store {
         this.traffic = m.traffic;
         this.connections = m.connections;
         this.dirty.add('traffic');
+        return;
+      case 'cookies':
+        this.cookies = m.cookies;
+        this.dirty.add('probes');
         return;
       case 'error':
         return;
