@@ -9,6 +9,7 @@
  * test-results/. The page without the token gets nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,8 +65,40 @@ function startDashboard(c: NetnsCluster, onChild: (p: ChildProcess) => void): Pr
 
 const readyEndpoints = (page: Page) => page.locator('[data-service="default/kubia"] .ep[data-state="ready"]').count();
 
-function suite(mode: 'nftables' | 'userspace', subnet: string) {
-  const c = new NetnsCluster(2, ['--subnet', subnet, ...(mode === 'userspace' ? ['--proxy-mode', 'userspace', '--lb-mode', 'userspace'] : [])]);
+const STICKY = `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: sticky
+  annotations: {nginx.ingress.kubernetes.io/affinity: cookie}
+spec:
+  rules:
+  - host: sticky.example
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: kubia, port: {number: 80}}}}]}
+`;
+
+interface Answer {
+  status: number;
+  body: string;
+  setCookie: string;
+}
+
+/** GET / from the host with these headers (fetch would drop Host); status 0 when it failed. */
+function get(host: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port: 80, path: '/', headers, agent: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, setCookie: String(res.headers['set-cookie']?.[0] ?? '') }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: 0, body: '', setCookie: '' }));
+  });
+}
+
+function suite(mode: 'nftables' | 'userspace', subnet: string, ingress = false) {
+  const c = new NetnsCluster(2, ['--subnet', subnet, ...(ingress ? ['--addons', 'ingress'] : []), ...(mode === 'userspace' ? ['--proxy-mode', 'userspace', '--lb-mode', 'userspace'] : [])]);
   let dashboard: ChildProcess | undefined;
   let browser: Browser | undefined;
   let url = '';
@@ -187,6 +220,26 @@ describe.skipIf(!IS_ROOT)(`kubemu dashboard in a browser (${mode})`, () => {
     expect(trace).toContain('node-1 kube-proxy');
   });
 
+  it.runIf(ingress)('decodes the Ingress affinity cookie a client got to the pod it pins', async () => {
+    c.apply(STICKY);
+    let address = '';
+    await until('the Ingress has an address', () => !!(address = c.json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>(['get', 'ingress', 'sticky']).status.loadBalancer.ingress?.[0]?.ip ?? ''), 60_000);
+    let first: Answer | undefined;
+    await until('the controller serves sticky.example', async () => (first = await get(address, { Host: 'sticky.example' })).status === 200, 60_000);
+    const pod = /You've hit (\S+)/.exec(first!.body)![1]!;
+    const cookie = first!.setCookie.split(';')[0]!;
+    // The same cookie again: the controller honours it (same pod).
+    expect((await get(address, { Host: 'sticky.example', Cookie: cookie })).body).toContain(pod);
+    await page.waitForFunction(
+      ([p]) => [...document.querySelectorAll('[data-panel="cookies"] tr')].some((tr) => tr.textContent!.includes(p!) && tr.textContent!.includes('honoured')),
+      [pod],
+      { timeout: 15_000 },
+    );
+    const row = (await page.locator('[data-panel="cookies"] tr', { hasText: pod }).first().textContent())!;
+    expect(row).toContain('default/sticky');
+    expect(row).toContain(cookie.split('=')[0]!);
+  });
+
   it('refuses the data without the token', async () => {
     const bare = url.replace(/#.*/, '');
     const other = await browser!.newPage();
@@ -200,5 +253,5 @@ describe.skipIf(!IS_ROOT)(`kubemu dashboard in a browser (${mode})`, () => {
 });
 }
 
-suite('nftables', '172.30.226.0/24');
+suite('nftables', '172.30.226.0/24', true);
 suite('userspace', '172.30.227.0/24');
