@@ -17,7 +17,7 @@ import type { AccessLog } from './access-log.js';
 import { errorBody, PROXY_ERRORS, ProxyError } from './errors.js';
 import { forwardHeaders, rawHead } from './headers.js';
 import { normalizeHost, requestPath } from './match.js';
-import { clientAddress, httpsLocation, type IngressProxy } from './proxy.js';
+import { clientAddress, httpsLocation, routeFields, type IngressProxy } from './proxy.js';
 import { matchRoute } from './router.js';
 
 export interface UpgradeOptions {
@@ -49,8 +49,9 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
   const path = requestPath(req.url);
   const clientIp = clientAddress(req);
   const started = Date.now();
+  let fields: ReturnType<typeof routeFields> = {};
   const log = (status: number, pod?: string, addr?: string, requestId?: string) =>
-    opts.accessLog({ host, path, method: req.method ?? '', status, upstream: pod, upstreamAddr: addr, upstreamMs: pod ? Date.now() - started : undefined, bytes: 0, requestId, client: clientIp, proto: secure ? 'https' : 'http' });
+    opts.accessLog({ ...fields, host, path, method: req.method ?? '', status, upstream: pod, upstreamAddr: addr, upstreamMs: pod ? Date.now() - started : undefined, bytes: 0, requestId, client: clientIp, proto: secure ? 'https' : 'http' });
   const fail = (err: ProxyError, pod?: string, addr?: string) => {
     writeError(socket, err, host, path);
     log(err.status, pod, addr);
@@ -58,6 +59,7 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
 
   const route = matchRoute(proxy.table, host, path);
   if (!route) return fail(new ProxyError('NO_ROUTE', 'no Ingress rule matches this host and path'));
+  fields = routeFields(route, undefined);
   if (!secure && route.sslRedirect) {
     const location = httpsLocation(host, proxy.redirectHttpsPort, req.url);
     socket.end(`HTTP/1.1 308 Permanent Redirect\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
@@ -66,6 +68,7 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
   const backend = proxy.backends.get(route.backend.id);
   const pick = backend && pickEndpoint(backend, route.affinity, req.headers.cookie, route.path, secure);
   if (!backend || !pick) return fail(new ProxyError('NO_ENDPOINTS', backend?.problem || 'no ready endpoints'));
+  fields = routeFields(route, pick);
   const ep = pick.endpoint;
   const fwd = forwardHeaders(req.headers, { clientIp, secure, port: req.socket.localPort ?? 0, hostHeader });
   fwd.headers.connection = 'Upgrade';
