@@ -261,8 +261,9 @@ export function traceOf(f: TraceFacts): Trace {
 
   // The pod that answered; an ingress controller's pod hands the request on to an upstream pod.
   const first = endpoint ? f.pods.find((x) => x.ip === hostPort(endpoint!).ip) : undefined;
+  const placedByNode = (p: TracePod) => (p.node === t.node?.name ? `on ${p.node}, the node that took the connection` : `on ${p.node}: ${t.node?.name ?? 'the node'} routed it there over the node network`);
   if (endpoint && first?.ingressController && f.ingress) {
-    const ih = ingressHop(f, first);
+    const ih = ingressHop(f, first, [placedByNode(first), ...(podClient ? [`sees the client as ${podClient}`] : [])]);
     t.ingress = ih.view;
     t.hops.push(ih.hop);
     t.problems.push(...ih.problems);
@@ -270,10 +271,7 @@ export function traceOf(f: TraceFacts): Trace {
       const placed = (p: TracePod) => (p.node === first.node ? `on ${p.node}, the controller's node` : `on ${p.node}: the controller on ${first.node} sent it there over the node network`);
       podHop(t, f, ih.upstream, placed, `${first.ip} (the controller pod; X-Forwarded-For / X-Real-IP carry the client)`);
     }
-  } else if (endpoint) {
-    const placed = (p: TracePod) => (p.node === t.node?.name ? `on ${p.node}, the node that took the connection` : `on ${p.node}: ${t.node?.name ?? 'the node'} routed it there over the node network`);
-    podHop(t, f, endpoint, placed, podClient);
-  }
+  } else if (endpoint) podHop(t, f, endpoint, placedByNode, podClient);
 
   const r = f.response;
   t.hops.push('error' in r ? { kind: 'response', title: `no response: ${r.error} (after ${r.ms} ms)`, details: [] } : { kind: 'response', title: `response ${r.status}, ${r.bytes} bytes, ${r.ms} ms total`, details: r.body ? [JSON.stringify(r.body.split('\n')[0]!.slice(0, 120))] : [] });

@@ -6,6 +6,7 @@
  * their /connections logs (userspace mode keeps no NAT state in the kernel).
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { builtinImage, type Node, type Pod, type Service } from '@kubemu/api';
@@ -90,41 +91,56 @@ export function request(host: string, port: number, path: string, localPort: num
     const t0 = performance.now();
     const ms = () => Math.round(performance.now() - t0);
     let local = { ip: '', port: localPort };
-    const raw = net.connect({ host, port, localPort });
-    raw.once('connect', () => (local = { ip: raw.localAddress ?? '', port: raw.localPort ?? localPort }));
-    raw.once('error', (e: NodeJS.ErrnoException) => {
+    let tlsInfo: Sent['tls'];
+    const follow = (req: http.ClientRequest) => {
+      req.on('timeout', () => req.destroy(new Error(`no response in ${timeoutMs} ms`)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EADDRINUSE') return void (x.tls && reject(e));
+        resolve({ local, response: { error: e.message, ms: ms() }, setCookies: [], tls: tlsInfo });
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') }, setCookies: res.headers['set-cookie'] ?? [], tls: tlsInfo });
+          res.socket.end();
+        });
+      });
+      req.end();
+    };
+    if (x.tls) {
+      // https: the handshake with SNI, the certificate not verified (as curl -k).
+      const sn = x.tls.servername;
+      tlsInfo = { servername: sn, verified: false };
+      const req = https.request({ host, port, path, method: 'GET', agent: false, localPort, servername: sn, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], headers: traceHeaders(x), timeout: timeoutMs } as https.RequestOptions & tls.ConnectionOptions);
+      req.once('socket', (s: tls.TLSSocket) => {
+        s.once('connect', () => (local = { ip: s.localAddress ?? '', port: s.localPort ?? localPort }));
+        s.once('secureConnect', () => (tlsInfo = tlsFacts(s, sn)));
+      });
+      return follow(req);
+    }
+    const socket = net.connect({ host, port, localPort });
+    socket.once('connect', () => (local = { ip: socket.localAddress ?? '', port: socket.localPort ?? localPort }));
+    socket.once('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') reject(e);
     });
-    let tlsInfo: Sent['tls'];
-    let socket: net.Socket = raw;
-    if (x.tls) {
-      const sn = x.tls.servername;
-      const s = tls.connect({ socket: raw, servername: sn, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
-      tlsInfo = { servername: sn, verified: false };
-      s.once('secureConnect', () => {
-        const cert = s.getPeerCertificate();
-        const subject = cert?.subject?.CN;
-        tlsInfo = { servername: sn, verified: false, protocol: s.getProtocol() ?? undefined, subject: Array.isArray(subject) ? subject.join(',') : subject, selfSigned: cert?.issuer?.CN !== undefined && JSON.stringify(cert.issuer) === JSON.stringify(cert.subject), authorizationError: s.authorizationError ? String(s.authorizationError) : undefined };
-      });
-      socket = s;
-    }
-    const req = http.request({ host, port, path, method: 'GET', agent: false, createConnection: () => socket, headers: traceHeaders(x), timeout: timeoutMs });
-    req.on('timeout', () => req.destroy(new Error(`no response in ${timeoutMs} ms`)));
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') return;
-      resolve({ local, response: { error: e.message, ms: ms() }, setCookies: [], tls: tlsInfo });
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') }, setCookies: res.headers['set-cookie'] ?? [], tls: tlsInfo });
-        socket.end();
-      });
-    });
-    req.end();
+    follow(http.request({ host, port, path, method: 'GET', agent: false, createConnection: () => socket, headers: traceHeaders(x), timeout: timeoutMs }));
   });
+}
+
+/** What the TLS handshake showed (the certificate is not verified). */
+function tlsFacts(s: tls.TLSSocket, servername: string | undefined): NonNullable<TraceFacts['tls']> {
+  const cert = s.getPeerCertificate();
+  const cn = cert?.subject?.CN;
+  return {
+    servername,
+    verified: false,
+    protocol: s.getProtocol() ?? undefined,
+    subject: Array.isArray(cn) ? cn.join(',') : cn,
+    selfSigned: !!cert?.subject && JSON.stringify(cert.issuer) === JSON.stringify(cert.subject),
+    authorizationError: s.authorizationError ? String(s.authorizationError) : undefined,
+  };
 }
 
 async function sendFrom(host: string, port: number, path: string, sourcePort: number | undefined, timeoutMs: number, x: RequestExtras) {

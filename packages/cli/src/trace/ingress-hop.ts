@@ -47,11 +47,12 @@ function cookieLine(a: NonNullable<IngressView['affinity']>): string {
   const pins = `pins pod ${a.pod} ${a.addr}`;
   if (a.state === 'honoured') return `${head}: the client sent ${a.sent ?? `${a.cookie}=${a.value}`}: honoured, it ${pins}`;
   const set = `the controller set ${a.cookie}=${a.value}, which ${pins}`;
-  if (a.state === 'reissued') return `${head}: the client sent ${a.sent ?? `a ${a.cookie} cookie`}, which no longer pins a ready pod (reissued): ${set}`;
+  if (a.state === 'reissued') return `${head}: the client sent ${a.sent ?? `a ${a.cookie} cookie`}, which pins no ready pod (reissued): ${set}`;
   return `${head}: the client sent no ${a.cookie} cookie (new): ${set}`;
 }
 
-export function ingressHop(f: TraceFacts, entered: TracePod): IngressHop {
+/** `arrived`: how the request reached the controller pod (its node, the client it sees), first in the hop's details. */
+export function ingressHop(f: TraceFacts, entered: TracePod, arrived: string[] = []): IngressHop {
   const requestId = f.request?.requestId ?? '';
   const ing = f.ingress;
   // The pod whose log has the line (the node hop's endpoint, unless the hops were matched wrongly).
@@ -63,7 +64,7 @@ export function ingressHop(f: TraceFacts, entered: TracePod): IngressHop {
   const line = ing?.line;
   if (!line) {
     problems.push(`no line with X-Request-ID ${requestId} in the access log of ${ing?.searched.join(', ') || 'no controller pod'}${ing?.error ? ` (${ing.error})` : ''}`);
-    return { view, problems, hop: { kind: 'ingress', title: `ingress controller ${who} on ${controller.node}: its access log has no record of this request`, details: [] } };
+    return { view, problems, hop: { kind: 'ingress', title: `ingress controller ${who} on ${controller.node}: its access log has no record of this request`, details: arrived } };
   }
   view.status = line.status;
   if (line.ingress) view.ingress = line.ingress;
@@ -78,7 +79,7 @@ export function ingressHop(f: TraceFacts, entered: TracePod): IngressHop {
     title += `${ruleText(line)} → Service ${line.service ?? '?'}`;
     title += view.upstream ? ` → upstream pod ${view.upstream.pod} ${view.upstream.addr}${line.upstreamMs !== undefined ? `, ${line.upstreamMs} ms` : ''}` : ` → no upstream (${line.status})`;
   }
-  const details = [`its access log, X-Request-ID ${requestId}: ${line.method} ${line.host}${line.path} over ${line.proto} → ${line.status}, ${line.bytes} bytes`];
+  const details = [...arrived, `its access log, X-Request-ID ${requestId}: ${line.method} ${line.host}${line.path} over ${line.proto} → ${line.status}, ${line.bytes} bytes`];
   if (view.upstream) details.push(`the controller connects to the pod IP itself (the Service's endpoints, not its cluster IP)`);
   if (line.affinity) {
     const sent = f.request?.cookie && f.request.cookie.startsWith(`${line.affinity.cookie}=`) ? f.request.cookie : undefined;

@@ -146,6 +146,15 @@ describe('proxying through the ingress controller', () => {
     expect(r.body).toContain('/nothing/here');
   });
 
+  it("a 404 the controller answers itself keeps the client's X-Request-ID, in its answer and its access record (no rule, no Ingress fields)", async () => {
+    const r = await get(c.httpPort, '/nothing', { host: 'unknown.example', headers: { 'x-request-id': 'trace-404' } });
+    expect(r.status).toBe(404);
+    expect(r.headers['x-request-id']).toBe('trace-404');
+    const rec = c.access.find((a) => a.requestId === 'trace-404');
+    expect(rec).toMatchObject({ host: 'unknown.example', path: '/nothing', status: 404 });
+    expect(rec?.rule).toBeUndefined();
+  });
+
   it('503 when the Service has no ready endpoint, or does not exist', async () => {
     const r = await get(c.httpPort, '/empty', { host: 'err.example' });
     expect(r.status).toBe(503);

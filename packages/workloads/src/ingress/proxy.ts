@@ -19,7 +19,7 @@ import type { AccessLog, AccessRecord } from './access-log.js';
 import type { Route, RoutingTable } from './config.js';
 import type { Backend, BackendRegistry } from './endpoints.js';
 import { errorBody, ProxyError, type ProxyErrorCode } from './errors.js';
-import { endToEnd, forwardHeaders, newRequestId } from './headers.js';
+import { endToEnd, forwardHeaders, requestIdOf } from './headers.js';
 import { normalizeHost, requestPath } from './match.js';
 import { matchRoute } from './router.js';
 
@@ -234,6 +234,7 @@ export class IngressProxy {
   }
 
   #redirect(x: Exchange): void {
+    x.requestId = requestIdOf(x.req.headers);
     const location = httpsLocation(x.host, this.#opts.redirectHttpsPort, x.req.url);
     const body = `308 Permanent Redirect\n${location}\n`;
     x.bytes = Buffer.byteLength(body);
@@ -251,7 +252,7 @@ export class IngressProxy {
     }
     const body = errorBody(err.code as ProxyErrorCode, x.host, x.path, err.detail);
     x.bytes = Buffer.byteLength(body);
-    x.requestId ??= newRequestId();
+    x.requestId ??= requestIdOf(x.req.headers);
     res.writeHead(err.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': x.bytes, 'x-request-id': x.requestId });
     if (x.req.method === 'HEAD') res.end();
     else res.end(body);
