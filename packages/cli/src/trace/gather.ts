@@ -85,47 +85,42 @@ export function traceHeaders(x: RequestExtras): Record<string, string> {
   };
 }
 
-/** One GET, keep-alive off, from `localPort` (over TLS, unverified, when `x.tls`); resolves with the status, body and time, or the error. */
+/**
+ * One GET, keep-alive off, from `localPort` (over TLS, unverified, when
+ * `x.tls`); resolves with the status, body and time, or the error. The
+ * request's own connection is bound to the port (`localPort`): a socket
+ * handed over by `createConnection` is ignored when `agent` is false, and
+ * the request would leave from another port than the one traced.
+ */
 export function request(host: string, port: number, path: string, localPort: number, timeoutMs: number, x: RequestExtras): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const ms = () => Math.round(performance.now() - t0);
     let local = { ip: '', port: localPort };
-    let tlsInfo: Sent['tls'];
-    const follow = (req: http.ClientRequest) => {
-      req.on('timeout', () => req.destroy(new Error(`no response in ${timeoutMs} ms`)));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EADDRINUSE') return void (x.tls && reject(e));
-        resolve({ local, response: { error: e.message, ms: ms() }, setCookies: [], tls: tlsInfo });
-      });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') }, setCookies: res.headers['set-cookie'] ?? [], tls: tlsInfo });
-          res.socket.end();
-        });
-      });
-      req.end();
-    };
-    if (x.tls) {
-      // https: the handshake with SNI, the certificate not verified (as curl -k).
-      const sn = x.tls.servername;
-      tlsInfo = { servername: sn, verified: false };
-      const req = https.request({ host, port, path, method: 'GET', agent: false, localPort, servername: sn, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], headers: traceHeaders(x), timeout: timeoutMs } as https.RequestOptions & tls.ConnectionOptions);
-      req.once('socket', (s: tls.TLSSocket) => {
-        s.once('connect', () => (local = { ip: s.localAddress ?? '', port: s.localPort ?? localPort }));
-        s.once('secureConnect', () => (tlsInfo = tlsFacts(s, sn)));
-      });
-      return follow(req);
-    }
-    const socket = net.connect({ host, port, localPort });
-    socket.once('connect', () => (local = { ip: socket.localAddress ?? '', port: socket.localPort ?? localPort }));
-    socket.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') reject(e);
+    const sn = x.tls?.servername;
+    let tlsInfo: Sent['tls'] = x.tls ? { servername: sn, verified: false } : undefined;
+    const common = { host, port, path, method: 'GET', agent: false as const, localPort, headers: traceHeaders(x), timeout: timeoutMs };
+    // https: the handshake with SNI, the certificate not verified (as curl -k).
+    const req = x.tls ? https.request({ ...common, servername: sn, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] } as https.RequestOptions & tls.ConnectionOptions) : http.request(common);
+    req.once('socket', (s: net.Socket) => {
+      s.once('connect', () => (local = { ip: s.localAddress ?? '', port: s.localPort ?? localPort }));
+      if (x.tls) s.once('secureConnect', () => (tlsInfo = tlsFacts(s as tls.TLSSocket, sn)));
     });
-    follow(http.request({ host, port, path, method: 'GET', agent: false, createConnection: () => socket, headers: traceHeaders(x), timeout: timeoutMs }));
+    req.on('timeout', () => req.destroy(new Error(`no response in ${timeoutMs} ms`)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') return reject(e);
+      resolve({ local, response: { error: e.message, ms: ms() }, setCookies: [], tls: tlsInfo });
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') }, setCookies: res.headers['set-cookie'] ?? [], tls: tlsInfo });
+        res.socket.end();
+      });
+    });
+    req.end();
   });
 }
 
