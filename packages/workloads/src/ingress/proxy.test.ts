@@ -247,12 +247,14 @@ describe('proxying through the ingress controller', () => {
   });
 
   it('an upgrade to a host without rules gets a 404, not a hang', async () => {
-    const client = new WebSocket(`ws://127.0.0.1:${c.httpPort}/`, { headers: { host: 'nobody.example' } });
+    const client = new WebSocket(`ws://127.0.0.1:${c.httpPort}/`, { headers: { host: 'nobody.example', 'x-request-id': 'ws-404' } });
     const status = await new Promise<number>((resolve) => {
       client.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       client.on('error', () => resolve(-1));
     });
     expect(status).toBe(404);
+    // its access line keeps the client's X-Request-ID (kubemu trace finds requests by it)
+    expect(c.access.find((r) => r.requestId === 'ws-404')).toMatchObject({ host: 'nobody.example', status: 404 });
   });
 
   it('writes an access log line per request', async () => {

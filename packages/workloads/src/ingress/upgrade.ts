@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { pickEndpoint } from './affinity.js';
 import type { AccessLog } from './access-log.js';
 import { errorBody, PROXY_ERRORS, ProxyError } from './errors.js';
-import { forwardHeaders, rawHead } from './headers.js';
+import { forwardHeaders, rawHead, requestIdOf } from './headers.js';
 import { normalizeHost, requestPath } from './match.js';
 import { clientAddress, httpsLocation, routeFields, type IngressProxy } from './proxy.js';
 import { matchRoute } from './router.js';
@@ -50,8 +50,10 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
   const clientIp = clientAddress(req);
   const started = Date.now();
   let fields: ReturnType<typeof routeFields> = {};
-  const log = (status: number, pod?: string, addr?: string, requestId?: string) =>
-    opts.accessLog({ ...fields, host, path, method: req.method ?? '', status, upstream: pod, upstreamAddr: addr, upstreamMs: pod ? Date.now() - started : undefined, bytes: 0, requestId, client: clientIp, proto: secure ? 'https' : 'http' });
+  // The id sent upstream once forwarded; before that (a 404, a 503), the client's own if it sent one.
+  let requestId: string | undefined;
+  const log = (status: number, pod?: string, addr?: string) =>
+    opts.accessLog({ ...fields, host, path, method: req.method ?? '', status, upstream: pod, upstreamAddr: addr, upstreamMs: pod ? Date.now() - started : undefined, bytes: 0, requestId: (requestId ??= requestIdOf(req.headers)), client: clientIp, proto: secure ? 'https' : 'http' });
   const fail = (err: ProxyError, pod?: string, addr?: string) => {
     writeError(socket, err, host, path);
     log(err.status, pod, addr);
@@ -71,6 +73,7 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
   fields = routeFields(route, pick);
   const ep = pick.endpoint;
   const fwd = forwardHeaders(req.headers, { clientIp, secure, port: req.socket.localPort ?? 0, hostHeader });
+  requestId = fwd.requestId;
   fwd.headers.connection = 'Upgrade';
   fwd.headers.upgrade = req.headers.upgrade;
   const timeout = route.readTimeoutMs ?? opts.readTimeoutMs;
@@ -92,14 +95,14 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
     if (upHead.length) socket.write(upHead);
     if (head.length) upSocket.write(head);
     splice(socket, upSocket);
-    log(upRes.statusCode ?? 101, ep.pod, ep.key, fwd.requestId);
+    log(upRes.statusCode ?? 101, ep.pod, ep.key);
   });
   up.on('response', (upRes) => {
     // The pod declined the upgrade: relay its answer, then close (the body is close-delimited).
     socket.write(rawHead(upRes.statusCode ?? 502, upRes.statusMessage ?? '', upRes.rawHeaders, true, ['Connection', 'close']));
     upRes.on('error', () => socket.destroy());
     upRes.pipe(socket);
-    log(upRes.statusCode ?? 502, ep.pod, ep.key, fwd.requestId);
+    log(upRes.statusCode ?? 502, ep.pod, ep.key);
   });
   up.end();
 }
