@@ -24,7 +24,32 @@ export class RestClient {
     return `${base}${ns}/${r.plural}${name ? `/${encodeURIComponent(name)}` : ''}${query}`;
   }
 
-  call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const { status, text } = await this.#send(method, path, body, { Accept: 'application/json', ...headers });
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (status >= 400) throw new RestError(status, parsed?.kind === 'Status' ? parsed : undefined, parsed?.message ?? text.trim() ?? `HTTP ${status}`);
+    return parsed as T;
+  }
+
+  /** A GET whose answer is text (a pod's log); an error status throws as call() does. */
+  async text(path: string): Promise<string> {
+    const { status, text } = await this.#send('GET', path, undefined, { Accept: '*/*' });
+    if (status < 400) return text;
+    let parsed: any;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    throw new RestError(status, parsed?.kind === 'Status' ? parsed : undefined, parsed?.message ?? (text.trim() || `HTTP ${status}`));
+  }
+
+  #send(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; text: string }> {
     const url = new URL(path, this.access.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
@@ -34,7 +59,6 @@ export class RestClient {
           method,
           ca: this.access.ca,
           headers: {
-            Accept: 'application/json',
             ...(this.access.token ? { Authorization: `Bearer ${this.access.token}` } : {}),
             ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
             ...headers,
@@ -44,18 +68,7 @@ export class RestClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: any;
-            try {
-              parsed = text ? JSON.parse(text) : undefined;
-            } catch {
-              parsed = undefined;
-            }
-            if ((res.statusCode ?? 500) >= 400) {
-              reject(new RestError(res.statusCode ?? 500, parsed?.kind === 'Status' ? parsed : undefined, parsed?.message ?? text.trim() ?? `HTTP ${res.statusCode}`));
-            } else resolve(parsed as T);
-          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString('utf8') }));
         },
       );
       req.on('timeout', () => req.destroy(new Error(`request to ${url.origin} timed out`)));

@@ -27,4 +27,5 @@ export {
   type BackendRef,
   type Endpoint,
   type IngressRef,
+  type AccessRecord,
 } from './ingress/index.js';

@@ -101,11 +101,15 @@ describe('traceOf', () => {
 describe('parseTraceURL', async () => {
   const { parseTraceURL, TraceError } = await import('./gather.js');
   it('http with an IP host; the port defaults to 80', () => {
-    expect(parseTraceURL('http://172.30.0.200/x?y=1')).toEqual({ host: '172.30.0.200', port: 80, path: '/x?y=1' });
-    expect(parseTraceURL('172.30.0.11:31000')).toEqual({ host: '172.30.0.11', port: 31000, path: '/' });
+    expect(parseTraceURL('http://172.30.0.200/x?y=1')).toEqual({ scheme: 'http', host: '172.30.0.200', port: 80, path: '/x?y=1' });
+    expect(parseTraceURL('172.30.0.11:31000')).toEqual({ scheme: 'http', host: '172.30.0.11', port: 31000, path: '/' });
   });
-  it('https or a name: one-line errors', () => {
-    expect(() => parseTraceURL('https://172.30.0.200/')).toThrow(TraceError);
+  it('https (to an ingress address) from the host, port 443 by default', () => {
+    expect(parseTraceURL('https://172.30.0.250/a')).toEqual({ scheme: 'https', host: '172.30.0.250', port: 443, path: '/a' });
+  });
+  it('https from a pod, another scheme, or a name: one-line errors', () => {
+    expect(() => parseTraceURL('https://172.30.0.200/', { names: true })).toThrow(TraceError);
+    expect(() => parseTraceURL('ftp://172.30.0.200/')).toThrow(/only http:\/\/ and https:\/\//);
     expect(() => parseTraceURL('http://kubia.local/')).toThrow(/IP address/);
   });
 });
@@ -178,7 +182,7 @@ describe('from a pod (--from pod/NAME)', () => {
 
   it('names are accepted only from a pod', async () => {
     const { parseTraceURL } = await import('./gather.js');
-    expect(parseTraceURL('http://kubia.default.svc.cluster.local/', { names: true })).toEqual({ host: 'kubia.default.svc.cluster.local', port: 80, path: '/' });
+    expect(parseTraceURL('http://kubia.default.svc.cluster.local/', { names: true })).toEqual({ scheme: 'http', host: 'kubia.default.svc.cluster.local', port: 80, path: '/' });
     expect(() => parseTraceURL('http://kubia.default.svc.cluster.local/')).toThrow(/--from pod\/NAME/);
   });
 });

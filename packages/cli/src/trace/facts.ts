@@ -8,6 +8,8 @@
  * client's source port that the trace picked and bound.
  */
 import { parseConntrackLine, type CtFlow } from '@kubemu/kube-proxy';
+import { ingressHop, type IngressView } from './ingress-hop.js';
+import type { IngressAccessLine } from './ingress-log.js';
 
 export { parseConntrackLine, type CtFlow };
 
@@ -36,6 +38,7 @@ export interface TraceService {
   ports: { name?: string; port: number; nodePort?: number; targetPort?: number | string; protocol: string }[];
   /** status.loadBalancer.ingress IPs */
   lbIPs: string[];
+  selector?: Record<string, string>;
 }
 
 export interface TracePod {
@@ -44,6 +47,9 @@ export interface TracePod {
   node: string;
   ip: string;
   containers: { name: string; ports: number[] }[];
+  labels?: Record<string, string>;
+  /** It runs the kubemu/ingress-controller image. */
+  ingressController?: boolean;
 }
 
 export interface TraceFacts {
@@ -59,6 +65,12 @@ export interface TraceFacts {
   services: TraceService[];
   pods: TracePod[];
   response: { status: number; bytes: number; ms: number; body: string } | { error: string; ms: number };
+  /** What the request carried besides the URL, and the Set-Cookie headers of the answer. */
+  request?: { requestId: string; hostHeader?: string; cookie?: string; setCookies: string[] };
+  /** https: the handshake (the certificate is never verified). */
+  tls?: { servername?: string; verified: false; protocol?: string; subject?: string; selfSigned?: boolean; authorizationError?: string };
+  /** The traced Service's pods are ingress controllers: the request's line in their access logs. */
+  ingress?: { searched: string[]; pod?: string; line?: IngressAccessLine; error?: string };
   lb?: {
     /** The load balancer machine's own address (what a relay connects from). */
     machineIP?: string;
@@ -122,6 +134,10 @@ export interface Trace {
   lb?: { ip: string; mode: string; chosenNode?: string; healthyNodes: string[]; affinitySeconds: number; nat?: Nat };
   node?: { name: string; ip: string; mode: string; clientSeen: string; endpoint?: string; nat?: Nat; via?: string };
   pod?: { namespace: string; name: string; node: string; ip: string; container?: string; port?: number; clientSeen?: string };
+  /** The ingress controller's hop (its pod is the node hop's endpoint; `pod` is then the upstream pod). */
+  ingress?: IngressView;
+  request?: { requestId: string; host?: string; cookie?: string };
+  tls?: TraceFacts['tls'];
   response: TraceFacts['response'];
   hops: Hop[];
   /** What could not be followed. */
@@ -144,20 +160,21 @@ export function traceOf(f: TraceFacts): Trace {
     t.hops.push({ kind: 'client', title: `client pod ${fromPod.namespace}/${fromPod.name} ${t.client} → ${f.host}:${f.port}`, details });
   } else t.hops.push({ kind: 'client', title: `client ${t.client} → ${f.host}:${f.port}`, details: [] });
 
-  // Which Service port the URL names.
-  let svc: TraceService | undefined;
-  let sp: TraceService['ports'][number] | undefined;
-  for (const s of f.services) {
-    const p =
-      f.entry.kind === 'node' ? s.ports.find((x) => x.protocol === 'TCP' && x.nodePort === f.port) :
-      f.entry.kind === 'pod' ? (s.clusterIP === f.host ? s.ports.find((x) => x.protocol === 'TCP' && x.port === f.port) : undefined) :
-      s.lbIPs.includes(f.host) ? s.ports.find((x) => x.protocol === 'TCP' && x.port === f.port) : undefined;
-    if (p) {
-      svc = s;
-      sp = p;
-      break;
-    }
+  if (f.request) {
+    const r = f.request;
+    t.request = { requestId: r.requestId, ...(r.hostHeader ? { host: r.hostHeader } : {}), ...(r.cookie ? { cookie: r.cookie } : {}) };
+    t.hops[0]!.details.push(`X-Request-ID: ${r.requestId}${r.hostHeader ? `, Host: ${r.hostHeader}` : ''}${r.cookie ? `, Cookie: ${r.cookie}` : ''}`);
   }
+  if (f.tls) {
+    t.tls = f.tls;
+    const x = f.tls;
+    t.hops[0]!.details.push(`TLS${x.protocol ? ` ${x.protocol}` : ''}, SNI ${x.servername ?? '(none: an IP address)'}; certificate${x.subject ? ` CN=${x.subject}` : ''}${x.selfSigned ? ' (self-signed)' : ''} not verified (as curl -k)`);
+  }
+
+  // Which Service port the URL names.
+  const entry = entryServicePort(f);
+  const svc = entry?.svc;
+  const sp = entry?.port;
   if (svc && sp) {
     t.service = `${svc.namespace}/${svc.name}`;
     t.servicePort = `${sp.name ? `${sp.name} ` : ''}${sp.port}/${sp.protocol}${sp.nodePort ? ` (node port ${sp.nodePort})` : ''} → targetPort ${sp.targetPort ?? sp.port}`;
@@ -242,27 +259,52 @@ export function traceOf(f: TraceFacts): Trace {
     t.hops.push({ kind: 'node', title, details });
   } else if (!nodeName) t.problems.push('which node took the connection is not known');
 
-  // The pod that answered.
-  if (endpoint) {
-    const { ip, port } = hostPort(endpoint);
-    const p = f.pods.find((x) => x.ip === ip);
-    if (p) {
-      const c = p.containers.find((k) => k.ports.includes(port)) ?? (p.containers.length === 1 ? p.containers[0] : undefined);
-      t.pod = { namespace: p.namespace, name: p.name, node: p.node, ip, port, container: c?.name, clientSeen: podClient };
-      const details = [`${p.node === t.node?.name ? `on ${p.node}, the node that took the connection` : `on ${p.node}: ${t.node?.name ?? 'the node'} routed it there over the node network`}`];
-      if (podClient) details.push(`sees the client as ${podClient}`);
-      t.hops.push({ kind: 'pod', title: `pod ${p.namespace}/${p.name} ${endpoint}${c ? `, container ${c.name}` : ''}`, details });
-    } else {
-      t.problems.push(`no pod has the endpoint's address ${ip}`);
-      t.hops.push({ kind: 'pod', title: `endpoint ${endpoint} (no pod has this address)`, details: [] });
+  // The pod that answered; an ingress controller's pod hands the request on to an upstream pod.
+  const first = endpoint ? f.pods.find((x) => x.ip === hostPort(endpoint!).ip) : undefined;
+  const placedByNode = (p: TracePod) => (p.node === t.node?.name ? `on ${p.node}, the node that took the connection` : `on ${p.node}: ${t.node?.name ?? 'the node'} routed it there over the node network`);
+  if (endpoint && first?.ingressController && f.ingress) {
+    const ih = ingressHop(f, first, [placedByNode(first), ...(podClient ? [`sees the client as ${podClient}`] : [])]);
+    t.ingress = ih.view;
+    t.hops.push(ih.hop);
+    t.problems.push(...ih.problems);
+    if (ih.upstream) {
+      const placed = (p: TracePod) => (p.node === first.node ? `on ${p.node}, the controller's node` : `on ${p.node}: the controller on ${first.node} sent it there over the node network`);
+      podHop(t, f, ih.upstream, placed, `${first.ip} (the controller pod; X-Forwarded-For / X-Real-IP carry the client)`);
     }
-  }
+  } else if (endpoint) podHop(t, f, endpoint, placedByNode, podClient);
 
   const r = f.response;
   t.hops.push('error' in r ? { kind: 'response', title: `no response: ${r.error} (after ${r.ms} ms)`, details: [] } : { kind: 'response', title: `response ${r.status}, ${r.bytes} bytes, ${r.ms} ms total`, details: r.body ? [JSON.stringify(r.body.split('\n')[0]!.slice(0, 120))] : [] });
   return t;
 }
 
+/** The pod hop of `endpoint` (ip:port): which pod, container and node; `placed` says how it got to that node. */
+function podHop(t: Trace, f: TraceFacts, endpoint: string, placed: (p: TracePod) => string, clientSeen: string | undefined): void {
+  const { ip, port } = hostPort(endpoint);
+  const p = f.pods.find((x) => x.ip === ip);
+  if (!p) {
+    t.problems.push(`no pod has the endpoint's address ${ip}`);
+    t.hops.push({ kind: 'pod', title: `endpoint ${endpoint} (no pod has this address)`, details: [] });
+    return;
+  }
+  const c = p.containers.find((k) => k.ports.includes(port)) ?? (p.containers.length === 1 ? p.containers[0] : undefined);
+  t.pod = { namespace: p.namespace, name: p.name, node: p.node, ip, port, container: c?.name, clientSeen };
+  const details = [placed(p)];
+  if (clientSeen) details.push(`sees the client as ${clientSeen}`);
+  t.hops.push({ kind: 'pod', title: `pod ${p.namespace}/${p.name} ${endpoint}${c ? `, container ${c.name}` : ''}`, details });
+}
+
+/** The Service port the URL names: a node port, a cluster IP and port (from a pod), or an LB address and port. */
+export function entryServicePort(f: Pick<TraceFacts, 'entry' | 'services' | 'host' | 'port'>): { svc: TraceService; port: TraceService['ports'][number] } | undefined {
+  for (const s of f.services) {
+    const p =
+      f.entry.kind === 'node' ? s.ports.find((x) => x.protocol === 'TCP' && x.nodePort === f.port) :
+      f.entry.kind === 'pod' ? (s.clusterIP === f.host ? s.ports.find((x) => x.protocol === 'TCP' && x.port === f.port) : undefined) :
+      s.lbIPs.includes(f.host) ? s.ports.find((x) => x.protocol === 'TCP' && x.port === f.port) : undefined;
+    if (p) return { svc: s, port: p };
+  }
+  return undefined;
+}
 
 /** The client's flow in the LB's conntrack when it was DNATed (nftables mode). */
 export function lbForwardFlow(lines: string[], clientIP: string, clientPort: number): CtFlow | undefined {

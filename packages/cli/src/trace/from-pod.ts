@@ -16,10 +16,12 @@ import { SOURCE_PORTS } from './gather.js';
 /** Marks the trailer curl writes after the body. */
 const MARK = '\n__kubemu_trace__';
 
+const DEFAULT_HEADERS = { 'User-Agent': 'kubemu-trace', Connection: 'close' };
+
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The shell line run on the pod's node: find the pod's namespace and a process in it, then curl from there. */
-export function fromPodScript(cluster: string, p: Pod, url: string, timeoutMs: number, sourcePort?: number): string {
+export function fromPodScript(cluster: string, p: Pod, url: string, timeoutMs: number, sourcePort?: number, headers: Record<string, string> = DEFAULT_HEADERS): string {
   const uid = p.metadata.uid ?? '';
   const exact = `/run/netns/${podNetnsName(cluster, uid)}`;
   // a random start in the range: consecutive traces do not reuse one client port (and its conntrack entry in TIME_WAIT)
@@ -27,7 +29,7 @@ export function fromPodScript(cluster: string, p: Pod, url: string, timeoutMs: n
   const ports = sourcePort ? String(sourcePort) : `${first}-${first + 99}`;
   const curl = [
     'curl', '-sS', '--max-time', String(Math.ceil(timeoutMs / 1000)), '--local-port', ports,
-    '-H', 'User-Agent: kubemu-trace', '-H', 'Connection: close',
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
     '-w', `${MARK} %{http_code} %{local_ip} %{local_port} %{remote_ip} %{remote_port} %{time_total} %{size_download}`,
     url,
   ].map(q).join(' ');
@@ -62,9 +64,9 @@ export function parseCurlOutput(stdout: string, stderr: string, code: number): P
   return { local, remote, response: { status: Number(status), bytes: Buffer.byteLength(body), ms, body } };
 }
 
-export async function sendFromPod(rt: ChaosRuntime, p: Pod, url: string, timeoutMs: number, sourcePort?: number): Promise<PodRequest> {
+export async function sendFromPod(rt: ChaosRuntime, p: Pod, url: string, timeoutMs: number, sourcePort?: number, headers?: Record<string, string>): Promise<PodRequest> {
   const node = p.spec.nodeName ?? '';
-  const r = await rt.exec(node, 'sh', ['-c', fromPodScript(rt.cluster, p, url, timeoutMs, sourcePort)], { allowFail: true, timeoutMs: timeoutMs + 5000 });
+  const r = await rt.exec(node, 'sh', ['-c', fromPodScript(rt.cluster, p, url, timeoutMs, sourcePort, headers)], { allowFail: true, timeoutMs: timeoutMs + 5000 });
   if (r.code === 3) throw new Error(r.stderr.trim().split('\n')[0]);
   return parseCurlOutput(r.stdout, r.stderr, r.code);
 }

@@ -6,11 +6,15 @@
  * their /connections logs (userspace mode keeps no NAT state in the kernel).
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
-import type { Node, Pod, Service } from '@kubemu/api';
+import tls from 'node:tls';
+import { builtinImage, type Node, type Pod, type Service } from '@kubemu/api';
 import type { ChaosRuntime } from '../chaos/runtime.js';
 import type { RestClient } from '../rest-client.js';
 import type { ConnLogEntry, TraceFacts, TracePod, TraceService } from './facts.js';
+import { gatherIngressHop } from './ingress-gather.js';
+import { traceRequestId } from './ingress-log.js';
 
 /** A one-line problem for the user (a URL that is not the cluster's). */
 export class TraceError extends Error {}
@@ -29,60 +33,116 @@ export interface TraceOptions {
   timeoutMs?: number;
   /** Send it from inside this pod (its namespaces, on its node) instead of the host. */
   fromPod?: { namespace: string; name: string };
+  /** The Host header (and, over https, the SNI) to send instead of the URL's host: an Ingress rule's host. */
+  hostHeader?: string;
+  /** One cookie to send, NAME=VALUE (an ingress affinity cookie from an earlier trace). */
+  cookie?: string;
 }
 
-/** Parses the URL: http only, a host that is an IP address (from a pod, a name its DNS resolves is fine too). */
-export function parseTraceURL(raw: string, opts: { names?: boolean } = {}): { host: string; port: number; path: string } {
+/** What the traced request sends besides the URL (ingress-ready: the controller logs the request id). */
+export interface RequestExtras {
+  hostHeader?: string;
+  requestId: string;
+  cookie?: string;
+  /** https: the SNI to send (none for an IP), the certificate is not verified. */
+  tls?: { servername?: string };
+}
+
+/** Parses the URL: http (https from the host, for an Ingress), a host that is an IP address (from a pod, a name its DNS resolves is fine too). */
+export function parseTraceURL(raw: string, opts: { names?: boolean } = {}): { scheme: 'http' | 'https'; host: string; port: number; path: string } {
   let u: URL;
   try {
     u = new URL(raw.includes('://') ? raw : `http://${raw}`);
   } catch {
     throw new TraceError(`not a URL: ${raw}`);
   }
-  if (u.protocol !== 'http:') throw new TraceError(`only http:// URLs can be traced, not ${u.protocol}`);
-  if (!net.isIPv4(u.hostname) && !opts.names) throw new TraceError(`give the node's or the load balancer's IP address, not ${u.hostname} (Service names resolve inside the cluster: trace them --from pod/NAME)`);
-  return { host: u.hostname, port: Number(u.port || 80), path: `${u.pathname}${u.search}` };
+  if (u.protocol === 'https:' && opts.names) throw new TraceError('https:// is traced from the host only (to an ingress address), not --from a pod');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TraceError(`only http:// and https:// URLs can be traced, not ${u.protocol}`);
+  if (!net.isIPv4(u.hostname) && !opts.names) throw new TraceError(`give the node's or the load balancer's IP address, not ${u.hostname} (Service names resolve inside the cluster: trace them --from pod/NAME; an Ingress host goes in --host)`);
+  const https = u.protocol === 'https:';
+  return { scheme: https ? 'https' : 'http', host: u.hostname, port: Number(u.port || (https ? 443 : 80)), path: `${u.pathname}${u.search}` };
 }
 
 function internalIP(n: Node): string {
   return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
 }
 
-/** One GET, keep-alive off, from `localPort`; resolves with the status, body and time, or the error. */
-export function request(host: string, port: number, path: string, localPort: number, timeoutMs: number): Promise<{ local: { ip: string; port: number }; response: TraceFacts['response'] }> {
+interface Sent {
+  local: { ip: string; port: number };
+  response: TraceFacts['response'];
+  setCookies: string[];
+  tls?: NonNullable<TraceFacts['tls']>;
+}
+
+/** The headers of the traced request. */
+export function traceHeaders(x: RequestExtras): Record<string, string> {
+  return {
+    Connection: 'close',
+    'User-Agent': 'kubemu-trace',
+    'X-Request-ID': x.requestId,
+    ...(x.hostHeader ? { Host: x.hostHeader } : {}),
+    ...(x.cookie ? { Cookie: x.cookie } : {}),
+  };
+}
+
+/**
+ * One GET, keep-alive off, from `localPort` (over TLS, unverified, when
+ * `x.tls`); resolves with the status, body and time, or the error. The
+ * request's own connection is bound to the port (`localPort`): a socket
+ * handed over by `createConnection` is ignored when `agent` is false, and
+ * the request would leave from another port than the one traced.
+ */
+export function request(host: string, port: number, path: string, localPort: number, timeoutMs: number, x: RequestExtras): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const ms = () => Math.round(performance.now() - t0);
     let local = { ip: '', port: localPort };
-    const socket = net.connect({ host, port, localPort });
-    socket.once('connect', () => (local = { ip: socket.localAddress ?? '', port: socket.localPort ?? localPort }));
-    socket.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') reject(e);
+    const sn = x.tls?.servername;
+    let tlsInfo: Sent['tls'] = x.tls ? { servername: sn, verified: false } : undefined;
+    const common = { host, port, path, method: 'GET', agent: false as const, localPort, headers: traceHeaders(x), timeout: timeoutMs };
+    // https: the handshake with SNI, the certificate not verified (as curl -k).
+    const req = x.tls ? https.request({ ...common, servername: sn, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] } as https.RequestOptions & tls.ConnectionOptions) : http.request(common);
+    req.once('socket', (s: net.Socket) => {
+      s.once('connect', () => (local = { ip: s.localAddress ?? '', port: s.localPort ?? localPort }));
+      if (x.tls) s.once('secureConnect', () => (tlsInfo = tlsFacts(s as tls.TLSSocket, sn)));
     });
-    const req = http.request({ host, port, path, method: 'GET', agent: false, createConnection: () => socket, headers: { Connection: 'close', 'User-Agent': 'kubemu-trace' }, timeout: timeoutMs });
     req.on('timeout', () => req.destroy(new Error(`no response in ${timeoutMs} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') return;
-      resolve({ local, response: { error: e.message, ms: ms() } });
+      if (e.code === 'EADDRINUSE') return reject(e);
+      resolve({ local, response: { error: e.message, ms: ms() }, setCookies: [], tls: tlsInfo });
     });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const body = Buffer.concat(chunks);
-        resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') } });
-        socket.end();
+        resolve({ local, response: { status: res.statusCode ?? 0, bytes: body.length, ms: ms(), body: body.toString('utf8') }, setCookies: res.headers['set-cookie'] ?? [], tls: tlsInfo });
+        res.socket.end();
       });
     });
     req.end();
   });
 }
 
-async function sendFrom(host: string, port: number, path: string, sourcePort: number | undefined, timeoutMs: number) {
+/** What the TLS handshake showed (the certificate is not verified). */
+function tlsFacts(s: tls.TLSSocket, servername: string | undefined): NonNullable<TraceFacts['tls']> {
+  const cert = s.getPeerCertificate();
+  const cn = cert?.subject?.CN;
+  return {
+    servername,
+    verified: false,
+    protocol: s.getProtocol() ?? undefined,
+    subject: Array.isArray(cn) ? cn.join(',') : cn,
+    selfSigned: !!cert?.subject && JSON.stringify(cert.issuer) === JSON.stringify(cert.subject),
+    authorizationError: s.authorizationError ? String(s.authorizationError) : undefined,
+  };
+}
+
+async function sendFrom(host: string, port: number, path: string, sourcePort: number | undefined, timeoutMs: number, x: RequestExtras) {
   for (let i = 0; ; i++) {
     const p = sourcePort ?? SOURCE_PORTS.min + Math.floor(Math.random() * (SOURCE_PORTS.max - SOURCE_PORTS.min + 1));
     try {
-      return await request(host, port, path, p, timeoutMs);
+      return await request(host, port, path, p, timeoutMs, x);
     } catch (e) {
       if (sourcePort !== undefined || i >= 10) throw new TraceError(`cannot bind source port ${p}: ${(e as Error).message}`);
     }
@@ -118,7 +178,14 @@ const errOf = (x: unknown) => (x && typeof x === 'object' && 'error' in x ? Stri
 
 export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
   const { rt, api } = o;
-  const { host, port, path } = parseTraceURL(o.url, { names: !!o.fromPod });
+  const { scheme, host, port, path } = parseTraceURL(o.url, { names: !!o.fromPod });
+  const extras: RequestExtras = {
+    hostHeader: o.hostHeader,
+    requestId: traceRequestId(),
+    cookie: o.cookie,
+    tls: scheme === 'https' ? { servername: o.hostHeader && !net.isIP(o.hostHeader.replace(/:\d+$/, '')) ? o.hostHeader.replace(/:\d+$/, '') : undefined } : undefined,
+  };
+  const sentAt = Date.now();
   const machines = rt.machines();
   const lbMachine = machines.find((m) => m.role === 'load-balancer');
   const cp = machines.find((m) => m.role === 'control-plane')?.name ?? 'control-plane';
@@ -137,6 +204,7 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
     clusterIP: s.spec.clusterIP && s.spec.clusterIP !== 'None' ? s.spec.clusterIP : undefined,
     ports: (s.spec.ports ?? []).map((p) => ({ name: p.name, port: p.port, nodePort: p.nodePort, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP' })),
     lbIPs: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean),
+    selector: s.spec.selector,
   }));
   const pods: TracePod[] = podL.items
     .filter((p) => p.status?.podIP)
@@ -146,9 +214,11 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
       node: p.spec.nodeName ?? '',
       ip: p.status!.podIP!,
       containers: p.spec.containers.map((c) => ({ name: c.name, ports: (c.ports ?? []).map((x) => x.containerPort) })),
+      labels: p.metadata.labels ?? {},
+      ...(p.spec.containers.some((c) => builtinImage(c.image)?.workload === 'ingress-controller') ? { ingressController: true } : {}),
     }));
 
-  if (o.fromPod) return gatherFromPod(o, { nodes, services, pods, podItems: podL.items }, path);
+  if (o.fromPod) return gatherFromPod(o, { nodes, services, pods, podItems: podL.items }, path, extras, sentAt);
 
   const entryNode = nodes.find((n) => n.ip === host);
   const isLb = !entryNode && services.some((s) => s.lbIPs.includes(host));
@@ -156,10 +226,10 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
     throw new TraceError(`${host} is neither a node nor a load balancer address of cluster ${rt.cluster} (nodes: ${nodes.map((n) => n.ip).join(', ')}; LB addresses: ${services.flatMap((s) => s.lbIPs).join(', ') || 'none'})`);
   }
 
-  const { local, response } = await sendFrom(host, port, path, o.sourcePort, o.timeoutMs ?? 10_000);
+  const { local, response, setCookies, tls: tlsInfo } = await sendFrom(host, port, path, o.sourcePort, o.timeoutMs ?? 10_000, extras);
   const facts: TraceFacts = {
     cluster: rt.cluster,
-    url: `http://${host}:${port}${path}`,
+    url: `${scheme}://${host}:${port}${path}`,
     host,
     port,
     client: local,
@@ -168,6 +238,8 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
     services,
     pods,
     response,
+    request: { requestId: extras.requestId, hostHeader: o.hostHeader, cookie: o.cookie, setCookies },
+    tls: tlsInfo,
   };
 
   let nodeName = entryNode?.name;
@@ -203,6 +275,7 @@ export async function gatherTrace(o: TraceOptions): Promise<TraceFacts> {
   }
 
   await gatherNodeHop(rt, facts, nodeName, nodeSport, isLb && lbMachine ? lbMachine.ip : local.ip);
+  await gatherIngressHop(api, facts, sentAt);
   return facts;
 }
 
@@ -240,7 +313,7 @@ async function gatherNodeHop(rt: ChaosRuntime, facts: TraceFacts, nodeName: stri
 }
 
 /** The request from inside a pod: it leaves through the pod's own node, whose kube-proxy picks the endpoint. */
-async function gatherFromPod(o: TraceOptions, l: { nodes: TraceFacts['nodes']; services: TraceService[]; pods: TracePod[]; podItems: Pod[] }, path: string): Promise<TraceFacts> {
+async function gatherFromPod(o: TraceOptions, l: { nodes: TraceFacts['nodes']; services: TraceService[]; pods: TracePod[]; podItems: Pod[] }, path: string, extras: RequestExtras, sentAt: number): Promise<TraceFacts> {
   const { rt } = o;
   const ref = o.fromPod!;
   const p = l.podItems.find((x) => x.metadata.namespace === ref.namespace && x.metadata.name === ref.name);
@@ -253,7 +326,7 @@ async function gatherFromPod(o: TraceOptions, l: { nodes: TraceFacts['nodes']; s
   const u = new URL(o.url.includes('://') ? o.url : `http://${o.url}`);
   let sent;
   try {
-    sent = await sendFromPod(rt, p, u.toString(), o.timeoutMs ?? 10_000, o.sourcePort);
+    sent = await sendFromPod(rt, p, u.toString(), o.timeoutMs ?? 10_000, o.sourcePort, traceHeaders(extras));
   } catch (e) {
     throw new TraceError(`cannot run curl in pod ${ref.namespace}/${ref.name}: ${(e as Error).message}`);
   }
@@ -270,7 +343,9 @@ async function gatherFromPod(o: TraceOptions, l: { nodes: TraceFacts['nodes']; s
     services: l.services,
     pods: l.pods,
     response: sent.response,
+    request: { requestId: extras.requestId, hostHeader: o.hostHeader, cookie: o.cookie, setCookies: [] },
   };
   if (sent.local.port) await gatherNodeHop(rt, facts, node, sent.local.port, facts.client.ip);
+  await gatherIngressHop(o.api, facts, sentAt);
   return facts;
 }

@@ -20,6 +20,21 @@ export interface AccessRecord {
   requestId?: string;
   client: string;
   proto: string;
+  /** "namespace/name" of the Ingress whose rule matched (absent: no rule matched). */
+  ingress?: string;
+  /** The rule that matched: host as written ("" = any host, "*.foo.com"), path, pathType; defaultBackend when it was an Ingress's spec.defaultBackend. */
+  rule?: { host: string; path: string; pathType: string; defaultBackend?: boolean };
+  /** The backend Service port: "namespace/service:port" (port number or name, as the Ingress names it). */
+  service?: string;
+  /**
+   * Cookie affinity (only on routes that have it): the cookie's name and mode;
+   * state new (the client sent none: Set-Cookie), honoured (it was followed),
+   * reissued (it named an endpoint that left or is no longer its key's:
+   * Set-Cookie with a new value); value: the cookie value that now pins the
+   * client (the one sent when honoured, else the one set); pod / addr: the
+   * endpoint that value pins.
+   */
+  affinity?: { cookie: string; mode: 'balanced' | 'persistent'; state: 'new' | 'honoured' | 'reissued'; value: string; pod: string; addr: string };
 }
 
 export type AccessLog = (r: AccessRecord) => void;

@@ -110,6 +110,41 @@ describe('cookie affinity through the controller', () => {
     });
   }
 
+  const recordOf = (id: string) => c.access.find((r) => r.requestId === id);
+
+  for (const [mode, ing, host, name, path] of [
+    ['balanced', 'balanced', 'sticky.example', 'INGRESSCOOKIE', '/'],
+    ['persistent', 'persistent', 'persist.example', 'route', '/shop'],
+  ] as const) {
+    it(`${mode}: the access record names the rule, the Service, and the pod the cookie pins: new, then honoured, then reissued when that pod left`, async () => {
+      const first = await get(c.httpPort, `${path}/x`, { host, headers: { 'x-request-id': `rec-${mode}-1` } });
+      const cookie = cookiePair(first.headers['set-cookie'])!;
+      const pinned = podOf(first.body);
+      const r1 = recordOf(`rec-${mode}-1`)!;
+      expect(r1).toMatchObject({ ingress: `default/${ing}`, rule: { host, path, pathType: 'Prefix' }, service: 'default/app:80', upstream: pinned });
+      expect(r1.affinity).toEqual({ cookie: name, mode, state: 'new', value: cookie.slice(name.length + 1), pod: pinned, addr: r1.upstreamAddr });
+      await get(c.httpPort, `${path}/x`, { host, headers: { cookie, 'x-request-id': `rec-${mode}-2` } });
+      expect(recordOf(`rec-${mode}-2`)!.affinity).toMatchObject({ state: 'honoured', value: cookie.slice(name.length + 1), pod: pinned });
+      c.cluster.endpointSlices.delete('default', `app-${pinned}`);
+      await tick();
+      try {
+        const moved = await get(c.httpPort, `${path}/x`, { host, headers: { cookie, 'x-request-id': `rec-${mode}-3` } });
+        const next = cookiePair(moved.headers['set-cookie'])!;
+        expect(recordOf(`rec-${mode}-3`)!.affinity).toMatchObject({ state: 'reissued', value: next.slice(name.length + 1), pod: podOf(moved.body) });
+      } finally {
+        for (const s of podSlices('app', 'http', pods)) c.cluster.endpointSlices.set(s);
+        await tick();
+      }
+    });
+  }
+
+  it('without affinity the access record has the rule and no affinity', async () => {
+    await get(c.httpPort, '/', { host: 'plain.example', headers: { 'x-request-id': 'rec-plain' } });
+    const r = recordOf('rec-plain')!;
+    expect(r).toMatchObject({ ingress: 'default/plain', rule: { host: 'plain.example', path: '/', pathType: 'Prefix' }, service: 'default/app:80' });
+    expect(r.affinity).toBeUndefined();
+  });
+
   it('persistent: a client first sent to a refusing pod is moved and pinned where it landed', async () => {
     const dead = await startPod('dead');
     await stopPod(dead);

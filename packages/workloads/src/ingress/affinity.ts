@@ -22,10 +22,22 @@ import { randomBytes } from 'node:crypto';
 import type { AffinityConfig } from './annotations.js';
 import type { Backend, Endpoint } from './endpoints.js';
 
+/** What became of the client's affinity cookie: none came (new), it was followed (honoured), it named an endpoint no longer there / no longer its key's (reissued). */
+export type CookieState = 'new' | 'honoured' | 'reissued';
+
+/** The affinity cookie after this request: its value (sent, or set) and the endpoint that value pins. */
+export interface CookiePin {
+  state: CookieState;
+  value: string;
+  endpoint: Endpoint;
+}
+
 export interface Pick {
   endpoint: Endpoint;
   /** A Set-Cookie header value to add to the response. */
   setCookie?: string;
+  /** With cookie affinity: the cookie's fate (for the access log). */
+  cookie?: CookiePin;
 }
 
 /** The value of cookie `name` in a Cookie header, or undefined. */
@@ -94,26 +106,31 @@ export function pickEndpoint(backend: Backend, affinity: AffinityConfig | undefi
     return endpoint && { endpoint };
   }
   const value = readCookie(cookieHeader, affinity.cookieName);
+  const state: CookieState = value ? 'reissued' : 'new';
   if (affinity.mode === 'persistent') {
     const pinned = value ? backend.byToken(value) : undefined;
-    if (pinned) return { endpoint: pinned };
+    if (pinned) return { endpoint: pinned, cookie: { state: 'honoured', value: value!, endpoint: pinned } };
     const endpoint = backend.next();
-    return endpoint && { endpoint, setCookie: setCookieHeader(affinity, endpoint.token, routePath, secure) };
+    return endpoint && { endpoint, setCookie: setCookieHeader(affinity, endpoint.token, routePath, secure), cookie: { state, value: endpoint.token, endpoint } };
   }
   const dot = value ? value.indexOf('.') : -1;
   const key = value && dot > 0 ? value.slice(0, dot) : randomBytes(8).toString('hex');
   const endpoint = rendezvous(key, backend.endpoints);
   if (!endpoint) return undefined;
-  if (value && value.slice(dot + 1) === endpoint.token) return { endpoint };
-  return { endpoint, setCookie: setCookieHeader(affinity, `${key}.${endpoint.token}`, routePath, secure) };
+  if (value && value.slice(dot + 1) === endpoint.token) return { endpoint, cookie: { state: 'honoured', value, endpoint } };
+  const fresh = `${key}.${endpoint.token}`;
+  return { endpoint, setCookie: setCookieHeader(affinity, fresh, routePath, secure), cookie: { state, value: fresh, endpoint } };
 }
 
 /**
- * The cookie to send when a request had to move to `endpoint` after its pick
- * failed to connect: persistent mode pins the client to where it landed;
- * balanced mode keeps its key (it still names a ring position, not a pod).
+ * The pick when a request had to move to `endpoint` after its first one
+ * failed to connect: persistent mode pins the client to where it landed (a
+ * new cookie); balanced mode keeps its key and cookie (it still names a ring
+ * position, not a pod).
  */
-export function repinCookie(affinity: AffinityConfig | undefined, endpoint: Endpoint, routePath: string, secure: boolean, current?: string): string | undefined {
-  if (affinity?.mode !== 'persistent') return current;
-  return setCookieHeader(affinity, endpoint.token, routePath, secure);
+export function movePick(affinity: AffinityConfig | undefined, pick: Pick, endpoint: Endpoint, routePath: string, secure: boolean): Pick {
+  if (endpoint === pick.endpoint) return pick;
+  if (affinity?.mode !== 'persistent') return { ...pick, endpoint };
+  const state: CookieState = pick.cookie && pick.cookie.state !== 'new' ? 'reissued' : 'new';
+  return { endpoint, setCookie: setCookieHeader(affinity, endpoint.token, routePath, secure), cookie: { state, value: endpoint.token, endpoint } };
 }

@@ -41,6 +41,8 @@ export interface Route {
   matchKey: string;
   backend: BackendRef;
   ingress: IngressRef;
+  /** The route is an Ingress's spec.defaultBackend (no rule path matched). */
+  defaultBackend?: boolean;
   /** Redirect plain HTTP to HTTPS: some served Ingress has TLS for this host, and this one's ssl-redirect is not "false". */
   sslRedirect: boolean;
   affinity?: AffinityConfig;
@@ -169,7 +171,8 @@ class TableBuilder {
       const hosts = t.hosts?.length ? t.hosts.map((h) => h.toLowerCase()) : ruleHosts;
       if (t.secretName) this.table.tls.push({ hosts, secretNamespace: ref.namespace, secretName: t.secretName, ingress: ref });
     }
-    const make = (host: string, path: string, pathType: PathType, backend: BackendRef): Route => ({
+    const make = (host: string, path: string, pathType: PathType, backend: BackendRef, isDefault = false): Route => ({
+      ...(isDefault ? { defaultBackend: true } : {}),
       host,
       path,
       pathType,
@@ -197,12 +200,12 @@ class TableBuilder {
         const what = `path ${type} ${host || '*'}${path}`;
         if (this.claim(`${host}\0${type}\0${route.matchKey}`, ref, what)) hr.routes.push(route);
       });
-      if (defaultBackend && host && !hr.fallback) hr.fallback = make(host, '/', 'Prefix', defaultBackend);
+      if (defaultBackend && host && !hr.fallback) hr.fallback = make(host, '/', 'Prefix', defaultBackend, true);
     });
     if (defaultBackend) {
       if (!this.#catchAllOwner) {
         this.#catchAllOwner = ref;
-        this.table.any.fallback = make('', '/', 'Prefix', defaultBackend);
+        this.table.any.fallback = make('', '/', 'Prefix', defaultBackend, true);
       } else if (refKey(this.#catchAllOwner) !== refKey(ref)) {
         this.warn(ref, 'Conflict', `spec.defaultBackend: the default backend is already defined by the older Ingress ${refKey(this.#catchAllOwner)}; ignored for hosts without rules`);
       }

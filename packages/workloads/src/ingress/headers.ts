@@ -38,6 +38,12 @@ export function newRequestId(): string {
   return ID_PREFIX + idSeq.toString(16).padStart(16, '0');
 }
 
+/** The client's X-Request-ID, else a new one. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && given ? given : newRequestId();
+}
+
 export interface ForwardContext {
   clientIp: string;
   secure: boolean;
@@ -57,8 +63,7 @@ export function forwardHeaders(headers: IncomingHttpHeaders, ctx: ForwardContext
   out['x-forwarded-proto'] = ctx.secure ? 'https' : 'http';
   if (ctx.hostHeader) out['x-forwarded-host'] = ctx.hostHeader;
   out['x-forwarded-port'] = String(ctx.port);
-  const given = headers['x-request-id'];
-  const requestId = typeof given === 'string' && given ? given : newRequestId();
+  const requestId = requestIdOf(headers);
   out['x-request-id'] = requestId;
   return { headers: out, requestId };
 }

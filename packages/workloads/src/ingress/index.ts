@@ -11,3 +11,4 @@ export { parseFlags } from '../http-util.js';
 export { ingressControllerWorkload } from './workload.js';
 export { benchIngress, type BenchResult } from './bench.js';
 export type { IngressEvent, IngressRef } from './events.js';
+export type { AccessRecord } from './access-log.js';

@@ -146,6 +146,15 @@ describe('proxying through the ingress controller', () => {
     expect(r.body).toContain('/nothing/here');
   });
 
+  it("a 404 the controller answers itself keeps the client's X-Request-ID, in its answer and its access record (no rule, no Ingress fields)", async () => {
+    const r = await get(c.httpPort, '/nothing', { host: 'unknown.example', headers: { 'x-request-id': 'trace-404' } });
+    expect(r.status).toBe(404);
+    expect(r.headers['x-request-id']).toBe('trace-404');
+    const rec = c.access.find((a) => a.requestId === 'trace-404');
+    expect(rec).toMatchObject({ host: 'unknown.example', path: '/nothing', status: 404 });
+    expect(rec?.rule).toBeUndefined();
+  });
+
   it('503 when the Service has no ready endpoint, or does not exist', async () => {
     const r = await get(c.httpPort, '/empty', { host: 'err.example' });
     expect(r.status).toBe(503);
@@ -238,12 +247,14 @@ describe('proxying through the ingress controller', () => {
   });
 
   it('an upgrade to a host without rules gets a 404, not a hang', async () => {
-    const client = new WebSocket(`ws://127.0.0.1:${c.httpPort}/`, { headers: { host: 'nobody.example' } });
+    const client = new WebSocket(`ws://127.0.0.1:${c.httpPort}/`, { headers: { host: 'nobody.example', 'x-request-id': 'ws-404' } });
     const status = await new Promise<number>((resolve) => {
       client.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       client.on('error', () => resolve(-1));
     });
     expect(status).toBe(404);
+    // its access line keeps the client's X-Request-ID (kubemu trace finds requests by it)
+    expect(c.access.find((r) => r.requestId === 'ws-404')).toMatchObject({ host: 'nobody.example', status: 404 });
   });
 
   it('writes an access log line per request', async () => {

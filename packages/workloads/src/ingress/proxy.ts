@@ -14,12 +14,12 @@
  */
 import { Agent, request, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { pickEndpoint, repinCookie, type Pick } from './affinity.js';
-import type { AccessLog } from './access-log.js';
+import { movePick, pickEndpoint, type Pick } from './affinity.js';
+import type { AccessLog, AccessRecord } from './access-log.js';
 import type { Route, RoutingTable } from './config.js';
 import type { Backend, BackendRegistry } from './endpoints.js';
 import { errorBody, ProxyError, type ProxyErrorCode } from './errors.js';
-import { endToEnd, forwardHeaders, newRequestId } from './headers.js';
+import { endToEnd, forwardHeaders, requestIdOf } from './headers.js';
 import { normalizeHost, requestPath } from './match.js';
 import { matchRoute } from './router.js';
 
@@ -190,8 +190,7 @@ export class IngressProxy {
         // A pooled socket the pod closed: same endpoint again. A refusal: the next endpoint.
         const next = reused && code !== 'ECONNREFUSED' ? x.pick : pickEndpoint(backend, undefined, undefined, route.path, x.secure);
         if (next) {
-          const moved = next.endpoint !== x.pick!.endpoint;
-          x.pick = { endpoint: next.endpoint, setCookie: moved ? repinCookie(route.affinity, next.endpoint, route.path, x.secure, x.pick!.setCookie) : x.pick!.setCookie };
+          x.pick = movePick(route.affinity, x.pick!, next.endpoint, route.path, x.secure);
           return this.#forward(x, backend, headers, bodyless);
         }
       }
@@ -235,6 +234,7 @@ export class IngressProxy {
   }
 
   #redirect(x: Exchange): void {
+    x.requestId = requestIdOf(x.req.headers);
     const location = httpsLocation(x.host, this.#opts.redirectHttpsPort, x.req.url);
     const body = `308 Permanent Redirect\n${location}\n`;
     x.bytes = Buffer.byteLength(body);
@@ -252,7 +252,7 @@ export class IngressProxy {
     }
     const body = errorBody(err.code as ProxyErrorCode, x.host, x.path, err.detail);
     x.bytes = Buffer.byteLength(body);
-    x.requestId ??= newRequestId();
+    x.requestId ??= requestIdOf(x.req.headers);
     res.writeHead(err.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': x.bytes, 'x-request-id': x.requestId });
     if (x.req.method === 'HEAD') res.end();
     else res.end(body);
@@ -265,6 +265,7 @@ export class IngressProxy {
     const ep = x.pick?.endpoint;
     try {
       this.#opts.accessLog({
+        ...routeFields(x.route, x.pick),
         host: x.host,
         path: x.path,
         method: x.req.method ?? '',
@@ -281,6 +282,19 @@ export class IngressProxy {
       // Logging never fails a request.
     }
   }
+}
+
+/** What the access record says of the rule that matched and the affinity cookie (none without a route). */
+export function routeFields(route: Route | undefined, pick: Pick | undefined): Partial<AccessRecord> {
+  if (!route) return {};
+  const f: Partial<AccessRecord> = {
+    ingress: `${route.ingress.namespace}/${route.ingress.name}`,
+    rule: { host: route.host, path: route.path, pathType: route.pathType, ...(route.defaultBackend ? { defaultBackend: true } : {}) },
+    service: `${route.backend.namespace}/${route.backend.service}:${route.backend.port}`,
+  };
+  const c = pick?.cookie;
+  if (route.affinity && c) f.affinity = { cookie: route.affinity.cookieName, mode: route.affinity.mode, state: c.state, value: c.value, pod: c.endpoint.pod, addr: c.endpoint.key };
+  return f;
 }
 
 /** The https:// URL a 308 redirect names. */

@@ -15,9 +15,9 @@ import type { Duplex } from 'node:stream';
 import { pickEndpoint } from './affinity.js';
 import type { AccessLog } from './access-log.js';
 import { errorBody, PROXY_ERRORS, ProxyError } from './errors.js';
-import { forwardHeaders, rawHead } from './headers.js';
+import { forwardHeaders, rawHead, requestIdOf } from './headers.js';
 import { normalizeHost, requestPath } from './match.js';
-import { clientAddress, httpsLocation, type IngressProxy } from './proxy.js';
+import { clientAddress, httpsLocation, routeFields, type IngressProxy } from './proxy.js';
 import { matchRoute } from './router.js';
 
 export interface UpgradeOptions {
@@ -49,8 +49,11 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
   const path = requestPath(req.url);
   const clientIp = clientAddress(req);
   const started = Date.now();
-  const log = (status: number, pod?: string, addr?: string, requestId?: string) =>
-    opts.accessLog({ host, path, method: req.method ?? '', status, upstream: pod, upstreamAddr: addr, upstreamMs: pod ? Date.now() - started : undefined, bytes: 0, requestId, client: clientIp, proto: secure ? 'https' : 'http' });
+  let fields: ReturnType<typeof routeFields> = {};
+  // The id sent upstream once forwarded; before that (a 404, a 503), the client's own if it sent one.
+  let requestId: string | undefined;
+  const log = (status: number, pod?: string, addr?: string) =>
+    opts.accessLog({ ...fields, host, path, method: req.method ?? '', status, upstream: pod, upstreamAddr: addr, upstreamMs: pod ? Date.now() - started : undefined, bytes: 0, requestId: (requestId ??= requestIdOf(req.headers)), client: clientIp, proto: secure ? 'https' : 'http' });
   const fail = (err: ProxyError, pod?: string, addr?: string) => {
     writeError(socket, err, host, path);
     log(err.status, pod, addr);
@@ -58,6 +61,7 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
 
   const route = matchRoute(proxy.table, host, path);
   if (!route) return fail(new ProxyError('NO_ROUTE', 'no Ingress rule matches this host and path'));
+  fields = routeFields(route, undefined);
   if (!secure && route.sslRedirect) {
     const location = httpsLocation(host, proxy.redirectHttpsPort, req.url);
     socket.end(`HTTP/1.1 308 Permanent Redirect\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
@@ -66,8 +70,10 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
   const backend = proxy.backends.get(route.backend.id);
   const pick = backend && pickEndpoint(backend, route.affinity, req.headers.cookie, route.path, secure);
   if (!backend || !pick) return fail(new ProxyError('NO_ENDPOINTS', backend?.problem || 'no ready endpoints'));
+  fields = routeFields(route, pick);
   const ep = pick.endpoint;
   const fwd = forwardHeaders(req.headers, { clientIp, secure, port: req.socket.localPort ?? 0, hostHeader });
+  requestId = fwd.requestId;
   fwd.headers.connection = 'Upgrade';
   fwd.headers.upgrade = req.headers.upgrade;
   const timeout = route.readTimeoutMs ?? opts.readTimeoutMs;
@@ -89,14 +95,14 @@ export function proxyUpgrade(proxy: IngressProxy, opts: UpgradeOptions, req: Inc
     if (upHead.length) socket.write(upHead);
     if (head.length) upSocket.write(head);
     splice(socket, upSocket);
-    log(upRes.statusCode ?? 101, ep.pod, ep.key, fwd.requestId);
+    log(upRes.statusCode ?? 101, ep.pod, ep.key);
   });
   up.on('response', (upRes) => {
     // The pod declined the upgrade: relay its answer, then close (the body is close-delimited).
     socket.write(rawHead(upRes.statusCode ?? 502, upRes.statusMessage ?? '', upRes.rawHeaders, true, ['Connection', 'close']));
     upRes.on('error', () => socket.destroy());
     upRes.pipe(socket);
-    log(upRes.statusCode ?? 502, ep.pod, ep.key, fwd.requestId);
+    log(upRes.statusCode ?? 502, ep.pod, ep.key);
   });
   up.end();
 }
