@@ -157,6 +157,21 @@ export function prepareAgainst(rev) {
   return { dir, sha, rev, cleanup };
 }
 
+/**
+ * The --against tree of a bench, or undefined: `--against REV` builds it
+ * (cleanup pushed to `cleanups`); `--against-built DIR` (given by
+ * scripts/bench/all.mjs, which builds once for every bench) reuses one.
+ */
+export function againstTree(o, cleanups) {
+  const rev = o.str('against', undefined);
+  if (!rev) return undefined;
+  const built = o.str('against-built', undefined);
+  if (built) return { label: 'old', root: built, sha: execFileSync('git', ['-C', built, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim() };
+  const wt = prepareAgainst(rev);
+  cleanups.push(wt.cleanup);
+  return { label: 'old', root: wt.dir, sha: wt.sha };
+}
+
 function dirty() {
   return execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
 }
