@@ -414,7 +414,7 @@ async function iperf(from, host, port, udp) {
       }
       throw new Error(`iperf3 to ${host}:${port}${udp ? ' (UDP)' : ''} from ${from ?? 'the host'}: ${msg}`);
     }
-    if (udp) return { value: j.end.sum.bits_per_second / 1e6, lost: j.end.sum.lost_percent, errors: 0 };
+    if (udp) return { value: j.end.sum_received.bits_per_second / 1e6, lost: j.end.sum_received.lost_percent, errors: 0 };
     return { value: j.end.sum_received.bits_per_second / 1e6, retransmits: j.end.sum_sent.retransmits ?? 0, errors: 0 };
   }
 }
