@@ -28,6 +28,11 @@
  *   p99 @ half load    this file's Node generator, open loop at half of direct's keep-alive
  *                      rate (capped by --latency-rate-max, default 2000: the generator's own limit; there is no wrk2 in Debian)
  *
+ * Before every run the TIME_WAIT conntrack entries of earlier runs are
+ * deleted (this cluster's namespaces; on the host, this cluster's subnet and
+ * server pod only), so a full conntrack table never drops a later round's
+ * new connections.
+ *
  * Placement: the client tool, the server pod's processes and every proxy
  * process (kube-proxy on each node, the load balancer) are pinned with taskset
  * to --cpus client,server,proxy (default 0,1,1); the placement is printed.
@@ -193,8 +198,8 @@ for (const p of PATHS) if (!ALL_PATHS.includes(p)) fail(`--paths: unknown path $
 for (const m of MODES) if (!['nftables', 'userspace'].includes(m)) fail(`--modes: unknown mode ${m}; pick nftables, userspace or both`);
 
 needRoot('scripts/bench/dataplane.mjs');
-for (const tool of ['wrk', 'iperf3', 'taskset', 'nsenter', 'kubectl']) {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) fail(`${tool} is not on PATH: install it (apt-get install -y wrk iperf3 util-linux) and run the bench again`);
+for (const tool of ['wrk', 'iperf3', 'taskset', 'nsenter', 'conntrack', 'kubectl']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) fail(`${tool} is not on PATH: install it (apt-get install -y wrk iperf3 util-linux conntrack) and run the bench again`);
 }
 if (!SMOKE && (ROUNDS < 5 || SECONDS < 5)) console.log(`note: ${ROUNDS} rounds of ${SECONDS} s — fewer than 5 × 5 s, so these figures are for development, not results`);
 
@@ -323,6 +328,24 @@ class Cluster {
     };
     this.pinProxies();
   }
+  /**
+   * Forgets the TIME_WAIT conntrack entries of the last run: in this
+   * cluster's node and LB namespaces, and on the host (whose bridge netfilter
+   * tracks every packet between nodes) those to or from this cluster's subnet
+   * or its server pod. New-connection runs leave ~5,000 a second, kept 120 s,
+   * and a full table drops new connections: later rounds, and everyone else's
+   * clusters, would pay for earlier ones.
+   */
+  clearTimeWait() {
+    const del = ['conntrack', '-D', '-p', 'tcp', '--state', 'TIME_WAIT'];
+    for (const ns of this.namespaces) spawnSync('ip', ['netns', 'exec', ns, ...del], { stdio: 'ignore' });
+    const subnet = this.record().subnet;
+    for (const sel of [['-s', subnet], ['-d', subnet], ...(this.paths ? [['-d', this.paths.direct.host]] : [])]) spawnSync(del[0], [...del.slice(1), ...sel], { stdio: 'ignore' });
+  }
+  get namespaces() {
+    const rec = this.record();
+    return [...rec.nodes.map((n) => n.netns), ...(rec.loadBalancer ? [rec.loadBalancer.netns] : [])];
+  }
   /** kube-proxy on every node and the load balancer → the proxy CPU; returns what was pinned. */
   pinProxies() {
     const rec = this.record();
@@ -448,7 +471,10 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
   const series = [];
   for (const p of paths) for (const c of cs) series.push({ key: `${c.label}:${p}`, c, p });
   const label = `${def.label}${rate ? ` @ ${rate}/s` : ''}`;
-  const runs = await interleave(series, ROUNDS, (s) => def.run(s.c.pathsFor(phase)[s.p], rate), `${cs[0].mode} ${phase} ${label}`);
+  const runs = await interleave(series, ROUNDS, (s) => {
+    for (const c of cs) c.clearTimeWait();
+    return def.run(s.c.pathsFor(phase)[s.p], rate);
+  }, `${cs[0].mode} ${phase} ${label}`);
   const vals = (c, p) => runs.get(`${c.label}:${p}`).map((r) => r[key]);
   console.log(`\n${label} — ${def.tool}; ${ROUNDS} round(s) × ${SECONDS} s; min / median / max${def.metric ? '; + = added p99 over its baseline' : '; ratio = path ÷ its baseline, same rounds'}${cs.length > 1 ? '; new ÷ old = this tree ÷ --against, same rounds' : ''}`);
   console.log(`  ${'path'.padEnd(16)}${cs.map((c) => `${c.label} ${def.metric ? 'p99 ms' : 'value'}`.padStart(26) + (def.metric ? '+ms'.padStart(22) : 'ratio'.padStart(22))).join('')}${cs.length > 1 ? (def.metric ? 'new − old ms' : 'new ÷ old').padStart(22) : ''}  errors`);
