@@ -39,6 +39,10 @@
  *
  * Rounds: --rounds (≥ 5 for a result) interleaved rounds of --seconds (≥ 5)
  * each, every run preceded by --warmup s of the same load that is thrown away.
+ * In a round each path runs right beside a run of its baseline (direct,
+ * clusterip, direct, nodeport, …; reversed on odd rounds), and its ratio for
+ * that round is to that neighbouring run: a noisy neighbour on a 2-core
+ * machine moves both.
  * Every path and every ratio prints min / median / max over the rounds; a
  * ratio whose max − min exceeds 0.1 is marked UNSTABLE and is not a result.
  *
@@ -468,14 +472,25 @@ const metrics = [];
 async function measure(cs, phase, paths, t, { rate } = {}) {
   const def = TEST_DEFS[t];
   const key = def.metric ?? 'value';
+  // Each path runs right beside a run of its own baseline (base, path; reversed on odd
+  // rounds), so a ratio compares two runs seconds apart, not a whole round apart.
+  const baseOf = (p) => cs[0].pathsFor(phase)[p].base;
   const series = [];
-  for (const p of paths) for (const c of cs) series.push({ key: `${c.label}:${p}`, c, p });
+  const unit = (members) => {
+    for (const [key, p] of members) for (const c of cs) series.push({ key: `${c.label}:${key}`, c, p });
+  };
+  for (const p of paths) {
+    if (p !== baseOf(p)) unit([[`${baseOf(p)}@${p}`, baseOf(p)], [p, p]]);
+    else if (!paths.some((q) => q !== p && baseOf(q) === p)) unit([[p, p]]);
+  }
   const label = `${def.label}${rate ? ` @ ${rate}/s` : ''}`;
   const runs = await interleave(series, ROUNDS, (s) => {
     for (const c of cs) c.clearTimeWait();
     return def.run(s.c.pathsFor(phase)[s.p], rate);
   }, `${cs[0].mode} ${phase} ${label}`);
-  const vals = (c, p) => runs.get(`${c.label}:${p}`).map((r) => r[key]);
+  /** A path's runs; a baseline's are all its runs (beside every path that uses it), or those beside path `beside`. */
+  const runsOf = (c, p, beside) => (beside ? runs.get(`${c.label}:${p}@${beside}`) : [...runs].filter(([k]) => k === `${c.label}:${p}` || k.startsWith(`${c.label}:${p}@`)).flatMap(([, r]) => r));
+  const vals = (c, p, beside) => runsOf(c, p, beside).map((r) => r[key]);
   console.log(`\n${label} — ${def.tool}; ${ROUNDS} round(s) × ${SECONDS} s; min / median / max${def.metric ? '; + = added p99 over its baseline' : '; ratio = path ÷ its baseline, same rounds'}${cs.length > 1 ? '; new ÷ old = this tree ÷ --against, same rounds' : ''}`);
   console.log(`  ${'path'.padEnd(16)}${cs.map((c) => `${c.label} ${def.metric ? 'p99 ms' : 'value'}`.padStart(26) + (def.metric ? '+ms'.padStart(22) : 'ratio'.padStart(22))).join('')}${cs.length > 1 ? (def.metric ? 'new − old ms' : 'new ÷ old').padStart(22) : ''}  errors`);
   for (const p of paths) {
@@ -490,7 +505,7 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
         line += ''.padStart(22);
         continue;
       }
-      const b = vals(c, base);
+      const b = vals(c, base, p);
       const rv = def.metric ? v.map((x, i) => x - b[i]) : ratios(v, b);
       const rs = stats(rv);
       const unstable = !def.metric && rs.max - rs.min > UNSTABLE_SPREAD;
@@ -501,17 +516,18 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
     }
     if (cs.length > 1) {
       const [n, old] = cs;
+      // a baseline beside several paths: its new and old runs pair up in the same order
       const rv = def.metric ? vals(n, p).map((x, i) => x - vals(old, p)[i]) : ratios(vals(n, p), vals(old, p));
       const rs = stats(rv);
       const unstable = !def.metric && rs.max - rs.min > UNSTABLE_SPREAD;
       line += `${fs(rs, def.metric ? 3 : 2)}${unstable ? '!' : ' '}`.padStart(22);
       metrics.push(metric({ bench: 'dataplane', name: `${n.mode} ${phase} ${p} ${def.label}${rate ? ` @ ${rate}/s` : ''} new ${def.metric ? '− old ms' : '÷ old'}`, unit: def.metric ? 'ms' : '×', tool: def.tool, values: rv, ratio: !def.metric, goal: def.metric ? undefined : ['>=', 0.95] }));
     }
-    line += `  ${cs.map((c) => runs.get(`${c.label}:${p}`).reduce((a, r) => a + (r.errors ?? 0), 0)).join('/')}`;
+    line += `  ${cs.map((c) => runsOf(c, p).reduce((a, r) => a + (r.errors ?? 0), 0)).join('/')}`;
     console.log(line);
   }
-  if (series.some(() => true)) console.log(`  (! = max − min > ${UNSTABLE_SPREAD}: unstable, not a result)`);
-  return runs;
+  console.log(`  (! = max − min > ${UNSTABLE_SPREAD}: unstable, not a result; a baseline's figures are all its runs, beside each path)`);
+  return { vals };
 }
 
 Cluster.prototype.pathsFor = function pathsFor(phase) {
@@ -530,7 +546,7 @@ async function proxyPhase(cs) {
   const runs = {};
   for (const t of TESTS.filter((x) => x !== 'latency')) runs[t] = await measure(cs, 'proxy', paths, t);
   if (TESTS.includes('latency')) {
-    const direct = runs.keepalive ? stats(runs.keepalive.get('new:direct').map((r) => r.value)).median : 4000;
+    const direct = runs.keepalive ? stats(runs.keepalive.vals(cs[0], 'direct')).median : 4000;
     const rate = Math.max(50, Math.min(LATENCY_RATE_MAX, Math.floor(direct / 2)));
     await measure(cs, 'proxy', paths, 'latency', { rate });
   }
