@@ -521,7 +521,7 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
       const rs = stats(rv);
       const unstable = !def.metric && rs.max - rs.min > UNSTABLE_SPREAD;
       line += `${fs(rs, def.metric ? 3 : 2)}${unstable ? '!' : ' '}`.padStart(22);
-      metrics.push(metric({ bench: 'dataplane', name: `${n.mode} ${phase} ${p} ${def.label}${rate ? ` @ ${rate}/s` : ''} new ${def.metric ? '− old ms' : '÷ old'}`, unit: def.metric ? 'ms' : '×', tool: def.tool, values: rv, ratio: !def.metric, goal: def.metric ? undefined : ['>=', 0.95] }));
+      metrics.push(metric({ bench: 'dataplane', name: `${n.mode} ${phase === 'proxy' ? '' : `${phase} `}${p} ${def.label}${rate ? ` @ ${rate}/s` : ''} new ${def.metric ? '− old ms' : '÷ old'}`, unit: def.metric ? 'ms' : '×', tool: def.tool, values: rv, ratio: !def.metric, goal: def.metric ? undefined : ['>=', 0.95] }));
     }
     line += `  ${cs.map((c) => runsOf(c, p).reduce((a, r) => a + (r.errors ?? 0), 0)).join('/')}`;
     console.log(line);
