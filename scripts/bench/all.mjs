@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, fail, f, onExit, options, prepareAgainst } from './lib.mjs';
+import { ROOT, fail, f, loadavg, onExit, options, prepareAgainst } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const dd = argv.indexOf('--');
@@ -75,7 +75,7 @@ console.log(line(head));
 console.log(line(w.map((n) => '─'.repeat(n))));
 for (const r of rows) console.log(line(r));
 const count = (s) => metrics.filter((m) => status(m) === s).length;
-console.log(`\n${count('met')} met, ${count('NOT MET')} not met, ${count('UNSTABLE')} unstable (a ratio whose rounds spread > 0.1), ${count('—')} without a goal; ${f((Date.now() - started) / 60000, 1)} min; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+console.log(`\n${count('met')} met, ${count('NOT MET')} not met, ${count('UNSTABLE')} unstable (a ratio whose rounds spread > 0.1), ${count('—')} without a goal; ${f((Date.now() - started) / 60000, 1)} min; load average ${loadavg()}`);
 if (failed.length) console.log(`FAILED: ${failed.join(', ')} (their output is above)`);
 
 const out = o.str('out', join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}${SMOKE ? '-smoke' : ''}.json`));

@@ -66,7 +66,7 @@ import { join } from 'node:path';
 import https from 'node:https';
 import http from 'node:http';
 import dgram from 'node:dgram';
-import { ROOT, f, fail, fs, interleave, metric, needRoot, onExit, options, pin, placement, againstTree, ratios, stats, writeMetrics, UNSTABLE_SPREAD } from './lib.mjs';
+import { ROOT, f, fail, fs, interleave, loadavg, metric, needRoot, onExit, options, pin, placement, againstTree, ratios, stats, writeMetrics, UNSTABLE_SPREAD } from './lib.mjs';
 
 const SELF = new URL(import.meta.url).pathname;
 
@@ -491,7 +491,7 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
   /** A path's runs; a baseline's are all its runs (beside every path that uses it), or those beside path `beside`. */
   const runsOf = (c, p, beside) => (beside ? runs.get(`${c.label}:${p}@${beside}`) : [...runs].filter(([k]) => k === `${c.label}:${p}` || k.startsWith(`${c.label}:${p}@`)).flatMap(([, r]) => r));
   const vals = (c, p, beside) => runsOf(c, p, beside).map((r) => r[key]);
-  console.log(`\n${label} — ${def.tool}; ${ROUNDS} round(s) × ${SECONDS} s; min / median / max${def.metric ? '; + = added p99 over its baseline' : '; ratio = path ÷ its baseline, same rounds'}${cs.length > 1 ? '; new ÷ old = this tree ÷ --against, same rounds' : ''}`);
+  console.log(`\n${label} — ${def.tool}; ${ROUNDS} round(s) × ${SECONDS} s; load average ${loadavg()}; min / median / max${def.metric ? '; + = added p99 over its baseline' : '; ratio = path ÷ its baseline, same rounds'}${cs.length > 1 ? '; new ÷ old = this tree ÷ --against, same rounds' : ''}`);
   console.log(`  ${'path'.padEnd(16)}${cs.map((c) => `${c.label} ${def.metric ? 'p99 ms' : 'value'}`.padStart(26) + (def.metric ? '+ms'.padStart(22) : 'ratio'.padStart(22))).join('')}${cs.length > 1 ? (def.metric ? 'new − old ms' : 'new ÷ old').padStart(22) : ''}  errors`);
   for (const p of paths) {
     const c0 = cs[0];
@@ -773,10 +773,10 @@ for (const mode of MODES) {
 const ratioMetrics = metrics.filter((m) => m.ratio);
 console.log(`\nsummary (${ROUNDS} round(s) × ${SECONDS} s, ${f((Date.now() - t00) / 60000, 1)} min): median (min–max) of per-round ratios; ! = unstable (max − min > ${UNSTABLE_SPREAD})`);
 for (const m of metrics) {
-  const st = m.unstable ? 'UNSTABLE' : m.met === null ? '' : m.met ? 'met' : 'NOT MET';
+  const st = SMOKE ? 'smoke' : m.unstable ? 'UNSTABLE' : m.met === null ? '' : m.met ? 'met' : 'NOT MET';
   console.log(`  ${m.name.padEnd(58)}${fs(m, m.unit === 'ms' ? 3 : 2).padStart(24)}${(m.goal ?? '').padStart(8)}  ${st.padEnd(9)}${m.tool}`);
 }
 const unstable = ratioMetrics.filter((m) => m.unstable).length;
-console.log(`\n${ratioMetrics.length - unstable} of ${ratioMetrics.length} ratios stable; load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-writeMetrics(JSON_OUT, 'dataplane', metrics, { rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, cpus: CPUS, against: trees[1]?.sha ?? null, modes: MODES, phases: PHASES });
+console.log(`\n${ratioMetrics.length - unstable} of ${ratioMetrics.length} ratios stable; load average at the end: ${loadavg()}`);
+writeMetrics(JSON_OUT, 'dataplane', metrics, { loadavg: loadavg(), rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, cpus: CPUS, against: trees[1]?.sha ?? null, modes: MODES, phases: PHASES });
 if (JSON_OUT) console.log(`metrics written to ${JSON_OUT}`);

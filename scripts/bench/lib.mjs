@@ -5,7 +5,7 @@
  * temporary git worktree, measured in the same run).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -48,6 +48,9 @@ export function stats(xs) {
   return { min: s[0], median: s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2, max: s[s.length - 1], n: s.length };
 }
 
+/** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
 /** A ratio whose rounds spread more than this (max − min) is not a result. */
 export const UNSTABLE_SPREAD = 0.1;
 
@@ -61,11 +64,13 @@ export const fs = (s, d = 2) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, 
 /**
  * One measured figure for the summary and the JSON file. `goal` is
  * ['>=', 0.95] or ['<=', 100] or undefined; a ratio (`ratio: true`) whose
- * spread exceeds UNSTABLE_SPREAD is marked unstable and is neither met nor not met.
+ * spread exceeds UNSTABLE_SPREAD (or of a single round) is marked unstable
+ * and is neither met nor not met.
  */
 export function metric({ bench, name, unit, tool, values, goal, ratio = false }) {
   const s = stats(values);
-  const unstable = ratio && s.max - s.min > UNSTABLE_SPREAD;
+  // one round shows no spread at all: not a result either
+  const unstable = ratio && (s.n < 2 || s.max - s.min > UNSTABLE_SPREAD);
   let met = null;
   if (goal && Number.isFinite(s.median) && !unstable) met = goal[0] === '>=' ? s.median >= goal[1] : s.median <= goal[1];
   return { bench, name, unit, tool, goal: goal ? `${goal[0] === '>=' ? '≥' : '≤'} ${goal[1]}` : null, ...s, spread: s.max - s.min, ratio, unstable, met, rounds: values };
@@ -141,11 +146,19 @@ export function prepareAgainst(rev) {
   console.log(`• --against ${rev}: building ${sha.slice(0, 12)} in ${dir} (this tree: ${here.slice(0, 12)}${dirty() ? ', with uncommitted changes' : ''})`);
   execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, sha], { stdio: 'ignore' });
   try {
-    console.log('  copying node_modules…');
-    cpSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
-    for (const pkg of readdirSync(join(ROOT, 'packages'))) {
-      const nm = join(ROOT, 'packages', pkg, 'node_modules');
-      if (existsSync(nm) && existsSync(join(dir, 'packages', pkg))) cpSync(nm, join(dir, 'packages', pkg, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+    const lock = (root) => (existsSync(join(root, 'package-lock.json')) ? readFileSync(join(root, 'package-lock.json'), 'utf8') : '');
+    if (lock(ROOT) === lock(dir)) {
+      console.log('  copying node_modules…');
+      cpSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+      for (const pkg of readdirSync(join(ROOT, 'packages'))) {
+        const nm = join(ROOT, 'packages', pkg, 'node_modules');
+        if (existsSync(nm) && existsSync(join(dir, 'packages', pkg))) cpSync(nm, join(dir, 'packages', pkg, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+      }
+    } else {
+      // other dependencies than this tree's: install REV's own
+      console.log(`  ${rev} has another package-lock.json: npm ci there…`);
+      const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`npm ci failed in ${dir} for ${rev}:\n${(r.stdout + r.stderr).slice(-2000)}`);
     }
     console.log('  npx tsc -b…');
     const r = spawnSync('npx', ['tsc', '-b'], { cwd: dir, encoding: 'utf8' });
