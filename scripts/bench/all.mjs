@@ -59,8 +59,9 @@ for (const b of ONLY) {
   child = undefined;
   console.log(`━━━ ${b}: ${code === 0 ? 'done' : `FAILED (exit ${code})`} in ${f((Date.now() - t0) / 1000, 0)} s`);
   if (code !== 0) failed.push(b);
-  if (existsSync(json)) results.push(JSON.parse(readFileSync(json, 'utf8')));
-  else if (code === 0 && b !== 'compose') failed.push(`${b} (wrote no metrics)`);
+  const wrote = existsSync(json) ? JSON.parse(readFileSync(json, 'utf8')) : undefined;
+  if (Array.isArray(wrote?.metrics)) results.push(wrote);
+  else if (code === 0 && b !== 'compose') failed.push(`${b} (wrote no metrics to --json; see writeMetrics in scripts/bench/lib.mjs)`);
 }
 
 const metrics = results.flatMap((r) => r.metrics);
