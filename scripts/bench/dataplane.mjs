@@ -56,7 +56,8 @@
  * Usage: sudo node scripts/bench/dataplane.mjs [--modes nftables,userspace] [--phases proxy,lb,ingress]
  *   [--tests keepalive,newconn,bulk,udp,echo,latency] [--paths direct,clusterip,…]
  *   [--seconds 5] [--rounds 5] [--warmup 1] [--cpus 0,1,1] [--services 1000] [--no-dataplane]
- *   [--against REV] [--json FILE] [--smoke]
+ *   [--against REV] [--json FILE] [--verbose] [--smoke]
+ * --verbose: every run's figure as it ends (the JSON file has them all, as `runs`).
  * --smoke: 1 s runs, 1 round, no warm-up, 20 Services, keep-alive only through the LB and ingress,
  * one dead-node cycle (checks the bench still starts and every tool runs; no figure is a result).
  */
@@ -191,6 +192,10 @@ const CPUS = placement(o.str('cpus', '0,1,1'));
 const AGAINST = o.str('against', undefined);
 const JSON_OUT = o.str('json', undefined);
 const LATENCY_RATE_MAX = o.num('latency-rate-max', 2000);
+/** --verbose: every run's figure as it ends. */
+const VERBOSE = o.flag('verbose');
+/** Every run's figure, by test and series (in the JSON file as `runs`). */
+const RAW = {};
 const ALL_TESTS = ['keepalive', 'newconn', 'bulk', 'udp', 'echo', 'latency'];
 const TESTS = o.list('tests', ALL_TESTS.join(','));
 const ALL_PATHS = ['direct', 'clusterip', 'nodeport', 'pod-direct', 'pod-clusterip', 'host-nodeport'];
@@ -484,10 +489,13 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
     else if (!paths.some((q) => q !== p && baseOf(q) === p)) unit([[p, p]]);
   }
   const label = `${def.label}${rate ? ` @ ${rate}/s` : ''}`;
-  const runs = await interleave(series, ROUNDS, (s) => {
+  const runs = await interleave(series, ROUNDS, async (s) => {
     for (const c of cs) c.clearTimeWait();
-    return def.run(s.c.pathsFor(phase)[s.p], rate);
+    const r = await def.run(s.c.pathsFor(phase)[s.p], rate);
+    if (VERBOSE) process.stdout.write(`[${s.key} ${f(r[key], def.metric ? 3 : 1)}${r.errors ? ` errors ${r.errors}` : ''}] `);
+    return r;
   }, `${cs[0].mode} ${phase} ${label}`);
+  RAW[`${cs[0].mode} ${phase} ${label}`] = Object.fromEntries([...runs].map(([k, rs]) => [k, rs.map((r) => r[key])]));
   /** A path's runs; a baseline's are all its runs (beside every path that uses it), or those beside path `beside`. */
   const runsOf = (c, p, beside) => (beside ? runs.get(`${c.label}:${p}@${beside}`) : [...runs].filter(([k]) => k === `${c.label}:${p}` || k.startsWith(`${c.label}:${p}@`)).flatMap(([, r]) => r));
   const vals = (c, p, beside) => runsOf(c, p, beside).map((r) => r[key]);
@@ -778,5 +786,5 @@ for (const m of metrics) {
 }
 const unstable = ratioMetrics.filter((m) => m.unstable).length;
 console.log(`\n${ratioMetrics.length - unstable} of ${ratioMetrics.length} ratios stable; load average at the end: ${loadavg()}`);
-writeMetrics(JSON_OUT, 'dataplane', metrics, { loadavg: loadavg(), rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, cpus: CPUS, against: trees[1]?.sha ?? null, modes: MODES, phases: PHASES });
+writeMetrics(JSON_OUT, 'dataplane', metrics, { runs: RAW, loadavg: loadavg(), rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, cpus: CPUS, against: trees[1]?.sha ?? null, modes: MODES, phases: PHASES });
 if (JSON_OUT) console.log(`metrics written to ${JSON_OUT}`);
