@@ -28,10 +28,12 @@
  *   p99 @ half load    this file's Node generator, open loop at half of direct's keep-alive
  *                      rate (capped by --latency-rate-max, default 2000: the generator's own limit; there is no wrk2 in Debian)
  *
- * Before every run the TIME_WAIT conntrack entries of earlier runs are
- * deleted (this cluster's namespaces; on the host, this cluster's subnet and
- * server pod only), so a full conntrack table never drops a later round's
- * new connections.
+ * Before every run the TIME_WAIT sockets and conntrack entries of earlier
+ * runs are deleted (this cluster's namespaces; on the host, this cluster's
+ * subnet and server pod only), and the clients in node-1 and the client pod
+ * may reuse ports in TIME_WAIT (tcp_tw_reuse=1): a new-connection run opens
+ * more connections than there are ephemeral ports, and without this later
+ * runs from node-1 fell to a tenth of the first ones.
  *
  * Placement: the client tool, the server pod's processes and every proxy
  * process (kube-proxy on each node, the load balancer) are pinned with taskset
@@ -327,6 +329,10 @@ class Cluster {
     const direct = { host: pod.status.podIP, http: 8080, bulk: 9000, udp: 9001 };
     const clusterip = { host: svc.spec.clusterIP, http: 80, bulk: 9000, udp: 9001 };
     const nodeport = { host: node3, http: np.http, bulk: np.bulk, udp: np.udp };
+    // A run opens more connections than there are ephemeral ports: the clients this bench owns
+    // (node-1, the client pod) may reuse a port still in TIME_WAIT (timestamps keep it safe).
+    this.podNamespaces = [clientPod, `km-${this.name}-p-${pod.metadata.uid.replace(/-/g, '').slice(0, 12)}`];
+    for (const ns of [node1, clientPod]) spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1'], { stdio: 'ignore' });
     this.paths = {
       direct: { from: node1, ...direct, base: 'direct' },
       clusterip: { from: node1, ...clusterip, base: 'direct' },
@@ -338,18 +344,22 @@ class Cluster {
     this.pinProxies();
   }
   /**
-   * Forgets the TIME_WAIT conntrack entries of the last run: in this
+   * Forgets the TIME_WAIT sockets and conntrack entries of the last run: in this
    * cluster's node and LB namespaces, and on the host (whose bridge netfilter
    * tracks every packet between nodes) those to or from this cluster's subnet
-   * or its server pod. New-connection runs leave ~5,000 a second, kept 120 s,
-   * and a full table drops new connections: later rounds, and everyone else's
-   * clusters, would pay for earlier ones.
+   * or its server pod. New-connection runs leave ~5,000 a second, kept 60 s
+   * (sockets) and 120 s (conntrack): the client runs out of ports to connect
+   * from and a full table drops new connections, so later rounds (and
+   * everyone else's clusters) would pay for earlier ones.
    */
   clearTimeWait() {
     const del = ['conntrack', '-D', '-p', 'tcp', '--state', 'TIME_WAIT'];
+    const kill = ['ss', '-K', 'state', 'time-wait'];
     for (const ns of this.namespaces) spawnSync('ip', ['netns', 'exec', ns, ...del], { stdio: 'ignore' });
+    for (const ns of [...this.namespaces, ...(this.podNamespaces ?? [])]) spawnSync('ip', ['netns', 'exec', ns, ...kill], { stdio: 'ignore' });
     const subnet = this.record().subnet;
     for (const sel of [['-s', subnet], ['-d', subnet], ...(this.paths ? [['-d', this.paths.direct.host]] : [])]) spawnSync(del[0], [...del.slice(1), ...sel], { stdio: 'ignore' });
+    spawnSync(kill[0], [...kill.slice(1), 'dst', subnet], { stdio: 'ignore' });
   }
   get namespaces() {
     const rec = this.record();
@@ -546,6 +556,7 @@ function printPlacement(cs) {
   console.log(`\nplacement (taskset): client tools (wrk, iperf3 -c, node generator) on CPU ${CPUS.client}; server pod (node http, iperf3 -s) on CPU ${CPUS.server}; proxies on CPU ${CPUS.proxy}:`);
   for (const c of cs) console.log(`  ${c.name}: ${c.pinned.join(', ')}${c.mode === 'nftables' ? ' (nftables mode: the kernel forwards; kube-proxy only programs)' : ''}`);
   console.log('  everything else (api-server, node agents, the kernel’s softirqs) is unpinned');
+  console.log('  clients in node-1 and the client pod: net.ipv4.tcp_tw_reuse=1; before each run the TIME_WAIT sockets and conntrack entries of earlier runs are deleted');
 }
 
 async function proxyPhase(cs) {
