@@ -11,41 +11,69 @@
  *   pod-direct     client pod (node-1) ─────────────────▶ pod (node-2)
  *   pod-clusterip  client pod (node-1) ─▶ kube-proxy node-1 ─▶ pod (node-2)
  *   host-nodeport  the host ─▶ node-3:nodePort kube-proxy ─▶ pod (node-2)
- *   host-lb-nftables / host-lb-userspace
+ *   host-lb-nftables / host-lb-userspace   (phase lb)
  *                  the host ─▶ load balancer (.3) ─▶ some node:nodePort ─▶ pod (node-2)
- *                  (the Service is type LoadBalancer; the LB process is restarted in
- *                  each of its modes and measured against direct in its own rounds)
+ *   host-ingress   (phase ingress) the host ─▶ LB ─▶ node ─▶ ingress controller pod ─▶ pod
  *
- * The last three are where users stand (a pod calling a Service, the README's
- * curl from the host). Each path's ratio is to its own baseline: pod-clusterip
+ * Each path's ratio is to its own baseline in the same rounds: pod-clusterip
  * to pod-direct, every other path to direct (the host has no route to pods).
  *
- * (nftables: "kube-proxy" is the DNAT rules it programmed in that node's
- * namespace; userspace: the kube-proxy process relays the bytes.)
+ * Load generators, run inside the client's namespace (node-1, the client pod
+ * or the host), each figure says which one produced it:
+ *   keep-alive req/s   wrk -t1 -c16
+ *   new conn req/s     wrk -t1 -c16 -H 'Connection: close'
+ *   bulk TCP Mbit/s    iperf3 (client → server, first --warmup s omitted)
+ *   bulk UDP Mbit/s    iperf3 -u -b 0 (what arrives at the server)
+ *   UDP echo /s        this file's Node generator (8 in flight; no Debian tool measures an echo rate)
+ *   p99 @ half load    this file's Node generator, open loop at half of direct's keep-alive
+ *                      rate (capped by --latency-rate-max, default 2000: the generator's own limit; there is no wrk2 in Debian)
  *
- * Tests: HTTP keep-alive requests/s, a new connection per request, bulk TCP
- * throughput, UDP echo, and latency at half of direct's keep-alive load.
- * Each path prints its ratio to direct. Then 1,000 Services × 10 endpoints
- * are created and the time from an EndpointSlice write to every kube-proxy
- * applying it is measured. Each mode's cluster is torn down after it, and a
- * summary prints both modes' ratios side by side.
+ * Before every run the TIME_WAIT sockets and conntrack entries of earlier
+ * runs are deleted (this cluster's namespaces; on the host, this cluster's
+ * subnet and server pod only), and the clients in node-1 and the client pod
+ * may reuse ports in TIME_WAIT (tcp_tw_reuse=1): a new-connection run opens
+ * more connections than there are ephemeral ports, and without this later
+ * runs from node-1 fell to a tenth of the first ones.
  *
- * Usage: sudo node scripts/bench/dataplane.mjs [--modes nftables,userspace] [--phases proxy,lb,ingress] [--seconds 3] [--rounds 3] [--services 1000] [--no-dataplane]
- * Each test runs --rounds times with the paths interleaved (direct, clusterip,
- * nodeport, direct, …); the median run of each path is reported, so drift and
- * a noisy neighbour on a 2-core machine do not decide a ratio.
+ * Placement: the client tool, the server pod's processes and every proxy
+ * process (kube-proxy on each node, the load balancer) are pinned with taskset
+ * to --cpus client,server,proxy (default 0,1,1); the placement is printed.
+ *
+ * Rounds: --rounds (≥ 5 for a result) interleaved rounds of --seconds (≥ 5)
+ * each, every run preceded by --warmup s of the same load that is thrown away.
+ * In a round each path runs right beside a run of its baseline (direct,
+ * clusterip, direct, nodeport, …; reversed on odd rounds), and its ratio for
+ * that round is to that neighbouring run: a noisy neighbour on a 2-core
+ * machine moves both.
+ * Every path and every ratio prints min / median / max over the rounds; a
+ * ratio whose max − min exceeds 0.1 is marked UNSTABLE and is not a result.
+ *
+ * --against REV builds REV in a temporary git worktree, starts its cluster
+ * beside this tree's (benchnfo / benchuso), interleaves both clusters' runs
+ * in the same rounds and prints new ÷ old for every path and test.
+ *
+ * Then 1,000 Services × 10 endpoints are created and the time from an
+ * EndpointSlice write to every kube-proxy applying it is measured.
+ *
+ * Usage: sudo node scripts/bench/dataplane.mjs [--modes nftables,userspace] [--phases proxy,lb,ingress]
+ *   [--tests keepalive,newconn,bulk,udp,echo,latency] [--paths direct,clusterip,…]
+ *   [--seconds 5] [--rounds 5] [--warmup 1] [--cpus 0,1,1] [--services 1000] [--no-dataplane]
+ *   [--against REV] [--json FILE] [--verbose] [--smoke]
+ * --verbose: every run's figure as it ends (the JSON file has them all, as `runs`).
+ * --smoke: 1 s runs, 1 round, no warm-up, 20 Services, keep-alive only through the LB and ingress,
+ * one dead-node cycle (checks the bench still starts and every tool runs; no figure is a result).
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import https from 'node:https';
 import http from 'node:http';
-import net from 'node:net';
 import dgram from 'node:dgram';
+import { ROOT, f, fail, fs, interleave, loadavg, metric, needRoot, onExit, options, pin, placement, againstTree, ratios, stats, writeMetrics, UNSTABLE_SPREAD } from './lib.mjs';
 
 const SELF = new URL(import.meta.url).pathname;
 
-// ---------------------------------------------------------------- load generator (runs inside a namespace)
+// ---------------------------------------------------------------- Node load generator (runs inside a namespace)
 if (process.argv[2] === '--load') {
   const cfg = JSON.parse(process.argv[3]);
   const res = await load(cfg);
@@ -59,14 +87,12 @@ function pct(arr, p) {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-async function load({ kind, host, port, seconds, concurrency, rate, hostHeader }) {
-  const warm = 500;
+async function load({ kind, host, port, seconds, warmup, concurrency, rate, hostHeader }) {
   const start = performance.now();
-  const measureFrom = start + warm;
+  const measureFrom = start + warmup * 1000;
   const end = measureFrom + seconds * 1000;
   const lat = [];
   let count = 0;
-  let bytes = 0;
   let errors = 0;
   const record = (t0) => {
     const t1 = performance.now();
@@ -79,9 +105,7 @@ async function load({ kind, host, port, seconds, concurrency, rate, hostHeader }
     new Promise((res) => {
       const t0 = performance.now();
       const opts = { host, port, path: '/', agent, headers: hostHeader ? { host: hostHeader } : {} };
-      const req = secure
-        ? https.get({ ...opts, servername: hostHeader, rejectUnauthorized: false }, onRes)
-        : http.get(opts, onRes);
+      const req = secure ? https.get({ ...opts, servername: hostHeader, rejectUnauthorized: false }, onRes) : http.get(opts, onRes);
       function onRes(r) {
         r.on('data', () => {});
         r.on('end', () => {
@@ -95,59 +119,35 @@ async function load({ kind, host, port, seconds, concurrency, rate, hostHeader }
         res();
       });
     });
-  if (kind === 'tlsnew') {
-    // a new TLS connection per request (handshake included), as many short-lived HTTPS clients do
+  const result = () => ({ value: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors });
+  if (kind === 'tlsnew' || kind === 'newconn') {
+    // a new (TLS) connection per request, handshake included, as many short-lived clients do
     await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) await httpOnce(false, true);
+      while (performance.now() < end) await httpOnce(false, kind === 'tlsnew');
     }));
-    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
-  }
-  if (kind === 'keepalive' || kind === 'newconn') {
-    const agent = kind === 'keepalive' ? new http.Agent({ keepAlive: true, maxSockets: concurrency }) : false;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) await httpOnce(agent);
-    }));
-    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+    return result();
   }
   if (kind === 'rate') {
     // open loop at `rate` requests/s (1 ms ticks) over up to `concurrency` keep-alive connections
     const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
     const inflight = new Set();
-    const tick = 1;
     let due = 0;
     await new Promise((done) => {
       const t = setInterval(() => {
-        const now = performance.now();
-        if (now > end) {
+        if (performance.now() > end) {
           clearInterval(t);
           Promise.all(inflight).then(done);
           return;
         }
-        due += (rate * tick) / 1000;
+        due += rate / 1000;
         while (due >= 1) {
           due--;
           const p = httpOnce(agent).then(() => inflight.delete(p));
           inflight.add(p);
         }
-      }, tick);
+      }, 1);
     });
-    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
-  }
-  if (kind === 'bulk') {
-    await Promise.all(Array.from({ length: concurrency }, () => new Promise((res) => {
-      const s = net.connect({ host, port });
-      s.on('data', (d) => {
-        const now = performance.now();
-        if (now >= measureFrom && now <= end) bytes += d.length;
-        if (now > end) s.destroy();
-      });
-      s.on('close', res);
-      s.on('error', () => {
-        errors++;
-        res();
-      });
-    })));
-    return { mbps: (bytes * 8) / seconds / 1e6, errors };
+    return result();
   }
   if (kind === 'udp') {
     const payload = Buffer.alloc(64, 'x');
@@ -157,6 +157,7 @@ async function load({ kind, host, port, seconds, concurrency, rate, hostHeader }
       let timer;
       const send = () => {
         if (performance.now() > end) {
+          clearTimeout(timer);
           s.close();
           return res();
         }
@@ -174,184 +175,435 @@ async function load({ kind, host, port, seconds, concurrency, rate, hostHeader }
       });
       s.bind(0, send);
     })));
-    return { rps: count / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+    return result();
   }
   throw new Error(`unknown load kind ${kind}`);
 }
 
-// ---------------------------------------------------------------- orchestration (host)
-const root = resolve(import.meta.dirname, '..', '..');
-const kubemu = join(root, 'packages/cli/bin/kubemu.js');
-let NAME = 'benchnf';
-function arg(k, d) {
-  const i = process.argv.indexOf(k);
-  return i > 0 ? process.argv[i + 1] : d;
-}
-const MODES = arg('--modes', 'nftables,userspace').split(',');
-const SECONDS = Number(arg('--seconds', 3));
+// ---------------------------------------------------------------- options
+const o = options();
+const SMOKE = o.flag('smoke');
+const MODES = o.list('modes', 'nftables,userspace');
 /** proxy (the kube-proxy paths), lb (both LB modes), ingress. */
-const PHASES = arg('--phases', 'proxy,lb,ingress').split(',');
-const ROUNDS = Math.max(1, Number(arg('--rounds', 3)));
-const NSERVICES = Number(arg('--services', 1000));
+const PHASES = o.list('phases', 'proxy,lb,ingress');
+const SECONDS = Math.max(1, Math.round(o.num('seconds', SMOKE ? 1 : 5)));
+const ROUNDS = Math.max(1, o.num('rounds', SMOKE ? 1 : 5));
+const WARMUP = Math.max(0, Math.round(o.num('warmup', SMOKE ? 0 : 1)));
+const NSERVICES = o.num('services', SMOKE ? 20 : 1000);
+const CPUS = placement(o.str('cpus', '0,1,1'));
+const AGAINST = o.str('against', undefined);
+const JSON_OUT = o.str('json', undefined);
+const LATENCY_RATE_MAX = o.num('latency-rate-max', 2000);
+/** --verbose: every run's figure as it ends. */
+const VERBOSE = o.flag('verbose');
+/** Every run's figure, by test and series (in the JSON file as `runs`). */
+const RAW = {};
+const ALL_TESTS = ['keepalive', 'newconn', 'bulk', 'udp', 'echo', 'latency'];
+const TESTS = o.list('tests', ALL_TESTS.join(','));
+const ALL_PATHS = ['direct', 'clusterip', 'nodeport', 'pod-direct', 'pod-clusterip', 'host-nodeport'];
+const PATHS = o.list('paths', ALL_PATHS.join(','));
+/** The LB and ingress phases: a smoke only checks that their paths carry traffic. */
+const EDGE_TESTS = SMOKE ? ['keepalive'] : TESTS;
+for (const t of TESTS) if (!ALL_TESTS.includes(t)) fail(`--tests: unknown test ${t}; pick from ${ALL_TESTS.join(',')}`);
+for (const p of PATHS) if (!ALL_PATHS.includes(p)) fail(`--paths: unknown path ${p}; pick from ${ALL_PATHS.join(',')}`);
+for (const m of MODES) if (!['nftables', 'userspace'].includes(m)) fail(`--modes: unknown mode ${m}; pick nftables, userspace or both`);
 
-if (process.getuid?.() !== 0) {
-  console.error('scripts/bench/dataplane.mjs needs root (network namespaces): run it with sudo');
-  process.exit(1);
+needRoot('scripts/bench/dataplane.mjs');
+for (const tool of ['wrk', 'iperf3', 'taskset', 'nsenter', 'conntrack', 'kubectl']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) fail(`${tool} is not on PATH: install it (apt-get install -y wrk iperf3 util-linux conntrack) and run the bench again`);
+}
+if (!SMOKE && (ROUNDS < 5 || SECONDS < 5)) console.log(`note: ${ROUNDS} rounds of ${SECONDS} s — fewer than 5 × 5 s, so these figures are for development, not results`);
+
+/**
+ * Goals. Through kube-proxy NodePort is the goal path (ratio to direct):
+ * nftables is a kernel data plane, userspace a relay; added p99 ≤ 1 ms.
+ * The LB: keep-alive ≥ 0.85 (nftables LB) / 0.6 (userspace LB); ingress:
+ * keep-alive ≥ 0.5, added p99 ≤ 2 ms.
+ */
+const GOALS = {
+  nftables: { keepalive: 0.95, newconn: 0.95, bulk: 0.95, latency: 1 },
+  userspace: { keepalive: 0.85, newconn: 0.6, bulk: 0.7, latency: 1 },
+};
+function goalFor(mode, phase, path, test) {
+  if (phase === 'proxy') {
+    if (path !== 'nodeport' || GOALS[mode][test] === undefined) return undefined;
+    return test === 'latency' ? ['<=', GOALS[mode].latency] : ['>=', GOALS[mode][test]];
+  }
+  if (phase.startsWith('lb-') && test === 'keepalive') return ['>=', phase === 'lb-nftables' ? 0.85 : 0.6];
+  if (phase === 'ingress' && test === 'keepalive') return ['>=', 0.5];
+  if (phase === 'ingress' && test === 'latency') return ['<=', 2];
+  return undefined;
 }
 
+// ---------------------------------------------------------------- clusters
+const trees = [{ label: 'new', root: ROOT }];
+const cleanups = [];
+const clusters = new Set();
+onExit(() => {
+  for (const c of clusters) c.down();
+  for (const c of cleanups) c();
+});
+const old = againstTree(o, cleanups);
+if (old) trees.push(old);
 
-const SERVER = `const http=require('http'),net=require('net'),dgram=require('dgram');
+const SERVER = `const http=require('http'),dgram=require('dgram');
 http.createServer((q,s)=>s.end('ok')).listen(8080);
-const buf=Buffer.alloc(64*1024,120);
-net.createServer(s=>{s.setNoDelay(true);s.on('error',()=>{});const w=()=>{while(!s.destroyed&&s.write(buf)){}};s.on('drain',w);w();}).listen(9000);
 const u=dgram.createSocket('udp4');u.on('message',(m,r)=>u.send(m,r.port,r.address));u.bind(9001);
 console.log('bench server up');`;
 
-function kubectl(args, input) {
-  const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { input, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
+class Cluster {
+  constructor(mode, tree) {
+    this.mode = mode;
+    this.tree = tree;
+    this.label = tree.label;
+    this.name = `${mode === 'userspace' ? 'benchus' : 'benchnf'}${tree.label === 'old' ? 'o' : ''}`;
+    this.kubemu = join(tree.root, 'packages/cli/bin/kubemu.js');
+    this.apiCreds = undefined;
+    this.apiAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+  down() {
+    spawnSync(process.execPath, [this.kubemu, 'down', '--name', this.name], { encoding: 'utf8' });
+  }
+  up() {
+    this.down();
+    clusters.add(this);
+    const addons = PHASES.includes('ingress') ? ['--addons', 'ingress'] : [];
+    console.log(`• kubemu up --name ${this.name} --nodes 3 --proxy-mode ${this.mode} (${this.label === 'old' ? `${this.tree.sha.slice(0, 12)}, --against` : 'this tree'})`);
+    const r = spawnSync(process.execPath, [this.kubemu, 'up', '--name', this.name, '--nodes', '3', '--proxy-mode', this.mode, ...addons], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`kubemu up --name ${this.name} failed:\n${(r.stderr || r.stdout).slice(-2000)}\nsee /var/lib/kubemu/${this.name}/ for its logs`);
+    this.kubeconfig = execFileSync(process.execPath, [this.kubemu, 'kubeconfig', '--name', this.name], { encoding: 'utf8' }).trim();
+  }
+  teardown() {
+    console.log(`• tearing ${this.name} down`);
+    this.down();
+    clusters.delete(this);
+    this.apiAgent.destroy();
+  }
+  kubectl(args, input) {
+    const r = spawnSync('kubectl', ['--kubeconfig', this.kubeconfig, ...args], { input, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} (cluster ${this.name}): ${r.stderr}`);
+    return r.stdout;
+  }
+  get(...what) {
+    return JSON.parse(this.kubectl(['get', ...what, '-o', 'json']));
+  }
+  record() {
+    return JSON.parse(readFileSync(`/var/lib/kubemu/${this.name}/cluster.json`, 'utf8'));
+  }
+  /** The server pod (node-2), a client pod (node-1) and the bench Service; fills this.paths. */
+  async deploy() {
+    const pinned = (argv) => ['taskset', '-c', String(CPUS.server), ...argv];
+    this.kubectl(['apply', '--validate=false', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'List', items: [
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-server', labels: { app: 'bench' } }, spec: { nodeName: 'node-2', containers: [
+          { name: 's', image: 'bench', command: pinned([process.execPath, '-e', SERVER]), ports: [{ containerPort: 8080 }, { containerPort: 9001, protocol: 'UDP' }] },
+          { name: 'iperf3', image: 'bench', command: pinned(['iperf3', '-s', '-p', '9000']), ports: [{ containerPort: 9000 }, { containerPort: 9000, protocol: 'UDP' }] },
+        ] } },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-client' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost', args: ['pause'] }] } },
+        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench' }, spec: { type: 'LoadBalancer', selector: { app: 'bench' }, ports: [
+          { name: 'http', port: 80, targetPort: 8080 },
+          { name: 'bulk', port: 9000, targetPort: 9000 },
+          // iperf3 -u keeps its control connection on TCP 9000 and sends its datagrams to UDP 9000 (same node port)
+          { name: 'bulk-udp', port: 9000, targetPort: 9000, protocol: 'UDP' },
+          { name: 'udp', port: 9001, targetPort: 9001, protocol: 'UDP' },
+        ] } },
+      ],
+    }));
+    let pod;
+    let client;
+    for (let i = 0; ; i++) {
+      pod = this.get('pod', 'bench-server');
+      client = this.get('pod', 'bench-client');
+      const eps = this.get('endpoints', 'bench');
+      if (pod.status.podIP && eps.subsets?.[0]?.addresses?.length && client.status.phase === 'Running' && pod.status.containerStatuses?.every((c) => c.ready)) break;
+      if (i > 300) throw new Error(`bench server not ready in 30 s in cluster ${this.name}; see kubectl --kubeconfig ${this.kubeconfig} describe pod bench-server`);
+      await sleep(100);
+    }
+    await sleep(500);
+    const svc = this.get('svc', 'bench');
+    const np = Object.fromEntries(svc.spec.ports.map((p) => [p.name, p.nodePort]));
+    if (np.bulk !== np['bulk-udp']) throw new Error(`TCP and UDP 9000 got different node ports (${np.bulk}, ${np['bulk-udp']}); iperf3 -u needs one`);
+    const node3 = this.get('node', 'node-3').status.addresses.find((a) => a.type === 'InternalIP').address;
+    const node1 = `km-${this.name}-node-1`;
+    const clientPod = `km-${this.name}-p-${client.metadata.uid.replace(/-/g, '').slice(0, 12)}`;
+    const direct = { host: pod.status.podIP, http: 8080, bulk: 9000, udp: 9001 };
+    const clusterip = { host: svc.spec.clusterIP, http: 80, bulk: 9000, udp: 9001 };
+    const nodeport = { host: node3, http: np.http, bulk: np.bulk, udp: np.udp };
+    // A run opens more connections than there are ephemeral ports: the clients this bench owns
+    // (node-1, the client pod) may reuse a port still in TIME_WAIT (timestamps keep it safe).
+    this.podNamespaces = [clientPod, `km-${this.name}-p-${pod.metadata.uid.replace(/-/g, '').slice(0, 12)}`];
+    for (const ns of [node1, clientPod]) spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1'], { stdio: 'ignore' });
+    this.paths = {
+      direct: { from: node1, ...direct, base: 'direct' },
+      clusterip: { from: node1, ...clusterip, base: 'direct' },
+      nodeport: { from: node1, ...nodeport, base: 'direct' },
+      'pod-direct': { from: clientPod, ...direct, base: 'pod-direct' },
+      'pod-clusterip': { from: clientPod, ...clusterip, base: 'pod-direct' },
+      'host-nodeport': { from: null, ...nodeport, base: 'direct' },
+    };
+    this.pinProxies();
+  }
+  /**
+   * Forgets the TIME_WAIT sockets and conntrack entries of the last run: in this
+   * cluster's node and LB namespaces, and on the host (whose bridge netfilter
+   * tracks every packet between nodes) those to or from this cluster's subnet
+   * or its server pod. New-connection runs leave ~5,000 a second, kept 60 s
+   * (sockets) and 120 s (conntrack): the client runs out of ports to connect
+   * from and a full table drops new connections, so later rounds (and
+   * everyone else's clusters) would pay for earlier ones.
+   */
+  clearTimeWait() {
+    const del = ['conntrack', '-D', '-p', 'tcp', '--state', 'TIME_WAIT'];
+    const kill = ['ss', '-K', 'state', 'time-wait'];
+    for (const ns of this.namespaces) spawnSync('ip', ['netns', 'exec', ns, ...del], { stdio: 'ignore' });
+    for (const ns of [...this.namespaces, ...(this.podNamespaces ?? [])]) spawnSync('ip', ['netns', 'exec', ns, ...kill], { stdio: 'ignore' });
+    const subnet = this.record().subnet;
+    for (const sel of [['-s', subnet], ['-d', subnet], ...(this.paths ? [['-d', this.paths.direct.host]] : [])]) spawnSync(del[0], [...del.slice(1), ...sel], { stdio: 'ignore' });
+    spawnSync(kill[0], [...kill.slice(1), 'dst', subnet], { stdio: 'ignore' });
+  }
+  get namespaces() {
+    const rec = this.record();
+    return [...rec.nodes.map((n) => n.netns), ...(rec.loadBalancer ? [rec.loadBalancer.netns] : [])];
+  }
+  /** kube-proxy on every node and the load balancer → the proxy CPU; returns what was pinned. */
+  pinProxies() {
+    const rec = this.record();
+    const out = [];
+    for (const [k, pid] of Object.entries(rec.pids)) {
+      if (k.endsWith('/kube-proxy') || k === 'load-balancer') if (pin(pid, CPUS.proxy)) out.push(`${k} (${pid})`);
+    }
+    this.pinned = out;
+    return out;
+  }
+  // ---------------------------------------------------------------- API (programming latency)
+  api(method, path, body) {
+    if (!this.apiCreds) {
+      const cfg = readFileSync(this.kubeconfig, 'utf8');
+      this.apiCreds = { server: /server: (\S+)/.exec(cfg)[1], ca: Buffer.from(/certificate-authority-data: (\S+)/.exec(cfg)[1], 'base64'), token: /token: (\S+)/.exec(cfg)[1] };
+    }
+    const { server, ca, token } = this.apiCreds;
+    const u = new URL(path, server);
+    return new Promise((res, rej) => {
+      const req = https.request({ method, host: u.hostname, port: u.port, path: u.pathname + u.search, ca, agent: this.apiAgent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (r) => {
+        let b = '';
+        r.on('data', (d) => (b += d));
+        r.on('end', () => (r.statusCode >= 300 ? rej(new Error(`${method} ${path}: ${r.statusCode} ${b.slice(0, 200)}`)) : res(JSON.parse(b))));
+      });
+      req.on('error', rej);
+      req.end(body ? JSON.stringify(body) : undefined);
+    });
+  }
 }
 
-/** Runs one load in network namespace `netns` (null: the host's). */
-function runLoad(netns, cfg) {
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- load tools
+/** Runs argv pinned to the client CPU inside network namespace `netns` (null: the host's); resolves its stdout. */
+function inNs(netns, argv, timeoutMs) {
+  const cmd = [...(netns ? ['nsenter', `--net=/run/netns/${netns}`, '--'] : []), 'taskset', '-c', String(CPUS.client), ...argv];
   return new Promise((res, rej) => {
-    const argv = [process.execPath, SELF, '--load', JSON.stringify(cfg)];
-    const child = netns ? spawn('nsenter', [`--net=/run/netns/${netns}`, '--', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`load ${cfg.kind} exited ${code}`))));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      if (code === 0) res(out);
+      else rej(Object.assign(new Error(`${argv[0]} in ${netns ?? 'the host'} exited ${code ?? sig}: ${(err || out).trim().slice(0, 400)}`), { out }));
+    });
   });
 }
 
-const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-let kubeconfig = '';
+const UNIT_MS = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+function parseWrk(out) {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const lat = (p) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    return m ? Number(m[1]) * UNIT_MS[m[2]] : NaN;
+  };
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  // with Connection: close the server's close is the normal end of each response, not an error
+  const errors = (se ? Number(se[1]) + Number(se[3]) + Number(se[4]) : 0) + non2xx;
+  if (!Number.isFinite(rps)) throw new Error(`wrk printed no Requests/sec:\n${out.slice(0, 400)}`);
+  return { value: rps, p50: lat(50), p99: lat(99), errors };
+}
 
-async function dataplane(mode) {
-  kubectl(['apply', '--validate=false', '-f', '-'], JSON.stringify({
-    apiVersion: 'v1', kind: 'List', items: [
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-server', labels: { app: 'bench' } }, spec: { nodeName: 'node-2', containers: [{ name: 's', image: 'bench', command: [process.execPath, '-e', SERVER], ports: [{ containerPort: 8080 }, { containerPort: 9000 }, { containerPort: 9001, protocol: 'UDP' }] }] } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bench-client' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost', args: ['pause'] }] } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench' }, spec: { type: 'LoadBalancer', selector: { app: 'bench' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'bulk', port: 9000, targetPort: 9000 }, { name: 'udp', port: 9001, targetPort: 9001, protocol: 'UDP' }] } },
-    ],
-  }));
-  let pod;
-  for (let i = 0; ; i++) {
-    pod = JSON.parse(kubectl(['get', 'pod', 'bench-server', '-o', 'json']));
-    const eps = JSON.parse(kubectl(['get', 'endpoints', 'bench', '-o', 'json']));
-    const client = JSON.parse(kubectl(['get', 'pod', 'bench-client', '-o', 'json']));
-    if (pod.status.podIP && eps.subsets?.[0]?.addresses?.length && client.status.phase === 'Running') break;
-    if (i > 300) throw new Error('bench server not ready in 30 s');
-    await new Promise((r) => setTimeout(r, 100));
+async function wrk(from, host, port, { close = false, hostHeader } = {}) {
+  const url = `http://${host}:${port}/`;
+  const base = ['wrk', '-t1', '-c16', '--latency', '--timeout', '2s', ...(close ? ['-H', 'Connection: close'] : []), ...(hostHeader ? ['-H', `Host: ${hostHeader}`] : [])];
+  if (WARMUP > 0) await inNs(from, [...base, `-d${WARMUP}s`, url], (WARMUP + 20) * 1000);
+  return parseWrk(await inNs(from, [...base, `-d${SECONDS}s`, url], (SECONDS + 20) * 1000));
+}
+
+async function iperf(from, host, port, udp) {
+  const argv = ['iperf3', '-c', host, '-p', String(port), '-t', String(SECONDS), '-O', String(WARMUP), '-J', '--connect-timeout', '3000', ...(udp ? ['-u', '-b', '0'] : [])];
+  for (let attempt = 1; ; attempt++) {
+    let j;
+    try {
+      j = JSON.parse(await inNs(from, argv, (SECONDS + WARMUP + 20) * 1000));
+    } catch (e) {
+      // iperf3 -J prints its error as JSON and exits 1; a server still closing the previous test says "busy"
+      let msg = e.message;
+      try {
+        msg = JSON.parse(e.out).error ?? msg;
+      } catch {}
+      if (attempt < 4) {
+        await sleep(1000);
+        continue;
+      }
+      throw new Error(`iperf3 to ${host}:${port}${udp ? ' (UDP)' : ''} from ${from ?? 'the host'}: ${msg}`);
+    }
+    if (udp) return { value: j.end.sum_received.bits_per_second / 1e6, lost: j.end.sum_received.lost_percent, errors: 0 };
+    return { value: j.end.sum_received.bits_per_second / 1e6, retransmits: j.end.sum_sent.retransmits ?? 0, errors: 0 };
   }
-  await new Promise((r) => setTimeout(r, 500));
-  const svc = JSON.parse(kubectl(['get', 'svc', 'bench', '-o', 'json']));
-  const np = Object.fromEntries(svc.spec.ports.map((p) => [p.name, p.nodePort]));
-  const node3 = JSON.parse(kubectl(['get', 'node', 'node-3', '-o', 'json'])).status.addresses.find((a) => a.type === 'InternalIP').address;
-  const clientUid = JSON.parse(kubectl(['get', 'pod', 'bench-client', '-o', 'json'])).metadata.uid;
-  const node1 = `km-${NAME}-node-1`;
-  const clientPod = `km-${NAME}-p-${clientUid.replace(/-/g, '').slice(0, 12)}`;
-  const direct = { host: pod.status.podIP, http: 8080, bulk: 9000, udp: 9001 };
-  const clusterip = { host: svc.spec.clusterIP, http: 80, bulk: 9000, udp: 9001 };
-  const nodeport = { host: node3, http: np.http, bulk: np.bulk, udp: np.udp };
-  const paths = {
-    direct: { from: node1, ...direct, base: 'direct' },
-    clusterip: { from: node1, ...clusterip, base: 'direct' },
-    nodeport: { from: node1, ...nodeport, base: 'direct' },
-    'pod-direct': { from: clientPod, ...direct, base: 'pod-direct' },
-    'pod-clusterip': { from: clientPod, ...clusterip, base: 'pod-direct' },
-    'host-nodeport': { from: null, ...nodeport, base: 'direct' },
-  };
-  const tests = [
-    { name: 'keep-alive req/s', kind: 'keepalive', port: 'http', concurrency: 16, metric: 'rps' },
-    { name: 'new conn req/s', kind: 'newconn', port: 'http', concurrency: 16, metric: 'rps' },
-    { name: 'bulk TCP Mbit/s', kind: 'bulk', port: 'bulk', concurrency: 1, metric: 'mbps' },
-    { name: 'UDP echo /s', kind: 'udp', port: 'udp', concurrency: 8, metric: 'rps' },
-  ];
-  const results = {};
-  // Rounds interleave the paths; each path keeps its median run (by the test's metric).
-  const measure = async (name, metric, cfgOf, on = paths) => {
-    const runs = Object.fromEntries(Object.keys(on).map((p) => [p, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [p, a] of Object.entries(on)) runs[p].push(await runLoad(a.from, cfgOf(a)));
-    }
-    const medians = Object.fromEntries(Object.entries(runs).map(([p, rs]) => [p, rs.sort((x, y) => x[metric] - y[metric])[Math.floor(rs.length / 2)]]));
-    if (on === paths) results[name] = medians;
-    return medians;
-  };
-  let half = 10_000;
-  if (PHASES.includes('proxy')) {
-    for (const t of tests) {
-      await measure(t.name, t.metric, (a) => ({ kind: t.kind, host: a.host, port: a[t.port], seconds: SECONDS, concurrency: t.concurrency }));
-    }
-    half = Math.max(50, Math.floor(results['keep-alive req/s'].direct.rps / 2));
-    await measure(`latency @ ${half}/s`, 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: half }));
+}
 
-    console.log(`\ndata plane, ${mode} mode (${SECONDS} s per run, median of ${ROUNDS} interleaved rounds, server pod on node-2; ratio = path / its baseline)\n`);
-    console.log(`${'test'.padEnd(22)}${'path'.padEnd(15)}${'value'.padStart(10)}${'ratio'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'+p99 ms'.padStart(9)}${'errors'.padStart(8)}`);
-    for (const t of [...tests, { name: `latency @ ${half}/s`, metric: 'rps' }]) {
-      for (const [p, a] of Object.entries(paths)) {
-        const d = results[t.name][a.base];
-        const r = results[t.name][p];
-        const v = r[t.metric];
-        console.log(`${t.name.padEnd(22)}${p.padEnd(15)}${f(v).padStart(10)}${f(v / d[t.metric], 2).padStart(8)}${f(r.p50, 3).padStart(9)}${f(r.p99, 3).padStart(9)}${(p === a.base ? '' : f(r.p99 - d.p99, 3)).padStart(9)}${String(r.errors).padStart(8)}`);
+async function nodeLoad(from, cfg) {
+  return JSON.parse(await inNs(from, [process.execPath, SELF, '--load', JSON.stringify({ seconds: SECONDS, warmup: WARMUP, ...cfg })], (SECONDS + WARMUP + 30) * 1000));
+}
+
+/** The tests: how one run goes over path `p`, and which tool produced the figure. */
+const TEST_DEFS = {
+  keepalive: { label: 'keep-alive req/s', tool: 'wrk -t1 -c16', run: (p) => wrk(p.from, p.host, p.http, { hostHeader: p.hostHeader }) },
+  newconn: { label: 'new conn req/s', tool: "wrk -t1 -c16 -H 'Connection: close'", run: (p) => wrk(p.from, p.host, p.http, { close: true, hostHeader: p.hostHeader }) },
+  bulk: { label: 'bulk TCP Mbit/s', tool: 'iperf3', run: (p) => iperf(p.from, p.host, p.bulk, false) },
+  udp: { label: 'bulk UDP Mbit/s', tool: 'iperf3 -u -b 0', run: (p) => iperf(p.from, p.host, p.bulk, true) },
+  echo: { label: 'UDP echo /s', tool: 'node generator (8 in flight)', run: (p) => nodeLoad(p.from, { kind: 'udp', host: p.host, port: p.udp, concurrency: 8 }) },
+  latency: { label: 'p99 ms at a fixed rate', tool: 'node generator (open loop)', metric: 'p99', run: (p, rate) => nodeLoad(p.from, { kind: 'rate', host: p.host, port: p.http, hostHeader: p.hostHeader, concurrency: 64, rate }) },
+  tlsnew: { label: 'new HTTPS conn req/s', tool: 'node generator (16 in flight)', run: (p) => nodeLoad(p.from, p.https ? { kind: 'tlsnew', host: p.host, port: p.https, hostHeader: p.hostHeader, concurrency: 16 } : { kind: 'newconn', host: p.host, port: p.http, concurrency: 16 }) },
+};
+
+// ---------------------------------------------------------------- measuring
+const metrics = [];
+
+/**
+ * Runs test `t` over `paths` (name → path, per cluster) in interleaved rounds
+ * across all clusters; prints every path's min/median/max, its ratio to its
+ * baseline and (with --against) new ÷ old; adds the ratios to `metrics`.
+ */
+async function measure(cs, phase, paths, t, { rate } = {}) {
+  const def = TEST_DEFS[t];
+  const key = def.metric ?? 'value';
+  // Each path runs right beside a run of its own baseline (base, path; reversed on odd
+  // rounds), so a ratio compares two runs seconds apart, not a whole round apart.
+  const baseOf = (p) => cs[0].pathsFor(phase)[p].base;
+  const series = [];
+  const unit = (members) => {
+    for (const [key, p] of members) for (const c of cs) series.push({ key: `${c.label}:${key}`, c, p });
+  };
+  for (const p of paths) {
+    if (p !== baseOf(p)) unit([[`${baseOf(p)}@${p}`, baseOf(p)], [p, p]]);
+    else if (!paths.some((q) => q !== p && baseOf(q) === p)) unit([[p, p]]);
+  }
+  const label = `${def.label}${rate ? ` @ ${rate}/s` : ''}`;
+  const runs = await interleave(series, ROUNDS, async (s) => {
+    for (const c of cs) c.clearTimeWait();
+    const r = await def.run(s.c.pathsFor(phase)[s.p], rate);
+    if (VERBOSE) process.stdout.write(`[${s.key} ${f(r[key], def.metric ? 3 : 1)}${r.errors ? ` errors ${r.errors}` : ''}] `);
+    return r;
+  }, `${cs[0].mode} ${phase} ${label}`);
+  RAW[`${cs[0].mode} ${phase} ${label}`] = Object.fromEntries([...runs].map(([k, rs]) => [k, rs.map((r) => r[key])]));
+  /** A path's runs; a baseline's are all its runs (beside every path that uses it), or those beside path `beside`. */
+  const runsOf = (c, p, beside) => (beside ? runs.get(`${c.label}:${p}@${beside}`) : [...runs].filter(([k]) => k === `${c.label}:${p}` || k.startsWith(`${c.label}:${p}@`)).flatMap(([, r]) => r));
+  const vals = (c, p, beside) => runsOf(c, p, beside).map((r) => r[key]);
+  console.log(`\n${label} — ${def.tool}; ${ROUNDS} round(s) × ${SECONDS} s; load average ${loadavg()}; min / median / max${def.metric ? '; + = added p99 over its baseline' : '; ratio = path ÷ its baseline, same rounds'}${cs.length > 1 ? '; new ÷ old = this tree ÷ --against, same rounds' : ''}`);
+  console.log(`  ${'path'.padEnd(16)}${cs.map((c) => `${c.label} ${def.metric ? 'p99 ms' : 'value'}`.padStart(26) + (def.metric ? '+ms'.padStart(22) : 'ratio'.padStart(22))).join('')}${cs.length > 1 ? (def.metric ? 'new − old ms' : 'new ÷ old').padStart(22) : ''}  errors`);
+  for (const p of paths) {
+    const c0 = cs[0];
+    const base = c0.pathsFor(phase)[p].base;
+    let line = `  ${p.padEnd(16)}`;
+    for (const c of cs) {
+      const v = vals(c, p);
+      const s = stats(v);
+      line += fs(s, def.metric ? 3 : 1).padStart(26);
+      if (p === base) {
+        line += ''.padStart(22);
+        continue;
+      }
+      const b = vals(c, base, p);
+      const rv = def.metric ? v.map((x, i) => x - b[i]) : ratios(v, b);
+      const rs = stats(rv);
+      const unstable = !def.metric && rs.max - rs.min > UNSTABLE_SPREAD;
+      line += `${fs(rs, def.metric ? 3 : 2)}${unstable ? '!' : ' '}`.padStart(22);
+      if (c.label === 'new') {
+        metrics.push(metric({ bench: 'dataplane', name: `${c.mode} ${p} ${def.metric ? `+p99 ms @ ${rate}/s` : `${def.label} ÷ ${base}`}`, unit: def.metric ? 'ms' : '×', tool: def.tool, values: rv, goal: goalFor(c.mode, phase, p, t), ratio: !def.metric }));
       }
     }
+    if (cs.length > 1) {
+      const [n, old] = cs;
+      // a baseline beside several paths: its new and old runs pair up in the same order
+      const rv = def.metric ? vals(n, p).map((x, i) => x - vals(old, p)[i]) : ratios(vals(n, p), vals(old, p));
+      const rs = stats(rv);
+      const unstable = !def.metric && rs.max - rs.min > UNSTABLE_SPREAD;
+      line += `${fs(rs, def.metric ? 3 : 2)}${unstable ? '!' : ' '}`.padStart(22);
+      metrics.push(metric({ bench: 'dataplane', name: `${n.mode} ${phase === 'proxy' ? '' : `${phase} `}${p} ${def.label}${rate ? ` @ ${rate}/s` : ''} new ${def.metric ? '− old ms' : '÷ old'}`, unit: def.metric ? 'ms' : '×', tool: def.tool, values: rv, ratio: !def.metric, goal: def.metric ? undefined : ['>=', 0.95] }));
+    }
+    line += `  ${cs.map((c) => runsOf(c, p).reduce((a, r) => a + (r.errors ?? 0), 0)).join('/')}`;
+    console.log(line);
   }
-  // The load balancer, once per data plane: host → LB → a node's node port → pod, against direct in the same rounds.
-  const lbIP = svc.status?.loadBalancer?.ingress?.[0]?.ip ?? JSON.parse(kubectl(['get', 'svc', 'bench', '-o', 'json'])).status.loadBalancer.ingress[0].ip;
-  results.lb = {};
-  for (const lbMode of PHASES.includes('lb') ? LB_MODES : []) {
-    await restartLoadBalancer(lbMode, lbIP);
-    const lbPaths = { direct: paths.direct, [`host-lb-${lbMode}`]: { from: null, host: lbIP, http: 80, bulk: 9000, udp: 9001, base: 'direct' } };
-    const r = {};
-    for (const t of tests) r[t.name] = await measure(t.name, t.metric, (a) => ({ kind: t.kind, host: a.host, port: a[t.port], seconds: SECONDS, concurrency: t.concurrency }), lbPaths);
-    // Added latency at half of what this path sustains (half of direct's rate may be more than a relay can carry).
-    const lbHalf = Math.max(50, Math.floor(Math.min(half * 2, r['keep-alive req/s'][`host-lb-${lbMode}`].rps) / 2));
-    r.latencyRate = lbHalf;
-    r.latency = await measure('latency', 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, seconds: SECONDS, concurrency: 64, rate: lbHalf }), lbPaths);
-    results.lb[lbMode] = r;
-    const p = `host-lb-${lbMode}`;
-    console.log(`\nload balancer, ${lbMode} data plane (LB at ${lbIP}; ratio = host → LB → node → pod / direct, same rounds)`);
-    for (const t of tests) console.log(`${t.name.padEnd(22)}${p.padEnd(20)}${f(r[t.name][p][t.metric]).padStart(10)}${f(r[t.name][p][t.metric] / r[t.name].direct[t.metric], 2).padStart(8)}  errors ${r[t.name][p].errors}`);
-    console.log(`${`+p99 ms @ ${lbHalf}/s`.padEnd(22)}${p.padEnd(20)}${f(r.latency[p].p99 - r.latency.direct.p99, 3).padStart(10)}`);
-  }
-  await restartLoadBalancer('nftables', lbIP);
-  if (PHASES.includes('lb')) results.deadNode = await deadNodeDetection(lbIP);
+  console.log(`  (! = max − min > ${UNSTABLE_SPREAD}: unstable, not a result; a baseline's figures are all its runs, beside each path)`);
+  return { vals };
+}
 
-  if (!PHASES.includes('ingress')) return results;
-  // The ingress controller: host → its LB address → a node port → controller pod → the server pod (L7, keep-alive both sides).
-  kubectl(['apply', '-f', '-'], JSON.stringify({
-    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'bench' },
-    spec: { rules: [{ host: 'bench.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'bench', port: { name: 'http' } } } }] } }] },
-  }));
-  const ingressIP = await waitIngress();
-  const ingPaths = { direct: paths.direct, 'host-ingress': { from: null, host: ingressIP, http: 80, https: 443, hostHeader: 'bench.example', base: 'direct' } };
-  const ing = {};
-  const ingTests = [
-    { name: 'keep-alive req/s', kind: 'keepalive', port: 'http', concurrency: 16 },
-    { name: 'new conn req/s', kind: 'newconn', port: 'http', concurrency: 16 },
-    { name: 'new HTTPS conn req/s', kind: 'tlsnew', port: 'https', concurrency: 16 },
-  ];
-  for (const t of ingTests) {
-    // direct has no TLS: its HTTPS row compares with plain new connections to the pod
-    ing[t.name] = await measure(t.name, 'rps', (a) => ({ kind: t.kind === 'tlsnew' && !a.hostHeader ? 'newconn' : t.kind, host: a.host, port: a[t.port] ?? a.http, hostHeader: a.hostHeader, seconds: SECONDS, concurrency: t.concurrency }), ingPaths);
+Cluster.prototype.pathsFor = function pathsFor(phase) {
+  return this.phasePaths?.[phase] ?? this.paths;
+};
+
+function printPlacement(cs) {
+  console.log(`\nplacement (taskset): client tools (wrk, iperf3 -c, node generator) on CPU ${CPUS.client}; server pod (node http, iperf3 -s) on CPU ${CPUS.server}; proxies on CPU ${CPUS.proxy}:`);
+  for (const c of cs) console.log(`  ${c.name}: ${c.pinned.join(', ')}${c.mode === 'nftables' ? ' (nftables mode: the kernel forwards; kube-proxy only programs)' : ''}`);
+  console.log('  everything else (api-server, node agents, the kernel’s softirqs) is unpinned');
+  console.log('  clients in node-1 and the client pod: net.ipv4.tcp_tw_reuse=1; before each run the TIME_WAIT sockets and conntrack entries of earlier runs are deleted');
+}
+
+async function proxyPhase(cs) {
+  const paths = PATHS;
+  if (!paths.includes('direct') || (paths.includes('pod-clusterip') && !paths.includes('pod-direct'))) fail('--paths must include each path’s baseline: direct (and pod-direct for pod-clusterip)');
+  const runs = {};
+  for (const t of TESTS.filter((x) => x !== 'latency')) runs[t] = await measure(cs, 'proxy', paths, t);
+  if (TESTS.includes('latency')) {
+    const direct = runs.keepalive ? stats(runs.keepalive.vals(cs[0], 'direct')).median : 4000;
+    const rate = Math.max(50, Math.min(LATENCY_RATE_MAX, Math.floor(direct / 2)));
+    await measure(cs, 'proxy', paths, 'latency', { rate });
   }
-  // The L7 hop's added latency at half of what the ingress path sustains.
-  const ingHalf = Math.max(50, Math.floor(ing['keep-alive req/s']['host-ingress'].rps / 2));
-  ing.latencyRate = ingHalf;
-  ing.latency = await measure('latency', 'p99', (a) => ({ kind: 'rate', host: a.host, port: a.http, hostHeader: a.hostHeader, seconds: SECONDS, concurrency: 64, rate: ingHalf }), ingPaths);
-  results.ingress = ing;
-  console.log(`\ningress (controller at ${ingressIP}; ratio = host → LB → node → controller pod → pod / direct, same rounds; HTTPS vs plain new connections direct)`);
-  for (const t of ingTests) console.log(`${t.name.padEnd(22)}${'host-ingress'.padEnd(20)}${f(ing[t.name]['host-ingress'].rps).padStart(10)}${f(ing[t.name]['host-ingress'].rps / ing[t.name].direct.rps, 2).padStart(8)}  errors ${ing[t.name]['host-ingress'].errors}`);
-  console.log(`${`+p99 ms @ ${ingHalf}/s`.padEnd(22)}${'host-ingress'.padEnd(20)}${f(ing.latency['host-ingress'].p99 - ing.latency.direct.p99, 3).padStart(10)}`);
-  return results;
+}
+
+async function lbPhase(cs) {
+  for (const lbMode of ['nftables', 'userspace']) {
+    for (const c of cs) {
+      await restartLoadBalancer(c, lbMode);
+      c.phasePaths = { ...c.phasePaths, [`lb-${lbMode}`]: { direct: c.paths.direct, [`host-lb-${lbMode}`]: { from: null, host: c.lbIP, http: 80, bulk: 9000, udp: 9001, base: 'direct' } } };
+    }
+    const paths = ['direct', `host-lb-${lbMode}`];
+    for (const t of EDGE_TESTS.filter((x) => x !== 'latency')) await measure(cs, `lb-${lbMode}`, paths, t);
+    if (EDGE_TESTS.includes('latency')) await measure(cs, `lb-${lbMode}`, paths, 'latency', { rate: Math.min(LATENCY_RATE_MAX, 1000) });
+  }
+  for (const c of cs) await restartLoadBalancer(c, 'nftables');
+  const dead = await deadNodeDetection(cs[0]);
+  metrics.push(metric({ bench: 'dataplane', name: `${cs[0].mode} LB: dead node out of the backends, ms`, unit: 'ms', tool: 'LB /healthz polling', values: dead.out, goal: ['<=', 4000] }));
+}
+
+async function ingressPhase(cs) {
+  for (const c of cs) {
+    c.kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'bench' },
+      spec: { rules: [{ host: 'bench.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'bench', port: { name: 'http' } } } }] } }] },
+    }));
+    const ip = await waitIngress(c);
+    c.phasePaths = { ...c.phasePaths, ingress: { direct: c.paths.direct, 'host-ingress': { from: null, host: ip, http: 80, https: 443, hostHeader: 'bench.example', base: 'direct' } } };
+  }
+  const paths = ['direct', 'host-ingress'];
+  for (const t of ['keepalive', 'newconn', 'tlsnew'].filter((x) => x === 'tlsnew' || EDGE_TESTS.includes(x))) await measure(cs, 'ingress', paths, t);
+  if (EDGE_TESTS.includes('latency')) await measure(cs, 'ingress', paths, 'latency', { rate: Math.min(LATENCY_RATE_MAX, 1000) });
 }
 
 /** The ingress controller's address once it routes bench.example to the server. */
-async function waitIngress() {
+async function waitIngress(c) {
   for (let i = 0; ; i++) {
-    const svc = JSON.parse(kubectl(['get', 'svc', '-n', 'ingress-kubemu', 'ingress-kubemu-controller', '-o', 'json']));
+    const svc = c.get('svc', '-n', 'ingress-kubemu', 'ingress-kubemu-controller');
     const ip = svc.status?.loadBalancer?.ingress?.[0]?.ip;
     if (ip) {
       const ok = await new Promise((res) => {
@@ -362,55 +614,54 @@ async function waitIngress() {
       });
       if (ok) return ip;
     }
-    if (i > 600) throw new Error('the ingress controller did not route bench.example in 60 s');
-    await new Promise((r) => setTimeout(r, 100));
+    if (i > 600) throw new Error(`the ingress controller of ${c.name} did not route bench.example in 60 s`);
+    await sleep(100);
   }
 }
-
-const LB_MODES = ['nftables', 'userspace'];
 
 /**
  * How fast the LB stops sending to a node whose kube-proxy died (its /healthz
  * check fails) and takes it back once kube-proxy runs again: node-3's
  * kube-proxy is killed and restarted 3 times.
  */
-async function deadNodeDetection(lbIP) {
-  const recPath = `/var/lib/kubemu/${NAME}/cluster.json`;
-  const lbAddr = JSON.parse(readFileSync(recPath, 'utf8')).loadBalancer.ip;
-  const backends = async () => (await getJSON(`http://${lbAddr}:10257/healthz`).catch(() => ({}))).frontends?.find((x) => x.ip === lbIP && x.port === 80)?.backends?.map((b) => b.node) ?? [];
+async function deadNodeDetection(c) {
+  const recPath = `/var/lib/kubemu/${c.name}/cluster.json`;
+  const lbAddr = c.record().loadBalancer.ip;
+  const backends = async () => (await getJSON(`http://${lbAddr}:10257/healthz`).catch(() => ({}))).frontends?.find((x) => x.ip === c.lbIP && x.port === 80)?.backends?.map((b) => b.node) ?? [];
   const out = [];
   const back = [];
-  for (let i = 0; i < 3; i++) {
-    const rec = JSON.parse(readFileSync(recPath, 'utf8'));
+  for (let i = 0; i < (SMOKE ? 1 : 3); i++) {
+    const rec = c.record();
     const pid = rec.pids['node-3/kube-proxy'];
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     process.kill(pid, 'SIGKILL');
     const t0 = performance.now();
-    while ((await backends()).includes('node-3')) await new Promise((r) => setTimeout(r, 20));
+    while ((await backends()).includes('node-3')) await sleep(20);
     out.push(performance.now() - t0);
-    const child = spawn('nsenter', [`--net=/run/netns/km-${NAME}-node-3`, '--', ...argv], { detached: true, stdio: 'ignore' });
+    const child = spawn('nsenter', [`--net=/run/netns/km-${c.name}-node-3`, '--', 'taskset', '-c', String(CPUS.proxy), ...argv], { detached: true, stdio: 'ignore' });
     child.unref();
     rec.pids['node-3/kube-proxy'] = child.pid;
     writeFileSync(recPath, JSON.stringify(rec, null, 2));
     const t1 = performance.now();
-    while (!(await backends()).includes('node-3')) await new Promise((r) => setTimeout(r, 20));
+    while (!(await backends()).includes('node-3')) await sleep(20);
     back.push(performance.now() - t1);
   }
   console.log(`\ndead node: out of the LB's backends after ${out.map((x) => f(x, 0)).join(', ')} ms (goal ≤ 2 check periods = 4000 ms); back ${back.map((x) => f(x, 0)).join(', ')} ms after kube-proxy was restarted`);
   return { out, back };
 }
 
-/** Restarts the cluster's load balancer in `lbMode` and waits until it forwards the bench Service to every node. */
-async function restartLoadBalancer(lbMode, lbIP) {
-  const recPath = `/var/lib/kubemu/${NAME}/cluster.json`;
-  const rec = JSON.parse(readFileSync(recPath, 'utf8'));
+/** Restarts the cluster's load balancer in `lbMode` (pinned to the proxy CPU) and waits until it forwards the bench Service to every node. */
+async function restartLoadBalancer(c, lbMode) {
+  const recPath = `/var/lib/kubemu/${c.name}/cluster.json`;
+  c.lbIP ??= c.get('svc', 'bench').status.loadBalancer.ingress[0].ip;
+  const rec = c.record();
   const pid = rec.pids['load-balancer'];
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100; i++) {
     try {
       process.kill(pid, 0);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     } catch {
       break;
     }
@@ -418,46 +669,32 @@ async function restartLoadBalancer(lbMode, lbIP) {
   const mi = argv.indexOf('--mode');
   if (mi >= 0) argv[mi + 1] = lbMode;
   else argv.push('--mode', lbMode);
-  const child = spawn('nsenter', [`--net=/run/netns/${rec.loadBalancer.netns}`, '--', ...argv], { detached: true, stdio: 'ignore' });
+  const child = spawn('nsenter', [`--net=/run/netns/${rec.loadBalancer.netns}`, '--', 'taskset', '-c', String(CPUS.proxy), ...argv], { detached: true, stdio: 'ignore' });
   child.unref();
   rec.pids['load-balancer'] = child.pid;
   writeFileSync(recPath, JSON.stringify(rec, null, 2));
   for (let i = 0; ; i++) {
     const st = await getJSON(`http://${rec.loadBalancer.ip}:10257/healthz`).catch(() => undefined);
-    const fe = st?.frontends?.find((x) => x.ip === lbIP && x.port === 80);
+    const fe = st?.frontends?.find((x) => x.ip === c.lbIP && x.port === 80);
     if (st?.mode === lbMode && fe?.backends?.length === 3) break;
-    if (i > 200) throw new Error(`the load balancer (${lbMode}) did not forward to 3 nodes in 20 s`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (i > 200) throw new Error(`the load balancer of ${c.name} (${lbMode}) did not forward to 3 nodes in 20 s; see /var/lib/kubemu/${c.name}/ for its log`);
+    await sleep(100);
   }
 }
 
 // ---------------------------------------------------------------- programming latency
-let apiCreds;
-function api(method, path, body) {
-  if (!apiCreds) {
-    const cfg = readFileSync(kubeconfig, 'utf8');
-    apiCreds = { server: /server: (\S+)/.exec(cfg)[1], ca: Buffer.from(/certificate-authority-data: (\S+)/.exec(cfg)[1], 'base64'), token: /token: (\S+)/.exec(cfg)[1] };
-  }
-  const { server, ca, token } = apiCreds;
-  const u = new URL(path, server);
-  return new Promise((res, rej) => {
-    const req = https.request({ method, host: u.hostname, port: u.port, path: u.pathname + u.search, ca, agent: apiAgent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (r) => {
-      let b = '';
-      r.on('data', (d) => (b += d));
-      r.on('end', () => (r.statusCode >= 300 ? rej(new Error(`${method} ${path}: ${r.statusCode} ${b.slice(0, 200)}`)) : res(JSON.parse(b))));
-    });
-    req.on('error', rej);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
-const apiAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
-
 function getJSON(url) {
   return new Promise((res, rej) => {
     http.get(url, { agent: false }, (r) => {
       let b = '';
       r.on('data', (d) => (b += d));
-      r.on('end', () => res(JSON.parse(b)));
+      r.on('end', () => {
+        try {
+          res(JSON.parse(b));
+        } catch (e) {
+          rej(e);
+        }
+      });
     }).on('error', rej);
   });
 }
@@ -482,14 +719,15 @@ function sliceFor(i, flip = false) {
   };
 }
 
-async function programming(nodeIPs) {
-  console.log(`\nprogramming latency: creating ${NSERVICES} Services × 10 endpoints…`);
+async function programming(c) {
+  const nodeIPs = c.get('nodes').items.map((n) => n.status.addresses.find((a) => a.type === 'InternalIP').address);
+  console.log(`\nprogramming latency (${c.name}): creating ${NSERVICES} Services × 10 endpoints…`);
   const t0 = Date.now();
-  await pool(NSERVICES, 16, (i) => api('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `s-${i}` }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }));
+  await pool(NSERVICES, 16, (i) => c.api('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: `s-${i}` }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }));
   const sliceRV = new Map();
   await pool(NSERVICES, 16, async (i) => {
-    const o = await api('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', sliceFor(i));
-    sliceRV.set(`default/s-${i}`, Number(o.metadata.resourceVersion));
+    const obj = await c.api('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', sliceFor(i));
+    sliceRV.set(`default/s-${i}`, Number(obj.metadata.resourceVersion));
   });
   const created = Date.now();
   // every node has applied every slice: the newest "applied at" over all of them
@@ -497,100 +735,67 @@ async function programming(nodeIPs) {
     for (;;) {
       const all = Object.entries(await getJSON(`http://${ip}:10256/applied`)).filter(([k, a]) => a.rv >= (sliceRV.get(k) ?? Infinity));
       if (all.length >= NSERVICES) return Math.max(...all.map(([, a]) => a.at));
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   };
   const doneAt = Math.max(...(await Promise.all(nodeIPs.map(lastApplied))));
   console.log(`  created in ${((created - t0) / 1000).toFixed(1)} s; all applied on all nodes ${Math.max(0, doneAt - created)} ms after the last write returned`);
   const lat = [];
-  const SAMPLES = 200;
+  const SAMPLES = SMOKE ? 10 : 200;
   for (let k = 0; k < SAMPLES; k++) {
     const i = Math.floor(Math.random() * NSERVICES);
-    const cur = await api('GET', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/s-${i}-x`);
+    const cur = await c.api('GET', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/s-${i}-x`);
     const next = { ...sliceFor(i, cur.endpoints[0].conditions.ready !== false), metadata: { ...cur.metadata } };
     const w0 = Date.now();
-    const o = await api('PUT', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/s-${i}-x`, next);
-    const rv = Number(o.metadata.resourceVersion);
+    const obj = await c.api('PUT', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/s-${i}-x`, next);
+    const rv = Number(obj.metadata.resourceVersion);
     const per = await Promise.all(nodeIPs.map((ip) => getJSON(`http://${ip}:10256/applied?service=default/s-${i}&rv=${rv}&timeoutMs=10000`)));
     if (per.some((p) => p.timeout)) {
       lat.push(Infinity);
       continue;
     }
     lat.push(Math.max(...per.map((p) => p.at)) - w0);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
+  const p99 = pct(lat, 99);
   console.log(`  EndpointSlice write → applied by all ${nodeIPs.length} kube-proxies (${SAMPLES} updates, ${NSERVICES} Services × 10 endpoints):`);
-  console.log(`  p50 ${pct(lat, 50)} ms   p99 ${pct(lat, 99)} ms   max ${Math.max(...lat)} ms   (goal p99 ≤ 100 ms)`);
-  return lat;
+  console.log(`  p50 ${pct(lat, 50)} ms   p99 ${p99} ms   max ${Math.max(...lat)} ms   (goal p99 ≤ 100 ms)`);
+  if (c.label === 'new') metrics.push(metric({ bench: 'dataplane', name: `${c.mode} EndpointSlice write → applied, p99 ms`, unit: 'ms', tool: 'kube-proxy /applied', values: [p99], goal: ['<=', 100] }));
+  return p99;
 }
 
 // ---------------------------------------------------------------- main
-const down = () => spawnSync(process.execPath, [kubemu, 'down', '--name', NAME], { encoding: 'utf8' });
-process.once('SIGINT', () => {
-  down();
-  process.exit(130);
-});
-
-const summary = [];
-try {
-  for (const mode of MODES) {
-    NAME = mode === 'userspace' ? 'benchus' : 'benchnf';
-    down();
-    console.log(`\n═══ kube-proxy mode: ${mode} ═══\n• kubemu up --name ${NAME} --nodes 3 --proxy-mode ${mode}`);
-    execFileSync(process.execPath, [kubemu, 'up', '--name', NAME, '--nodes', '3', '--proxy-mode', mode, '--addons', 'ingress'], { stdio: 'ignore' });
-    kubeconfig = execFileSync(process.execPath, [kubemu, 'kubeconfig', '--name', NAME], { encoding: 'utf8' }).trim();
-    apiCreds = undefined; // a new cluster: new CA and token
-    try {
-      if (!process.argv.includes('--no-dataplane')) {
-        const r = await dataplane(mode);
-        summary.push([mode, r]);
-      }
-      const nodes = JSON.parse(kubectl(['get', 'nodes', '-o', 'json'])).items.map((n) => n.status.addresses.find((a) => a.type === 'InternalIP').address);
-      if (NSERVICES > 0) await programming(nodes);
-    } finally {
-      console.log(`• tearing ${NAME} down`);
-      down();
+const phases = { proxy: proxyPhase, lb: lbPhase, ingress: ingressPhase };
+for (const ph of PHASES) if (!phases[ph]) fail(`--phases: unknown phase ${ph}; pick from proxy,lb,ingress`);
+const t00 = Date.now();
+for (const mode of MODES) {
+  console.log(`\n═══ kube-proxy mode: ${mode} ═══`);
+  const cs = trees.map((tree) => new Cluster(mode, tree));
+  for (const c of cs) c.up();
+  try {
+    if (!o.flag('no-dataplane')) {
+      for (const c of cs) await c.deploy();
+      printPlacement(cs);
+      for (const ph of PHASES) await phases[ph](cs);
     }
+    if (NSERVICES > 0) {
+      const p99s = [];
+      for (const c of cs) p99s.push(await programming(c));
+      if (cs.length > 1) console.log(`  programming p99 new ÷ old: ${f(p99s[0] / p99s[1], 2)} (one sample of 200 updates each, not interleaved)`);
+    }
+  } finally {
+    for (const c of cs) c.teardown();
   }
-  if (summary.length) {
-    const goals = { 'keep-alive req/s': '≥ 0.85', 'new conn req/s': '≥ 0.60', 'bulk TCP Mbit/s': '≥ 0.70', 'UDP echo /s': '—' };
-    // each path against its baseline (see the header)
-    const cols = [['clusterip', 'direct', 'CIP'], ['nodeport', 'direct', 'NP'], ['pod-clusterip', 'pod-direct', 'pod→CIP'], ['host-nodeport', 'direct', 'host→NP']];
-    const head = summary.map(([m]) => cols.map(([, , label]) => `${m.slice(0, 2)} ${label}`.padStart(12)).join('')).join('');
-    console.log('\nsummary (ratio to direct in the same cluster; pod→CIP to pod→pod; NodePort is the goal path):');
-    console.log(`${'test'.padEnd(20)}${head}${'goal'.padStart(8)}`);
-    for (const t of Object.keys(goals)) {
-      const metric = t === 'bulk TCP Mbit/s' ? 'mbps' : 'rps';
-      const cells = summary.map(([, r]) => cols.map(([p, base]) => (r[t] ? f(r[t][p][metric] / r[t][base][metric], 2) : '-').padStart(12)).join(''));
-      console.log(`${t.padEnd(20)}${cells.join('')}${goals[t].padStart(8)}`);
-    }
-    const lat = summary.map(([, r]) => {
-      const k = Object.keys(r).find((x) => x.startsWith('latency'));
-      return cols.map(([p, base]) => (k ? f(r[k][p].p99 - r[k][base].p99, 3) : '-').padStart(12)).join('');
-    });
-    console.log(`${'+p99 ms @ half load'.padEnd(20)}${lat.join('')}${'≤ 1 ms'.padStart(8)}`);
-    console.log('\nload balancer (host → LB → node → pod, ratio to direct in the same rounds; goal keep-alive ≥ 0.85 nftables, ≥ 0.6 userspace):');
-    for (const [m, r] of summary) {
-      for (const lbMode of LB_MODES) {
-        const lr = r.lb?.[lbMode];
-        if (!lr) continue;
-        const p = `host-lb-${lbMode}`;
-        const cells = Object.keys(goals).map((t) => {
-          const metric = t === 'bulk TCP Mbit/s' ? 'mbps' : 'rps';
-          return `${t.split(' ')[0]} ${f(lr[t][p][metric] / lr[t].direct[metric], 2)}`;
-        });
-        console.log(`  kube-proxy ${m.padEnd(10)} LB ${lbMode.padEnd(10)} ${cells.join('  ')}  +p99 ${f(lr.latency[p].p99 - lr.latency.direct.p99, 3)} ms @ ${lr.latencyRate}/s`);
-      }
-    }
-    for (const [m, r] of summary) if (r.deadNode) console.log(`  kube-proxy ${m.padEnd(10)} dead node out after max ${f(Math.max(...r.deadNode.out), 0)} ms (goal ≤ 4000 ms), back after max ${f(Math.max(...r.deadNode.back), 0)} ms`);
-    console.log('\ningress (host → LB → node → controller → pod, ratio to direct; goal keep-alive ≥ 0.5, +p99 ≤ 2 ms at half of the path’s own rate):');
-    for (const [m, r] of summary) {
-      const g = r.ingress;
-      if (!g) continue;
-      const cell = (t) => f(g[t]['host-ingress'].rps / g[t].direct.rps, 2);
-      console.log(`  kube-proxy ${m.padEnd(10)} keep-alive ${cell('keep-alive req/s')}  new conn ${cell('new conn req/s')}  new HTTPS conn ${cell('new HTTPS conn req/s')}  +p99 ${f(g.latency['host-ingress'].p99 - g.latency.direct.p99, 3)} ms @ ${g.latencyRate}/s`);
-    }
-  }
-} finally {
-  apiAgent.destroy();
 }
+
+// ---------------------------------------------------------------- summary
+const ratioMetrics = metrics.filter((m) => m.ratio);
+console.log(`\nsummary (${ROUNDS} round(s) × ${SECONDS} s, ${f((Date.now() - t00) / 60000, 1)} min): median (min–max) of per-round ratios; ! = unstable (max − min > ${UNSTABLE_SPREAD})`);
+for (const m of metrics) {
+  const st = SMOKE ? 'smoke' : m.unstable ? 'UNSTABLE' : m.met === null ? '' : m.met ? 'met' : 'NOT MET';
+  console.log(`  ${m.name.padEnd(58)}${fs(m, m.unit === 'ms' ? 3 : 2).padStart(24)}${(m.goal ?? '').padStart(8)}  ${st.padEnd(9)}${m.tool}`);
+}
+const unstable = ratioMetrics.filter((m) => m.unstable).length;
+console.log(`\n${ratioMetrics.length - unstable} of ${ratioMetrics.length} ratios stable; load average at the end: ${loadavg()}`);
+writeMetrics(JSON_OUT, 'dataplane', metrics, { runs: RAW, loadavg: loadavg(), rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP, cpus: CPUS, against: trees[1]?.sha ?? null, modes: MODES, phases: PHASES });
+if (JSON_OUT) console.log(`metrics written to ${JSON_OUT}`);

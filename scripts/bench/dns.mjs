@@ -12,11 +12,15 @@
  * The ratio service/direct is what kube-proxy costs DNS. Goals (issue 12):
  * ≥ 20,000 queries/s through the Service; create → resolvable p99 ≤ 500 ms.
  *
- * Usage: sudo node scripts/bench/dns.mjs [--seconds 5] [--services 1000] [--concurrency 64] [--creates 50]
+ * Queries/s run in --rounds interleaved rounds (default 5); min / median / max are printed.
+ *
+ * Usage: sudo node scripts/bench/dns.mjs [--seconds 5] [--rounds 5] [--services 1000] [--concurrency 64] [--creates 50]
+ *   [--json FILE] [--smoke]
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fs, metric, needRoot, onExit, options, ratios, stats, writeMetrics } from './lib.mjs';
 import https from 'node:https';
 import dgram from 'node:dgram';
 
@@ -94,14 +98,15 @@ async function createToResolvable({ server, token, ca, dns, n }) {
 // ---------------------------------------------------------------- parent
 const kubemu = join(root, 'packages/cli/bin/kubemu.js');
 const NAME = 'benchdns';
-const arg = (k, d) => {
-  const i = process.argv.indexOf(k);
-  return i > 0 ? process.argv[i + 1] : d;
-};
-const SECONDS = Number(arg('--seconds', 5));
-const NSERVICES = Number(arg('--services', 1000));
-const CONC = Number(arg('--concurrency', 64));
-const CREATES = Number(arg('--creates', 50));
+const o = options();
+const SMOKE = o.flag('smoke');
+const SECONDS = o.num('seconds', SMOKE ? 1 : 5);
+const ROUNDS = Math.max(1, o.num('rounds', SMOKE ? 1 : 5));
+const NSERVICES = o.num('services', SMOKE ? 20 : 1000);
+const CONC = o.num('concurrency', 64);
+const CREATES = o.num('creates', SMOKE ? 5 : 50);
+const JSON_OUT = o.str('json', undefined);
+needRoot('scripts/bench/dns.mjs');
 let kubeconfig = '';
 
 const kubectl = (args, input) => {
@@ -122,11 +127,7 @@ const pct = (a, p) => {
 };
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const down = () => spawnSync(process.execPath, [kubemu, 'down', '--name', NAME], { encoding: 'utf8' });
-
-process.once('SIGINT', () => {
-  down();
-  process.exit(130);
-});
+onExit(down);
 
 down();
 console.log(`• kubemu up --name ${NAME} --nodes 3 --addons dns`);
@@ -152,13 +153,13 @@ try {
   const node1 = `km-${NAME}-node-1`;
   const questions = Array.from({ length: Math.min(NSERVICES, 1000) }, (_, i) => ({ name: `s${i}.default.svc.cluster.local`, type: 'A' }));
   const cfg = (host) => ({ host, port: 53, questions, concurrency: CONC, durationMs: SECONDS * 1000 });
-  // Interleaved rounds; the median of each path is kept.
+  // Interleaved rounds (service, direct; direct, service; …); the median run of each path is shown.
   const runs = { service: [], direct: [] };
-  for (let round = 0; round < 3; round++) {
-    runs.service.push(await inNetns(node1, '--load', cfg(dnsIP)));
-    runs.direct.push(await inNetns(node1, '--load', cfg(podIP)));
+  for (let round = 0; round < ROUNDS; round++) {
+    process.stdout.write(`  queries/s: round ${round + 1}/${ROUNDS}\n`);
+    for (const k of round % 2 ? ['direct', 'service'] : ['service', 'direct']) runs[k].push(await inNetns(node1, '--load', cfg(k === 'service' ? dnsIP : podIP)));
   }
-  const med = (rs) => rs.sort((a, b) => a.qps - b.qps)[1];
+  const med = (rs) => [...rs].sort((a, b) => a.qps - b.qps)[rs.length >> 1];
   const service = med(runs.service);
   const direct = med(runs.direct);
 
@@ -171,13 +172,21 @@ try {
   const ca = readFileSync(join(`/var/lib/kubemu/${NAME}/control-plane/pki`, 'ca.crt'), 'utf8');
   const creates = await inNetns(node1, '--creates', { server: `https://${rec.controlPlane.ip}:${rec.controlPlane.port}`, token, ca, dns: dnsIP, n: CREATES });
 
-  console.log(`\ncluster DNS, ${NSERVICES} Services, ${SECONDS} s per run, ${CONC} queries in flight from node-1 (median of 3 interleaved rounds)\n`);
+  console.log(`\ncluster DNS, ${NSERVICES} Services, ${SECONDS} s per run, ${CONC} queries in flight from node-1 (median of ${ROUNDS} interleaved rounds)\n`);
   console.log(`${'path'.padEnd(34)}${'queries/s'.padStart(11)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'lost'.padStart(7)}`);
   for (const [label, r] of [[`service ${dnsIP} (kube-proxy)`, service], [`direct to one DNS pod ${podIP}`, direct], ['a pod, one query at a time', fromPod]]) {
     console.log(`${label.padEnd(34)}${f(r.qps, 0).padStart(11)}${f(r.p50Ms, 3).padStart(9)}${f(r.p99Ms, 3).padStart(9)}${String(r.lost).padStart(7)}`);
   }
-  console.log(`\nservice / direct: ${f(service.qps / direct.qps, 2)}   (goal: ≥ 20,000 queries/s through the Service)`);
+  const perRound = ratios(runs.service.map((r) => r.qps), runs.direct.map((r) => r.qps));
+  console.log(`\nservice / direct: ${fs(stats(perRound))} (median, min–max of per-round ratios)   service ${fs(stats(runs.service.map((r) => r.qps)), 0)} queries/s (goal: ≥ 20,000 through the Service)`);
   console.log(`Service create → resolvable (${CREATES} creates): p50 ${f(pct(creates, 50), 1)} ms   p99 ${f(pct(creates, 99), 1)} ms   max ${f(Math.max(...creates), 1)} ms   (goal p99 ≤ 500 ms)`);
+  const tool = 'node generator (cluster-dns/load)';
+  writeMetrics(JSON_OUT, 'dns', [
+    metric({ bench: 'dns', name: 'queries/s through the kube-dns Service', unit: '/s', tool, values: runs.service.map((r) => r.qps), goal: ['>=', 20000] }),
+    metric({ bench: 'dns', name: 'queries/s Service ÷ one DNS pod', unit: '×', tool, values: perRound, ratio: true }),
+    metric({ bench: 'dns', name: 'lookup p99 ms from a pod (one at a time)', unit: 'ms', tool, values: [fromPod.p99Ms] }),
+    metric({ bench: 'dns', name: 'Service create → resolvable p99 ms', unit: 'ms', tool: 'dns-packet queries', values: [pct(creates, 99)], goal: ['<=', 500] }),
+  ], { rounds: ROUNDS, seconds: SECONDS });
 } finally {
   console.log(`• tearing ${NAME} down`);
   down();
