@@ -15,35 +15,22 @@
  *   collection's own cost, without Chromium drawing on the same 2 cores).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { metric, writeMetrics } from './lib.mjs';
+import { fail, metric, needRoot, options, stats, writeMetrics } from './lib.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? (typeof def === 'number' ? Number(args[i + 1]) : args[i + 1]) : def;
-};
-const SMOKE = args.includes('--smoke');
-const SECONDS = opt('seconds', SMOKE ? 1 : 5);
-const ROUNDS = opt('rounds', SMOKE ? 2 : 5);
-const JSON_OUT = opt('json', '');
+const o = options();
+const SMOKE = o.flag('smoke');
+const SECONDS = o.num('seconds', SMOKE ? 1 : 5);
+const ROUNDS = o.num('rounds', SMOKE ? 2 : 5);
+const JSON_OUT = o.str('json', '');
 const CHROMIUM = process.env.KUBEMU_CHROMIUM ?? '/usr/bin/chromium';
 const NAME = 'benchdc';
 const root = resolve(import.meta.dirname, '..', '..');
 const KUBEMU = join(root, 'packages/cli/bin/kubemu.js');
 
-if (process.getuid?.() !== 0) {
-  console.error('dashboard-cost: run as root (it starts a netns cluster): sudo node scripts/bench/dashboard-cost.mjs');
-  process.exit(1);
-}
-for (const tool of ['wrk']) {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-    console.error(`${tool} is not on PATH: apt-get install -y ${tool}`);
-    process.exit(1);
-  }
-}
+needRoot('dashboard-cost (it starts a netns cluster)');
+if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) fail('wrk is not on PATH: apt-get install -y wrk');
 
 let dashboard;
 let browser;
@@ -112,7 +99,7 @@ function wrk(close) {
 let page;
 let socket;
 /** 'page': a real page in Chromium; 'socket': only a WebSocket client (what collecting costs, without a browser drawing). */
-const VIEWER = args.includes('--socket-only') ? 'socket' : 'page';
+const VIEWER = o.flag('socket-only') ? 'socket' : 'page';
 async function setOpen(open) {
   if (VIEWER === 'socket') {
     if (open && !socket) {
@@ -141,10 +128,6 @@ async function setOpen(open) {
   }
 }
 
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
-};
 const f = (x, d = 3) => x.toFixed(d);
 const results = {};
 for (const [test, close] of [['keep-alive req/s', false], ['new conn req/s', true]]) {

@@ -16,24 +16,20 @@
  * Usage: node scripts/bench/dashboard.mjs [--services 1000] [--pods-per-service 3] [--updates 20] [--json FILE] [--smoke]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { chromium } from 'playwright-core';
-import { metric, writeMetrics } from './lib.mjs';
+import { metric, options, writeMetrics } from './lib.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? (typeof def === 'number' ? Number(args[i + 1]) : args[i + 1]) : def;
-};
-const SMOKE = args.includes('--smoke');
-const SERVICES = opt('services', SMOKE ? 20 : 1000);
-const PER = opt('pods-per-service', SMOKE ? 2 : 3);
-const UPDATES = opt('updates', SMOKE ? 3 : 20);
-const JSON_OUT = opt('json', '');
+const o = options();
+const SMOKE = o.flag('smoke');
+const SERVICES = o.num('services', SMOKE ? 20 : 1000);
+const PER = o.num('pods-per-service', SMOKE ? 2 : 3);
+const UPDATES = o.num('updates', SMOKE ? 3 : 20);
+const JSON_OUT = o.str('json', '');
 const CHROMIUM = process.env.KUBEMU_CHROMIUM ?? '/usr/bin/chromium';
 
 const root = resolve(import.meta.dirname, '..', '..');

@@ -155,20 +155,20 @@ export class ClusterMap {
     const parts: string[] = [];
     const ox = box.left - this.root.scrollLeft;
     const oy = box.top - this.root.scrollTop;
+    /** A curve from the bottom middle of `a` to the top middle of `b`, in the map's coordinates. */
+    const curve = (a: Element, b: Element, cls: string, key: string, width: number) => {
+      const ra = a.getBoundingClientRect();
+      const rb = b.getBoundingClientRect();
+      const [x1, y1, x2, y2] = [ra.left + ra.width / 2 - ox, ra.bottom - oy, rb.left + rb.width / 2 - ox, rb.top - oy].map((v) => v.toFixed(1));
+      const my = ((Number(y1) + Number(y2)) / 2).toFixed(1);
+      parts.push(`<path class="${cls}" data-line="${escapeAttr(key)}" stroke-width="${width.toFixed(1)}" d="M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}"/>`);
+    };
     for (const l of shown) {
       const a = this.#services.element(l.svc)?.querySelector(`[data-endpoint-pod="${CSS.escape(l.pod)}"]`) ?? this.#services.element(l.svc);
       const b = this.#podElement(l.pod);
       if (!a || !b) continue;
-      const ra = a.getBoundingClientRect();
-      const rb = b.getBoundingClientRect();
-      const x1 = ra.left + ra.width / 2 - ox;
-      const y1 = ra.bottom - oy;
-      const x2 = rb.left + rb.width / 2 - ox;
-      const y2 = rb.top - oy;
-      const my = (y1 + y2) / 2;
       const cls = `line ${l.state}${l.cps > 0 ? ' busy' : ''}${l.svc === this.selected ? ' selected' : ''}`;
-      const width = l.cps > 0 ? Math.min(6, 1.5 + Math.log2(1 + l.cps)) : 1.2;
-      parts.push(`<path class="${cls}" data-line="${escapeAttr(l.svc)}>${escapeAttr(l.pod)}" stroke-width="${width.toFixed(1)}" d="M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}"/>`);
+      curve(a, b, cls, `${l.svc}>${l.pod}`, l.cps > 0 ? Math.min(6, 1.5 + Math.log2(1 + l.cps)) : 1.2);
     }
     // Ingress rules → the Services they send to.
     for (const i of this.store.objects.ingresses.values()) {
@@ -176,15 +176,7 @@ export class ClusterMap {
       if (!from) continue;
       for (const svc of new Set(i.rules.map((r) => r.service).filter((x) => x && !x.includes('/')))) {
         const to = this.#services.element(`${i.namespace}/${svc}`);
-        if (!to) continue;
-        const ra = from.getBoundingClientRect();
-        const rb = to.getBoundingClientRect();
-        const x1 = ra.left + ra.width / 2 - ox;
-        const y1 = ra.bottom - oy;
-        const x2 = rb.left + rb.width / 2 - ox;
-        const y2 = rb.top - oy;
-        const my = (y1 + y2) / 2;
-        parts.push(`<path class="line ingress" data-line="${escapeAttr(viewKey(i))}>${escapeAttr(`${i.namespace}/${svc}`)}" stroke-width="1.5" d="M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${my.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}"/>`);
+        if (to) curve(from, to, 'line ingress', `${viewKey(i)}>${i.namespace}/${svc}`, 1.5);
       }
     }
     svg.innerHTML = parts.join('');
