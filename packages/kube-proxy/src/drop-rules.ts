@@ -87,6 +87,7 @@ export function dropRuleScript(i: DropRuleInput): string {
 
 export class DropRules {
   #last = '';
+  #dropping = false;
   readonly #runner: () => Promise<NftRunner>;
 
   constructor(runner: () => Promise<NftRunner> = nftRunner) {
@@ -100,11 +101,18 @@ export class DropRules {
     const r = await (await this.#runner()).run(script);
     if (r.code !== 0) throw new Error(`nft failed: ${r.stderr.trim()}`);
     this.#last = script;
+    this.#dropping = input.dropAddrPorts.length + input.dropExternalPorts.length + input.dropNodePorts.length > 0;
     return true;
+  }
+
+  /** Whether the table in place drops anything (a Local policy somewhere). */
+  get dropping(): boolean {
+    return this.#dropping;
   }
 
   async teardown(): Promise<void> {
     await (await this.#runner()).run(`delete table ip ${NFT_TABLE}`);
     this.#last = '';
+    this.#dropping = false;
   }
 }

@@ -35,4 +35,29 @@ describe('DropWatch', () => {
       { type: 'close', start: 1000, durationMs: 0, protocol: 'TCP', service: 'default/web:http/TCP', via: 'node-port', client: '172.30.1.1:40000', node: 'node-2', endpoint: '', bytesIn: 0, bytesOut: 0, result: 'dropped', attempts: 0 },
     ]);
   });
+
+  it('does not read the set while no drop rule is in place, after one last read', async () => {
+    let reads = 0;
+    let active = true;
+    const listing = setJson(['172.30.1.1', 'tcp', 40000, '172.30.1.12', 30080]);
+    const got: ConnStreamItem[] = [];
+    const w = new DropWatch({
+      node: 'node-2',
+      lookup: () => () => ({ service: 'default/web:http/TCP', via: 'node-port', hasEndpoints: true }),
+      emit: (i) => got.push(i),
+      list: async () => (reads++, reads === 1 ? setJson() : listing),
+      active: () => active,
+    });
+    await w.poll(); // learns (empty)
+    active = false; // the Local policy went away; its last drop is in the set
+    await w.poll();
+    expect(got.map((g) => g.type === 'close' && g.client)).toEqual(['172.30.1.1:40000']);
+    await w.poll();
+    await w.poll();
+    expect(reads).toBe(2);
+    active = true;
+    await w.poll();
+    expect(reads).toBe(3);
+    expect(got).toHaveLength(1);
+  });
 });

@@ -5,8 +5,11 @@
  * watches, this reads the set every `periodMs` and sends one `close` event
  * with result `dropped` per connection it has not told yet. Drops from
  * before the watch began are not told (as conntrack's events are not).
+ * While the node has no drop rule (`active` false) nothing can be added, so
+ * after one last read the set is not read (a read is a netlink dump, and
+ * the watch runs beside the traffic it watches).
  */
-import { run } from '@kubemu/netns';
+import { nftRunner } from './nft.js';
 import type { ConnStreamItem } from './conn-events.js';
 import { DROPPED_SET, NFT_TABLE } from './drop-rules.js';
 import type { PortLookup } from './nftables/conntrack-events.js';
@@ -47,12 +50,14 @@ export interface DropWatchOptions {
   emit: (item: ConnStreamItem) => void;
   /** The set as `nft -j` lists it (tests pass a fake). */
   list?: () => Promise<string>;
+  /** Whether any drop rule is in place now (default: always). */
+  active?: () => boolean;
   periodMs?: number;
   now?: () => number;
 }
 
 async function listDropped(): Promise<string> {
-  const r = await run('nft', ['-j', 'list', 'set', 'ip', NFT_TABLE, DROPPED_SET], { timeoutMs: 3000, allowFail: true });
+  const r = await (await nftRunner()).run(`list set ip ${NFT_TABLE} ${DROPPED_SET}`, { json: true });
   return r.code === 0 ? r.stdout : '';
 }
 
@@ -62,6 +67,8 @@ export class DropWatch {
   /** What the set held at the last read (told, or there before the watch). */
   #seen: Set<string> | undefined;
   #busy = false;
+  /** Drop rules were in place at the last read. */
+  #wasActive = true;
 
   constructor(o: DropWatchOptions) {
     this.#o = o;
@@ -70,6 +77,7 @@ export class DropWatch {
   start(): void {
     if (this.#timer) return;
     this.#seen = undefined;
+    this.#wasActive = true;
     void this.poll();
     this.#timer = setInterval(() => void this.poll(), this.#o.periodMs ?? 500);
     this.#timer.unref?.();
@@ -84,6 +92,10 @@ export class DropWatch {
   /** One read of the set; new elements become events (the first read only learns what is there). */
   async poll(): Promise<void> {
     if (this.#busy) return;
+    const active = this.#o.active?.() ?? true;
+    // The first read learns what is there; one more after the rules go catches their last drops.
+    if (!active && !this.#wasActive && this.#seen !== undefined) return;
+    this.#wasActive = active;
     this.#busy = true;
     try {
       const flows = droppedFromNftJson(await (this.#o.list ?? listDropped)());

@@ -179,6 +179,7 @@ export class KubeProxy {
       lookup: () => (this.#lookup ??= portLookup(this.#ports.values(), (ip) => this.#localAddrs.has(ip))),
       emit: (item) => this.connEvents.emit(item),
       list: deps.droppedList,
+      active: () => this.#drops.dropping,
     });
     this.connEvents = new ConnFanout({
       first: () => {

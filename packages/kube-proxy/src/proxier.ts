@@ -39,6 +39,8 @@ export interface ConnRecord {
   endpoint: string;
   bytesIn: number;
   bytesOut: number;
+  /** The counters were not read (too many connections closing to list them within the watch's budget). */
+  bytesUnknown?: boolean;
   /**
    * How it ended: `ok`, `no-endpoints` (refused: the Service has none),
    * `connect-failed` (every endpoint tried refused or did not answer),

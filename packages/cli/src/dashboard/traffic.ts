@@ -56,7 +56,7 @@ export class TrafficCounter {
         if (FAILED.has(e.result)) push(this.#fails, key, t);
       }
     }
-    this.#recent.push({ id: `${seenOn}-${++this.#seq}`, seenOn, type: e.type, start: e.start, durationMs: e.durationMs, protocol: e.protocol, service: e.service, via: e.via, client: e.client, endpoint: e.endpoint, bytesIn: e.bytesIn, bytesOut: e.bytesOut, result: e.result });
+    this.#recent.push({ id: `${seenOn}-${++this.#seq}`, seenOn, type: e.type, start: e.start, durationMs: e.durationMs, protocol: e.protocol, service: e.service, via: e.via, client: e.client, endpoint: e.endpoint, bytesIn: e.bytesIn, bytesOut: e.bytesOut, ...(e.bytesUnknown ? { bytesUnknown: true } : {}), result: e.result });
     if (this.#recent.length > KEEP_CONNECTIONS) this.#recent.splice(0, this.#recent.length - KEEP_CONNECTIONS);
   }
 

@@ -145,6 +145,8 @@ export interface ConnectionView {
   endpoint: string;
   bytesIn: number;
   bytesOut: number;
+  /** The node did not read the counters (too many connections closing at once). */
+  bytesUnknown?: boolean;
   result: string;
 }
 

@@ -92,6 +92,8 @@ export interface WatchLine {
   result: string;
   bytesIn?: number;
   bytesOut?: number;
+  /** The node did not read this connection's counters (too many closing at once). */
+  bytesUnknown?: boolean;
   durationMs?: number;
 }
 
@@ -114,7 +116,7 @@ export function watchLine(e: StreamEvent, c: WatchContext, at: number): WatchLin
   };
   if (e.node === 'load-balancer') l.backendNode = e.backendNode || c.nodeByIP.get(ip) || undefined;
   else if (c.podByIP.has(ip)) l.pod = c.podByIP.get(ip);
-  if (e.type === 'close') Object.assign(l, { bytesIn: e.bytesIn, bytesOut: e.bytesOut, durationMs: e.durationMs });
+  if (e.type === 'close') Object.assign(l, e.bytesUnknown ? { bytesUnknown: true, durationMs: e.durationMs } : { bytesIn: e.bytesIn, bytesOut: e.bytesOut, durationMs: e.durationMs });
   return l;
 }
 
@@ -128,7 +130,8 @@ export function renderWatchText(e: StreamEvent, c: WatchContext, at: number): st
   if (e.type === 'close') {
     const why = WHY[e.result];
     tail = v === 'FORWARDED' ? `CLOSED (${e.result})` : `${v}${why && why !== v.toLowerCase() ? ` (${why})` : ''}`;
-    if (e.endpoint || e.bytesIn || e.bytesOut) tail += `  ${bytes(e.bytesIn)} in, ${bytes(e.bytesOut)} out, ${e.durationMs} ms`;
+    if (e.bytesUnknown) tail += `  bytes not read (too many closing at once), ${e.durationMs} ms`;
+    else if (e.endpoint || e.bytesIn || e.bytesOut) tail += `  ${bytes(e.bytesIn)} in, ${bytes(e.bytesOut)} out, ${e.durationMs} ms`;
   }
   return `${clock(at)}  ${e.node.padEnd(13)} ${e.type.padEnd(5)} ${e.client} → ${svcPort} (via ${via}) → ${endpointName(e, c)}  ${tail}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConntrackEventMapper, parseConntrackEvent, type PortLookup } from './conntrack-events.js';
+import { ConntrackEventMapper, parseConntrackEvent, peekConntrackEvent, type PortLookup } from './conntrack-events.js';
 import { parseConntrackLine } from './conntrack-flows.js';
 
 // lines as `conntrack -E -e NEW,UPDATE,DESTROY -o extended,id` prints them (conntrack 1.4.7, acct and timestamps on):
@@ -105,14 +105,32 @@ describe('conntrack events as connection events', () => {
     expect(b.m.settle(new Map())).toMatchObject([{ type: 'close', result: 'reset' }]);
   });
 
-  it('flows that are no Service\'s are ignored; a connection older than the watch is taken up while it lives, without an open', () => {
+  it('flows that are no Service\'s are ignored; a connection older than the watch is taken up from the first listing, without an open', () => {
     const { m, feed } = mapper();
     expect(feed(NEW.replace('dport=30080', 'dport=8080'))).toEqual([]);
-    expect(feed(TW)).toEqual([]); // closing, never seen open: not ours to report
-    expect(feed(FIN)).toEqual([]);
-    expect(m.following).toBe(1);
+    expect(feed(FIN)).toEqual([]); // never seen open and not listed: not ours to report
+    expect(m.following).toBe(0);
+    const listed = parseConntrackLine(LIST_TW.replace('TIME_WAIT', 'ESTABLISHED'))!;
+    m.adopt(new Map([['3082932873', listed], ['9', { ...listed, reply: { ...listed.reply, src: listed.orig.dst, sport: listed.orig.dport } }]]));
+    expect(m.following).toBe(1); // the second is not DNATed: no Service flow
     feed(TW);
     expect(m.settle(new Map())).toMatchObject([{ type: 'close', result: 'ok', endpoint: '10.244.2.7:8080' }]);
+  });
+
+  it('says from a line\'s head which lines can matter: every NEW, the rest only for flows it follows or owes counters', () => {
+    const { m, feed } = mapper();
+    expect(peekConntrackEvent(NEW)).toEqual({ kind: 'NEW', id: '3082932873' });
+    expect(peekConntrackEvent(`[1796189388.878020]\t${TW}`)).toEqual({ kind: 'UPDATE', id: '3082932873' });
+    expect(peekConntrackEvent(DESTROY_TW)).toMatchObject({ kind: 'DESTROY' });
+    expect(peekConntrackEvent('conntrack v1.4.7 (conntrack-tools): 4 flow events have been shown.')).toBeUndefined();
+    expect(m.interested('UPDATE', '3082932873')).toBe(false);
+    expect(m.interested('NEW', '3082932873')).toBe(true);
+    feed(NEW);
+    expect(m.interested('UPDATE', '3082932873')).toBe(true);
+    feed(TW); // closed: waits for its counters
+    expect(m.interested('DESTROY', '3082932873')).toBe(true);
+    expect(m.interested('UPDATE', '12')).toBe(false);
+    expect(mapper(false).m.interested('UPDATE', '3082932873')).toBe(false);
   });
 
   it('forgets the oldest flows beyond maxFlows', () => {

@@ -15,7 +15,11 @@
  *         (a SYN nobody answered), "no-reply" (UDP), else its state's result
  *
  * A flow is known by conntrack's id. Flows that began before the watch are
- * taken up at their next live state change (no open is sent for them).
+ * taken up from a listing when it starts (`adopt`; no open is sent for
+ * them). After that an UPDATE or DESTROY of a flow the mapper does not follow
+ * is none of its business — most lines a busy node prints are such (flows it
+ * only forwards, to its own pods) — and `interested` says so from the
+ * line's head and id alone, without parsing the flow.
  */
 import type { ConnEvent } from '../conn-events.js';
 import type { ConnRecord } from '../proxier.js';
@@ -46,6 +50,15 @@ export function parseConntrackEvent(line: string): CtEvent | undefined {
   if (!flow) return undefined;
   const id = /\bid=(\d+)\s*$/.exec(m[2]!)?.[1] ?? `${flow.protocol} ${flow.orig.src}:${flow.orig.sport} ${flow.orig.dst}:${flow.orig.dport}`;
   return { kind: m[1] as CtEvent['kind'], id, flow };
+}
+
+/** The kind and id of an event line, read without parsing the flow (undefined: not an event line). */
+export function peekConntrackEvent(line: string): { kind: CtEvent['kind']; id: string | undefined } | undefined {
+  const head = line.slice(0, 48); // `[NEW]` comes first, after a `[seconds.micros]` stamp at most
+  const kind = head.includes('[NEW]') ? 'NEW' : head.includes('[UPDATE]') ? 'UPDATE' : head.includes('[DESTROY]') ? 'DESTROY' : undefined;
+  if (!kind) return undefined;
+  const at = line.lastIndexOf(' id=');
+  return { kind, id: at < 0 ? undefined : line.slice(at + 4).trimEnd() };
 }
 
 /** True when the kernel rewrote the destination (a Service's DNAT to an endpoint or a node port). */
@@ -94,6 +107,27 @@ export class ConntrackEventMapper {
     return this.#pending.size;
   }
 
+  /**
+   * Whether a line of this kind about flow `id` can make an event: every
+   * NEW; an UPDATE or DESTROY only of a flow followed or waiting for its
+   * counters (an id-less line is parsed to be sure).
+   */
+  interested(kind: CtEvent['kind'], id: string | undefined): boolean {
+    if (kind === 'NEW') return true;
+    if (!this.#o.lifecycle) return false;
+    return id === undefined || this.#flows.has(id) || this.#pending.has(id);
+  }
+
+  /** Takes up the live DNATed TCP flows of a listing (id → flow) made as the watch starts: followed from now, no open sent. */
+  adopt(listing: Map<string, CtFlow>): void {
+    if (!this.#o.lifecycle) return;
+    for (const [id, f] of listing) {
+      if (this.#flows.has(id) || f.protocol !== 'TCP' || !LIVE_TCP.has(f.state) || !isDnat(f)) continue;
+      const m = this.#o.lookup(f.protocol, f.orig.dst, f.orig.dport);
+      if (m) this.#follow(id, { rec: this.#record(f, m, `${f.reply.src}:${f.reply.sport}`), answered: true });
+    }
+  }
+
   /** The events one conntrack event makes (none for most). */
   handle(ev: CtEvent): ConnEvent[] {
     const f = ev.flow;
@@ -108,16 +142,9 @@ export class ConntrackEventMapper {
       return [{ type: 'open', ...rec, result: 'open' }];
     }
     if (!this.#o.lifecycle || !dnat) return [];
-    let t = this.#flows.get(ev.id);
+    const t = this.#flows.get(ev.id);
     if (ev.kind === 'UPDATE') {
-      if (!t) {
-        // a connection older than the watch: taken up while it lives
-        if (f.protocol !== 'TCP' || !LIVE_TCP.has(f.state)) return [];
-        const m = this.#o.lookup(f.protocol, f.orig.dst, f.orig.dport);
-        if (!m) return [];
-        t = { rec: this.#record(f, m, `${f.reply.src}:${f.reply.sport}`), answered: true };
-        this.#follow(ev.id, t);
-      }
+      if (!t) return []; // not followed: another node's flow, or older than the watch and not in its first listing
       if (f.state === 'SYN_RECV' || f.state === 'ESTABLISHED' || !f.unreplied) t.answered = true;
       if (f.state === 'TIME_WAIT' || f.state === 'CLOSE') {
         this.#flows.delete(ev.id);

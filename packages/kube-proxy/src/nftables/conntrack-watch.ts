@@ -3,17 +3,21 @@
  * network namespace only while someone watches (ConnFanout's first/last
  * hooks call start/stop). Its lines go through ConntrackEventMapper; closes
  * get their byte counts from one `conntrack -L` listing per batch (at most
- * one listing at a time, a batch every 200 ms at most). A child that dies is
+ * one listing at a time, a batch every 200 ms at most). A listing costs in
+ * proportion to the whole table (every TIME_WAIT flow of the last 2 min: a
+ * load test makes tens of thousands), so listings are budgeted to ~5 % of
+ * the time (after one that took d ms, the next waits 20·d ms); closes that
+ * would wait longer than 1 s for it go out without counters
+ * (`bytesUnknown`). A child that dies is
  * started again (an error line tells the watchers); a missing `conntrack`
  * ends the streams with one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { run, tool } from '@kubemu/netns';
 import type { ConnStreamItem } from '../conn-events.js';
 import { parseConntrackLine, type CtFlow } from './conntrack-flows.js';
-import { ConntrackEventMapper, parseConntrackEvent, type PortLookup } from './conntrack-events.js';
+import { ConntrackEventMapper, parseConntrackEvent, peekConntrackEvent, type PortLookup } from './conntrack-events.js';
 
 export interface ConntrackWatchOptions {
   node: string;
@@ -32,7 +36,13 @@ export interface ConntrackWatchOptions {
   /** Waits before starting a dead child again, growing per death in a row. */
   restartDelaysMs?: number[];
   settleDelayMs?: number;
+  /** Longest a close waits for a listing before it goes out without counters (default 1000 ms). */
+  maxCountersWaitMs?: number;
+  now?: () => number;
 }
+
+/** A listing may take this share of the time at most (the next waits duration ÷ share). */
+const LISTING_SHARE = 0.05;
 
 export function conntrackEventArgs(lifecycle: boolean): string[] {
   return ['-E', '-e', lifecycle ? 'NEW,UPDATE,DESTROY' : 'NEW', '-o', 'extended,id'];
@@ -41,6 +51,17 @@ export function conntrackEventArgs(lifecycle: boolean): string[] {
 async function listDnatTcp(): Promise<string[]> {
   const r = await run('conntrack', ['-L', '-p', 'tcp', '--dst-nat', '-o', 'extended,id'], { timeoutMs: 5000, allowFail: true });
   return r.code === 0 ? r.stdout.split('\n') : [];
+}
+
+/** The flows of `conntrack -L -o extended,id` lines by id. */
+function byConntrackId(lines: string[]): Map<string, CtFlow> {
+  const byId = new Map<string, CtFlow>();
+  for (const l of lines) {
+    const id = /\bid=(\d+)\s*$/.exec(l)?.[1];
+    const f = id && parseConntrackLine(l);
+    if (f) byId.set(id, f);
+  }
+  return byId;
 }
 
 export class ConntrackWatch {
@@ -52,6 +73,8 @@ export class ConntrackWatch {
   #restartTimer?: NodeJS.Timeout;
   #settleTimer?: NodeJS.Timeout;
   #settling = false;
+  /** No listing before this (the budget after the last one). */
+  #nextListingAt = 0;
 
   constructor(o: ConntrackWatchOptions) {
     this.#o = o;
@@ -68,9 +91,26 @@ export class ConntrackWatch {
   }
 
   start(): void {
+    const starting = !this.#wanted;
     this.#wanted = true;
     this.#deaths = 0;
     if (!this.#child && !this.#restartTimer) this.#spawn();
+    if (starting && this.#o.lifecycle) void this.#adoptLive();
+  }
+
+  /** Follows the connections already open as the watch starts (their closes are told; no opens). */
+  async #adoptLive(): Promise<void> {
+    const lines = await this.#listBudgeted();
+    if (this.#wanted) this.#mapper.adopt(byConntrackId(lines));
+  }
+
+  /** A listing of the DNATed TCP flows; the next may come when this one's share of the time is spent. */
+  async #listBudgeted(): Promise<string[]> {
+    const now = this.#o.now ?? Date.now;
+    const t0 = now();
+    const lines = await (this.#o.list ?? listDnatTcp)();
+    this.#nextListingAt = now() + (now() - t0) / LISTING_SHARE;
+    return lines;
   }
 
   stop(): void {
@@ -97,8 +137,18 @@ export class ConntrackWatch {
     this.#child = child;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
-    const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
-    lines.on('line', (l) => this.#onLine(l));
+    // Split by hand (a busy node prints tens of thousands of lines a second; readline's per-line events cost more)
+    let rest = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      const text = rest + chunk;
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        this.#onLine(text.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text.slice(from);
+    });
     child.once('error', (e: NodeJS.ErrnoException) => {
       if (this.#child !== child) return;
       this.#child = undefined;
@@ -130,6 +180,8 @@ export class ConntrackWatch {
 
   #onLine(line: string): void {
     if (!this.#wanted) return;
+    const head = peekConntrackEvent(line);
+    if (!head || !this.#mapper.interested(head.kind, head.id)) return;
     const ev = parseConntrackEvent(line);
     if (!ev) return;
     this.#deaths = 0;
@@ -140,16 +192,20 @@ export class ConntrackWatch {
   async #settle(): Promise<void> {
     this.#settleTimer = undefined;
     if (!this.#wanted) return;
+    const now = this.#o.now ?? Date.now;
+    const wait = this.#nextListingAt - now();
+    if (wait > 0) {
+      if (wait <= (this.#o.maxCountersWaitMs ?? 1000)) {
+        this.#settleTimer = setTimeout(() => void this.#settle(), wait);
+      } else {
+        for (const e of this.#mapper.settle(new Map())) this.#o.emit({ ...e, bytesUnknown: true });
+      }
+      return;
+    }
     this.#settling = true;
     try {
-      const lines = await (this.#o.list ?? listDnatTcp)();
-      const byId = new Map<string, CtFlow>();
-      for (const l of lines) {
-        const id = /\bid=(\d+)\s*$/.exec(l)?.[1];
-        const f = id && parseConntrackLine(l);
-        if (f) byId.set(id, f);
-      }
-      if (this.#wanted) for (const e of this.#mapper.settle(byId)) this.#o.emit(e);
+      const lines = await this.#listBudgeted();
+      if (this.#wanted) for (const e of this.#mapper.settle(byConntrackId(lines))) this.#o.emit(e);
     } finally {
       this.#settling = false;
       if (this.#wanted && this.#mapper.pending && !this.#settleTimer) this.#settleTimer = setTimeout(() => void this.#settle(), this.#o.settleDelayMs ?? 200);

@@ -99,7 +99,7 @@ export class NftablesProxier implements Proxier {
     const ids = new Map<string, string>();
     for (const [key, e] of this.#ports) if (e.installedInput?.affinitySeconds) ids.set(e.id, key);
     if (!ids.size) return [];
-    const r = await run('nft', ['-j', 'list', 'table', 'ip', NAT_TABLE], { timeoutMs: 5000, allowFail: true });
+    const r = await (await this.#nft()).run(`list table ip ${NAT_TABLE}`, { json: true });
     if (r.code !== 0) throw new Error(`listing the affinity sets failed: ${r.stderr.trim()}`);
     return affinityFromNftJson(r.stdout, (id) => ids.get(id));
   }

@@ -140,7 +140,7 @@ export function renderTrace(el: HTMLElement, s: Store, c: ConnectionView): void 
     return [
       h('li', {}, `${x.seenOn} kube-proxy: ${x.client} → ${x.service} (${x.via}) → endpoint ${x.endpoint || 'none'}`),
       h('li', {}, p ? `pod ${p.namespace}/${p.name} on ${p.node}` : x.endpoint ? `endpoint ${x.endpoint}` : 'no endpoint: the connection was refused'),
-      h('li', {}, x.type === 'close' ? `${x.result}, ${x.bytesIn} B in / ${x.bytesOut} B out, ${x.durationMs} ms` : 'still open'),
+      h('li', {}, x.type === 'close' ? `${x.result}, ${x.bytesUnknown ? 'bytes not read (too many closing at once)' : `${x.bytesIn} B in / ${x.bytesOut} B out`}, ${x.durationMs} ms` : 'still open'),
     ];
   }
   clear(el, section(`Connection ${c.id}`, h('ol', { class: 'trace', 'data-panel': 'trace' }, ...hops)));
