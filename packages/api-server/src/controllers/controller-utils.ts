@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import { isApiError, type Condition, type KubeObject, type OwnerReference, type Pod, type ResourceInfo, metaTime } from '@kubemu/api';
 import type { ObjectClient, ObjectEvent, WatchOptions } from '../registry/object-client.js';
+import type { ObjectIndex } from './object-index.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
 // ---- time ---------------------------------------------------------------------
@@ -255,5 +256,19 @@ export abstract class BaseController {
       }
     });
     this.#stops.push(stop);
+  }
+
+  /**
+   * Watches `resource` into `index` (an informer-like cache), then calls `fn`
+   * with each event. The index is filled from a list taken in the same tick
+   * the watch opened: every event the watch delivers comes after that list.
+   */
+  protected watchIndexed<T extends KubeObject>(resource: ResourceInfo, index: ObjectIndex<T>, fn: (ev: ObjectEvent<T>) => void): void {
+    index.reset();
+    this.watch<T>(resource, {}, (ev) => {
+      index.apply(ev);
+      fn(ev);
+    });
+    index.fill(this.client.list<T>(resource).items);
   }
 }

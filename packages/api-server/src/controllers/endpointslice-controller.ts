@@ -67,19 +67,10 @@ export class EndpointSliceController extends BaseController {
   readonly #services = new ObjectIndex<Service>();
 
   protected setupWatches(): void {
-    this.#services.reset();
-    this.watch<Service>(R.services, {}, (ev) => {
-      this.#services.apply(ev);
-      this.queue.add(keyOf(ev.object));
-    });
-    this.#services.fill(this.client.list<Service>(R.services).items);
-    this.#pods.reset();
-    this.watch<Pod>(R.pods, {}, (ev) => {
-      this.#pods.apply(ev);
+    this.watchIndexed<Service>(R.services, this.#services, (ev) => this.queue.add(keyOf(ev.object)));
+    this.watchIndexed<Pod>(R.pods, this.#pods, (ev) => {
       for (const k of this.#membership.servicesToSync(ev.object)) this.queue.add(k);
     });
-    // Listed in the same tick the watch opened: its events all come after this list.
-    this.#pods.fill(this.client.list<Pod>(R.pods).items);
     this.watch<EndpointSlice>(R.endpointSlices, { labelSelector: `${LABEL_MANAGED_BY}=${SLICE_CONTROLLER_NAME}` }, (ev) => {
       const svc = ev.object.metadata.labels?.[LABEL_SERVICE_NAME];
       if (svc) this.queue.add(`${ev.object.metadata.namespace}/${svc}`);
