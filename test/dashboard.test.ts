@@ -5,46 +5,28 @@
  * endpoint without a reload; a pod whose readiness probe starts failing
  * turns its endpoint unready on the map and shows in the rollout timeline;
  * clicking the Service shows its explain checklist naming that pod; traffic
- * sent to the node port shows up as connections. A screenshot is saved in
+ * sent to the node port shows up as connections, and so do connections from
+ * a pod that is itself an endpoint and from the other node. A screenshot is saved in
  * test-results/. The page without the token gets nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, launchBrowser } from './helpers/browser.js';
 import { KUBEMU } from './helpers/control-plane-process.js';
+import { ingressIP, waitIngressServing } from './helpers/ingress.js';
+import { kubiaDeployment, kubiaNodePort } from './helpers/manifests.js';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
 
 
 // Ready while /tmp/unready does not exist (each pod has its own /tmp): `touch` it to make a pod fail its probe.
-const APPS = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kubia}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: kubia}}
-  template:
-    metadata: {labels: {app: kubia}}
-    spec:
-      containers:
-      - name: kubia
-        image: luksa/kubia
-        ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {exec: {command: [sh, -c, 'test ! -e /tmp/unready']}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: kubia}
-spec: {type: NodePort, selector: {app: kubia}, ports: [{name: http, port: 80, targetPort: http, nodePort: 30080}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: kubia-sticky}
-spec: {type: NodePort, sessionAffinity: ClientIP, selector: {app: kubia}, ports: [{port: 80, targetPort: 8080, nodePort: 30081}]}
-`;
+const APPS = [
+  kubiaDeployment({ replicas: 2, portName: 'http', readyUnless: '/tmp/unready' }),
+  kubiaNodePort({ portName: 'http', targetPort: 'http', nodePort: 30080 }),
+  kubiaNodePort({ name: 'kubia-sticky', sessionAffinity: 'ClientIP', nodePort: 30081 }),
+].join('---');
 
 function startDashboard(c: NetnsCluster, onChild: (p: ChildProcess) => void): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -220,14 +202,32 @@ describe.skipIf(!IS_ROOT)(`kubemu dashboard in a browser (${mode})`, () => {
     expect(trace).toContain('node-1 kube-proxy');
   });
 
+  it('shows connections from a pod that is itself an endpoint of the Service, and from the other node', async () => {
+    /** Waits for a connection row holding every one of `want`. */
+    const row = (want: string[]) =>
+      page.waitForFunction((w) => [...document.querySelectorAll('[data-panel="connections"] [data-connection]')].some((el) => w.every((x) => el.textContent!.includes(x))), want, { timeout: 15_000 });
+    const self = c.pods('app=kubia').find((p) => p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))!;
+    const clusterIP = c.json<{ spec: { clusterIP: string } }>(['get', 'service', 'kubia']).spec.clusterIP;
+    // From the pod to its own Service's cluster IP: it may be sent to itself.
+    const fromPod = c.kubectl(['exec', self.metadata.name, '--', 'sh', '-c', `for i in 1 2 3 4 5 6; do curl -s -m 2 http://${clusterIP}/; echo; done`], undefined, 30_000).stdout;
+    expect(fromPod.match(/You've hit kubia-/g)?.length).toBe(6);
+    await row([self.spec.nodeName!, `${self.status.podIP}:`, 'default/kubia:http/TCP', '(cluster-ip)']);
+    // From node-2 itself to node-1's node port: the connection crosses nodes and node-1's kube-proxy sees node-2's address.
+    for (let i = 0; i < 3; i++) {
+      const r = spawnSync('ip', ['netns', 'exec', `km-${c.name}-node-2`, 'curl', '-s', '-m', '3', `http://${c.nodeIP(1)}:30080/`], { encoding: 'utf8' });
+      expect(r.stdout).toContain("You've hit kubia-");
+    }
+    await row(['node-1', `${c.nodeIP(2)}:`, 'default/kubia:http/TCP', '(node-port)']);
+  });
+
   it.runIf(ingress)('decodes the Ingress affinity cookie a client got to the pod it pins', async () => {
     c.apply(STICKY);
-    let address = '';
-    await until('the Ingress has an address', () => !!(address = c.json<{ status: { loadBalancer: { ingress?: { ip: string }[] } } }>(['get', 'ingress', 'sticky']).status.loadBalancer.ingress?.[0]?.ip ?? ''), 60_000);
-    let first: Answer | undefined;
-    await until('the controller serves sticky.example', async () => (first = await get(address, { Host: 'sticky.example' })).status === 200, 60_000);
-    const pod = /You've hit (\S+)/.exec(first!.body)![1]!;
-    const cookie = first!.setCookie.split(';')[0]!;
+    const address = ingressIP(subnet.replace(/\.0\/24$/, ''));
+    await waitIngressServing(c, address, ['sticky'], ['sticky.example'], 60_000);
+    const first = await get(address, { Host: 'sticky.example' });
+    expect(first.status).toBe(200);
+    const pod = /You've hit (\S+)/.exec(first.body)![1]!;
+    const cookie = first.setCookie.split(';')[0]!;
     // The same cookie again: the controller honours it (same pod).
     expect((await get(address, { Host: 'sticky.example', Cookie: cookie })).body).toContain(pod);
     await page.waitForFunction(

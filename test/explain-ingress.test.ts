@@ -14,12 +14,12 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KUBEMU } from './helpers/control-plane-process.js';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
+import { ingressControllerReady, ingressIP, waitIngressServing } from './helpers/ingress.js';
 import { kubiaDeployment } from './helpers/manifests.js';
 
 const SUBNET = '172.30.236';
 const c = new NetnsCluster(2, ['--addons', 'ingress', '--subnet', `${SUBNET}.0/24`]);
-/** kubemu up gives the controller the pool's last address. */
-const INGRESS_IP = `${SUBNET}.250`;
+const INGRESS_IP = ingressIP(SUBNET);
 
 const APPS = `${kubiaDeployment({ replicas: 2 })}---
 apiVersion: v1
@@ -96,11 +96,10 @@ describe.skipIf(!IS_ROOT)('kubemu explain: no endpoints, Local policy, LB pendin
       () =>
         c.readyIPs('kubia').length === 2 &&
         c.readyIPs('kubia-local').length === 1 &&
-        c.json<{ subsets?: { addresses?: unknown[] }[] }>(['get', 'endpoints', '-n', 'ingress-kubemu', 'ingress-kubemu-controller']).subsets?.[0]?.addresses?.length === 1,
+        ingressControllerReady(c),
       120_000,
     );
-    await until('the Ingress has its address', () => c.kubectl(['get', 'ingress', 'kubia', '--no-headers']).stdout.includes(INGRESS_IP), 30_000);
-    await until('the controller routes kubia.example.com', () => curl(`http://${INGRESS_IP}/`, ['-H', 'Host: kubia.example.com']).code === 200, 30_000);
+    await waitIngressServing(c, INGRESS_IP, ['kubia'], ['kubia.example.com']);
     for (const s of ['kubia', 'kubia-local']) await c.waitApplied(s);
     await until('the AllocationFailed event of kubia-lb', () => c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=kubia-lb,reason=AllocationFailed', '-o', 'name']).stdout.trim() !== '', 30_000);
   }, 300_000);

@@ -12,27 +12,12 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KUBEMU } from './helpers/control-plane-process.js';
+import { kubiaDeployment, kubiaNodePort } from './helpers/manifests.js';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
 
 const c = new NetnsCluster(2, ['--addons', 'dns', '--subnet', '172.30.232.0/24']);
 
-const APPS = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: kubia}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: kubia}}
-  template:
-    metadata: {labels: {app: kubia}}
-    spec:
-      containers: [{name: kubia, image: luksa/kubia, ports: [{name: http, containerPort: 8080}]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: kubia}
-spec: {type: NodePort, selector: {app: kubia}, ports: [{name: http, port: 80, targetPort: http}]}
----
+const APPS = `${kubiaDeployment({ replicas: 2, portName: 'http' })}---${kubiaNodePort({ portName: 'http', targetPort: 'http' })}---
 apiVersion: v1
 kind: Service
 metadata: {name: kubia-typo}

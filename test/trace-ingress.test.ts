@@ -12,13 +12,13 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KUBEMU } from './helpers/control-plane-process.js';
+import { ingressControllerReady, ingressIP, waitIngressServing } from './helpers/ingress.js';
 import { kubiaDeployment } from './helpers/manifests.js';
 import { IS_ROOT, NetnsCluster, until } from './helpers/netns-cluster.js';
 
 const SUBNET = '172.30.238';
 const c = new NetnsCluster(2, ['--addons', 'ingress', '--subnet', `${SUBNET}.0/24`]);
-/** kubemu up gives the controller the pool's last address. */
-const INGRESS_IP = `${SUBNET}.250`;
+const INGRESS_IP = ingressIP(SUBNET);
 
 const APPS = `${kubiaDeployment({ replicas: 3 })}---
 apiVersion: v1
@@ -71,11 +71,10 @@ describe.skipIf(!IS_ROOT)('kubemu trace through an Ingress (e2e, root)', () => {
     c.apply(APPS);
     await until(
       'kubia and the ingress controller ready',
-      () => c.readyIPs('kubia').length === 3 && c.json<{ subsets?: { addresses?: unknown[] }[] }>(['get', 'endpoints', '-n', 'ingress-kubemu', 'ingress-kubemu-controller']).subsets?.[0]?.addresses?.length === 1,
+      () => c.readyIPs('kubia').length === 3 && ingressControllerReady(c),
       120_000,
     );
-    await until('the Ingresses have their address', () => c.kubectl(['get', 'ingress', '--no-headers']).stdout.trim().split('\n').every((l) => l.includes(INGRESS_IP)), 30_000);
-    await until('the controller routes both hosts', () => ['kubia', 'sticky'].every((h) => spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', '-H', `Host: ${h}.example.com`, `http://${INGRESS_IP}/`], { encoding: 'utf8' }).stdout === '200'), 30_000);
+    await waitIngressServing(c, INGRESS_IP, ['kubia', 'sticky'], ['kubia.example.com', 'sticky.example.com']);
     const p = c.json<{ items: { metadata: { name: string }; spec: { nodeName: string }; status: { podIP: string } }[] }>(['get', 'pods', '-n', 'ingress-kubemu']).items[0]!;
     controller = { name: p.metadata.name, node: p.spec.nodeName, ip: p.status.podIP };
   }, 300_000);
