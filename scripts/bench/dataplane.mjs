@@ -40,11 +40,14 @@
  * to --cpus client,server,proxy (default 0,1,1); the placement is printed.
  *
  * Rounds: --rounds (≥ 5 for a result) interleaved rounds of --seconds (≥ 5)
- * each, every run preceded by --warmup s of the same load that is thrown away.
- * In a round each path runs right beside a run of its baseline (direct,
- * clusterip, direct, nodeport, …; reversed on odd rounds), and its ratio for
- * that round is to that neighbouring run: a noisy neighbour on a 2-core
- * machine moves both.
+ * per path, each path's first run in a round preceded by --warmup s of the
+ * same load that is thrown away. In a round each path runs right beside its
+ * baseline (direct, clusterip, direct, nodeport, …; reversed on odd rounds),
+ * taking turns in --slices short runs (default: 1 s each; direct, clusterip,
+ * clusterip, direct, direct, clusterip, …), and its ratio for that round is
+ * its mean rate over its slices ÷ its baseline's over theirs. This machine's
+ * speed moves by 5–20 % between runs seconds apart (a VM's neighbours): a
+ * pair of long runs keeps that, many alternating slices average it out.
  * Every path and every ratio prints min / median / max over the rounds; a
  * ratio whose max − min exceeds 0.1 is marked UNSTABLE and is not a result.
  *
@@ -57,7 +60,7 @@
  *
  * Usage: sudo node scripts/bench/dataplane.mjs [--modes nftables,userspace] [--phases proxy,lb,ingress]
  *   [--tests keepalive,newconn,bulk,udp,echo,latency] [--paths direct,clusterip,…]
- *   [--seconds 5] [--rounds 5] [--warmup 1] [--cpus 0,1,1] [--services 1000] [--no-dataplane]
+ *   [--seconds 5] [--slices 5] [--rounds 5] [--warmup 1] [--cpus 0,1,1] [--services 1000] [--no-dataplane]
  *   [--against REV] [--json FILE] [--verbose] [--smoke]
  * --verbose: every run's figure as it ends (the JSON file has them all, as `runs`).
  * --smoke: 1 s runs, 1 round, no warm-up, 20 Services, keep-alive only through the LB and ingress,
@@ -189,6 +192,10 @@ const PHASES = o.list('phases', 'proxy,lb,ingress');
 const SECONDS = Math.max(1, Math.round(o.num('seconds', SMOKE ? 1 : 5)));
 const ROUNDS = Math.max(1, o.num('rounds', SMOKE ? 1 : 5));
 const WARMUP = Math.max(0, Math.round(o.num('warmup', SMOKE ? 0 : 1)));
+/** A path's run in a round is --slices runs of --seconds ÷ --slices s, alternating with its baseline's (see measure). */
+const SLICES = Math.max(1, Math.round(o.num('slices', SECONDS)));
+if (SECONDS % SLICES) fail(`--slices ${SLICES} must divide --seconds ${SECONDS} (the tools take whole seconds)`);
+const SLICE_SECONDS = SECONDS / SLICES;
 const NSERVICES = o.num('services', SMOKE ? 20 : 1000);
 const CPUS = placement(o.str('cpus', '0,1,1'));
 const AGAINST = o.str('against', undefined);
@@ -431,19 +438,20 @@ function parseWrk(out) {
   return { value: rps, p50: lat(50), p99: lat(99), errors };
 }
 
-async function wrk(from, host, port, { close = false, hostHeader } = {}) {
+/** `time`: { seconds, warmup } of one run (a slice: see measure). */
+async function wrk(from, host, port, { close = false, hostHeader } = {}, { seconds, warmup }) {
   const url = `http://${host}:${port}/`;
   const base = ['wrk', '-t1', '-c16', '--latency', '--timeout', '2s', ...(close ? ['-H', 'Connection: close'] : []), ...(hostHeader ? ['-H', `Host: ${hostHeader}`] : [])];
-  if (WARMUP > 0) await inNs(from, [...base, `-d${WARMUP}s`, url], (WARMUP + 20) * 1000);
-  return parseWrk(await inNs(from, [...base, `-d${SECONDS}s`, url], (SECONDS + 20) * 1000));
+  if (warmup > 0) await inNs(from, [...base, `-d${warmup}s`, url], (warmup + 20) * 1000);
+  return parseWrk(await inNs(from, [...base, `-d${seconds}s`, url], (seconds + 20) * 1000));
 }
 
-async function iperf(from, host, port, udp) {
-  const argv = ['iperf3', '-c', host, '-p', String(port), '-t', String(SECONDS), '-O', String(WARMUP), '-J', '--connect-timeout', '3000', ...(udp ? ['-u', '-b', '0'] : [])];
+async function iperf(from, host, port, udp, { seconds, warmup }) {
+  const argv = ['iperf3', '-c', host, '-p', String(port), '-t', String(seconds), '-O', String(warmup), '-J', '--connect-timeout', '3000', ...(udp ? ['-u', '-b', '0'] : [])];
   for (let attempt = 1; ; attempt++) {
     let j;
     try {
-      j = JSON.parse(await inNs(from, argv, (SECONDS + WARMUP + 20) * 1000));
+      j = JSON.parse(await inNs(from, argv, (seconds + warmup + 20) * 1000));
     } catch (e) {
       // iperf3 -J prints its error as JSON and exits 1; a server still closing the previous test says "busy"
       let msg = e.message;
@@ -461,19 +469,19 @@ async function iperf(from, host, port, udp) {
   }
 }
 
-async function nodeLoad(from, cfg) {
-  return JSON.parse(await inNs(from, [process.execPath, SELF, '--load', JSON.stringify({ seconds: SECONDS, warmup: WARMUP, ...cfg })], (SECONDS + WARMUP + 30) * 1000));
+async function nodeLoad(from, cfg, { seconds, warmup }) {
+  return JSON.parse(await inNs(from, [process.execPath, SELF, '--load', JSON.stringify({ seconds, warmup, ...cfg })], (seconds + warmup + 30) * 1000));
 }
 
 /** The tests: how one run goes over path `p`, and which tool produced the figure. */
 const TEST_DEFS = {
-  keepalive: { label: 'keep-alive req/s', tool: 'wrk -t1 -c16', run: (p) => wrk(p.from, p.host, p.http, { hostHeader: p.hostHeader }) },
-  newconn: { label: 'new conn req/s', tool: "wrk -t1 -c16 -H 'Connection: close'", run: (p) => wrk(p.from, p.host, p.http, { close: true, hostHeader: p.hostHeader }) },
-  bulk: { label: 'bulk TCP Mbit/s', tool: 'iperf3', run: (p) => iperf(p.from, p.host, p.bulk, false) },
-  udp: { label: 'bulk UDP Mbit/s', tool: 'iperf3 -u -b 0', run: (p) => iperf(p.from, p.host, p.bulk, true) },
-  echo: { label: 'UDP echo /s', tool: 'node generator (8 in flight)', run: (p) => nodeLoad(p.from, { kind: 'udp', host: p.host, port: p.udp, concurrency: 8 }) },
-  latency: { label: 'p99 ms at a fixed rate', tool: 'node generator (open loop)', metric: 'p99', run: (p, rate) => nodeLoad(p.from, { kind: 'rate', host: p.host, port: p.http, hostHeader: p.hostHeader, concurrency: 64, rate }) },
-  tlsnew: { label: 'new HTTPS conn req/s', tool: 'node generator (16 in flight)', run: (p) => nodeLoad(p.from, p.https ? { kind: 'tlsnew', host: p.host, port: p.https, hostHeader: p.hostHeader, concurrency: 16 } : { kind: 'newconn', host: p.host, port: p.http, concurrency: 16 }) },
+  keepalive: { label: 'keep-alive req/s', tool: 'wrk -t1 -c16', run: (p, _, time) => wrk(p.from, p.host, p.http, { hostHeader: p.hostHeader }, time) },
+  newconn: { label: 'new conn req/s', tool: "wrk -t1 -c16 -H 'Connection: close'", run: (p, _, time) => wrk(p.from, p.host, p.http, { close: true, hostHeader: p.hostHeader }, time) },
+  bulk: { label: 'bulk TCP Mbit/s', tool: 'iperf3', run: (p, _, time) => iperf(p.from, p.host, p.bulk, false, time) },
+  udp: { label: 'bulk UDP Mbit/s', tool: 'iperf3 -u -b 0', run: (p, _, time) => iperf(p.from, p.host, p.bulk, true, time) },
+  echo: { label: 'UDP echo /s', tool: 'node generator (8 in flight)', run: (p, _, time) => nodeLoad(p.from, { kind: 'udp', host: p.host, port: p.udp, concurrency: 8 }, time) },
+  latency: { label: 'p99 ms at a fixed rate', tool: 'node generator (open loop)', metric: 'p99', run: (p, rate, time) => nodeLoad(p.from, { kind: 'rate', host: p.host, port: p.http, hostHeader: p.hostHeader, concurrency: 64, rate }, time) },
+  tlsnew: { label: 'new HTTPS conn req/s', tool: 'node generator (16 in flight)', run: (p, _, time) => nodeLoad(p.from, p.https ? { kind: 'tlsnew', host: p.host, port: p.https, hostHeader: p.hostHeader, concurrency: 16 } : { kind: 'newconn', host: p.host, port: p.http, concurrency: 16 }, time) },
 };
 
 // ---------------------------------------------------------------- measuring
@@ -489,27 +497,48 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
   const key = def.metric ?? 'value';
   // Each path runs right beside a run of its own baseline (base, path; reversed on odd
   // rounds), so a ratio compares two runs seconds apart, not a whole round apart.
+  // A unit is a path and its baseline (with --against, in both trees). In a round a unit's
+  // --seconds per member are --slices short runs, the members taking turns (A B, B A, A B, …,
+  // starting with the other member on odd rounds): this machine's speed moves between runs
+  // even seconds apart, and a ratio of many alternating slices averages that away where one
+  // pair of long runs cannot. A percentile (the latency test) is over one whole run, not sliced.
   const baseOf = (p) => cs[0].pathsFor(phase)[p].base;
-  const series = [];
+  const units = [];
   const unit = (members) => {
-    for (const [key, p] of members) for (const c of cs) series.push({ key: `${c.label}:${key}`, c, p });
+    const u = [];
+    for (const [key, p] of members) for (const c of cs) u.push({ key: `${c.label}:${key}`, c, p });
+    units.push({ key: u.map((m) => m.key).join('+'), members: u });
   };
   for (const p of paths) {
     if (p !== baseOf(p)) unit([[`${baseOf(p)}@${p}`, baseOf(p)], [p, p]]);
     else if (!paths.some((q) => q !== p && baseOf(q) === p)) unit([[p, p]]);
   }
   const label = `${def.label}${rate ? ` @ ${rate}/s` : ''}`;
-  const runs = await interleave(series, ROUNDS, async (s) => {
-    for (const c of cs) c.clearTimeWait();
-    const r = await def.run(s.c.pathsFor(phase)[s.p], rate);
-    if (VERBOSE) process.stdout.write(`[${s.key} ${f(r[key], def.metric ? 3 : 1)}${r.errors ? ` errors ${r.errors}` : ''}] `);
-    return r;
+  const slices = def.metric ? 1 : SLICES;
+  const sliceSeconds = def.metric ? SECONDS : SLICE_SECONDS;
+  const byUnit = await interleave(units, ROUNDS, async (u, round) => {
+    const got = u.members.map(() => []);
+    for (let k = 0; k < slices; k++) {
+      const order = u.members.map((_, i) => i);
+      if ((k + round) % 2) order.reverse();
+      for (const i of order) {
+        const m = u.members[i];
+        for (const c of cs) c.clearTimeWait();
+        // the first slice of a member in a round is preceded by its warm-up
+        got[i].push(await def.run(m.c.pathsFor(phase)[m.p], rate, { seconds: sliceSeconds, warmup: k === 0 ? WARMUP : 0 }));
+      }
+    }
+    const out = u.members.map((m, i) => combineSlices(got[i]));
+    if (VERBOSE) for (const [i, m] of u.members.entries()) process.stdout.write(`[${m.key} ${f(out[i][key], def.metric ? 3 : 1)}${out[i].slices ? ` (${out[i].slices.map((x) => f(x, 0)).join(" ")})` : ""}${out[i].errors ? ` errors ${out[i].errors}` : ''}] `);
+    return out;
   }, `${cs[0].mode} ${phase} ${label}`);
+  const runs = new Map();
+  for (const u of units) u.members.forEach((m, i) => runs.set(m.key, byUnit.get(u.key).map((r) => r[i])));
   RAW[`${cs[0].mode} ${phase} ${label}`] = Object.fromEntries([...runs].map(([k, rs]) => [k, rs.map((r) => r[key])]));
   /** A path's runs; a baseline's are all its runs (beside every path that uses it), or those beside path `beside`. */
   const runsOf = (c, p, beside) => (beside ? runs.get(`${c.label}:${p}@${beside}`) : [...runs].filter(([k]) => k === `${c.label}:${p}` || k.startsWith(`${c.label}:${p}@`)).flatMap(([, r]) => r));
   const vals = (c, p, beside) => runsOf(c, p, beside).map((r) => r[key]);
-  console.log(`\n${label} — ${def.tool}; ${ROUNDS} round(s) × ${SECONDS} s; load average ${loadavg()}; min / median / max${def.metric ? '; + = added p99 over its baseline' : '; ratio = path ÷ its baseline, same rounds'}${cs.length > 1 ? '; new ÷ old = this tree ÷ --against, same rounds' : ''}`);
+  console.log(`\n${label} — ${def.tool}; ${ROUNDS} round(s) × ${SECONDS} s${slices > 1 ? ` (${slices} alternating slices of ${sliceSeconds} s)` : ''}; load average ${loadavg()}; min / median / max${def.metric ? '; + = added p99 over its baseline' : '; ratio = path ÷ its baseline, same rounds'}${cs.length > 1 ? '; new ÷ old = this tree ÷ --against, same rounds' : ''}`);
   console.log(`  ${'path'.padEnd(16)}${cs.map((c) => `${c.label} ${def.metric ? 'p99 ms' : 'value'}`.padStart(26) + (def.metric ? '+ms'.padStart(22) : 'ratio'.padStart(22))).join('')}${cs.length > 1 ? (def.metric ? 'new − old ms' : 'new ÷ old').padStart(22) : ''}  errors`);
   for (const p of paths) {
     const c0 = cs[0];
@@ -546,6 +575,15 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
   }
   console.log(`  (! = max − min > ${UNSTABLE_SPREAD}: unstable, not a result; a baseline's figures are all its runs, beside each path)`);
   return { vals };
+}
+
+/** One round's figure of a member from its slices: the mean rate over equal slices (the total ÷ the time); errors add up. */
+function combineSlices(rs) {
+  if (rs.length === 1) return rs[0];
+  const mean = (k) => rs.reduce((a, r) => a + r[k], 0) / rs.length;
+  const out = { value: mean('value'), errors: rs.reduce((a, r) => a + (r.errors ?? 0), 0), slices: rs.map((r) => r.value) };
+  for (const k of ['retransmits', 'lost']) if (rs[0][k] !== undefined) out[k] = k === 'lost' ? mean(k) : rs.reduce((a, r) => a + r[k], 0);
+  return out;
 }
 
 Cluster.prototype.pathsFor = function pathsFor(phase) {

@@ -192,7 +192,7 @@ function dirty() {
 /**
  * Interleaved rounds: each round runs every series once, in reverse order on
  * odd rounds (A B C, C B A, …), so drift over the run falls on all of them alike.
- * `runOne(series)` returns one run; the result maps each series key to its runs.
+ * `runOne(series, round)` returns one run; the result maps each series key to its runs.
  */
 export async function interleave(series, rounds, runOne, label) {
   const runs = new Map(series.map((s) => [s.key, []]));
@@ -200,7 +200,7 @@ export async function interleave(series, rounds, runOne, label) {
     const order = r % 2 ? [...series].reverse() : series;
     process.stdout.write(`  ${label}: round ${r + 1}/${rounds} `);
     for (const s of order) {
-      runs.get(s.key).push(await runOne(s));
+      runs.get(s.key).push(await runOne(s, r));
       process.stdout.write('.');
     }
     process.stdout.write('\n');
