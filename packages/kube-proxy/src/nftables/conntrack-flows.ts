@@ -118,16 +118,27 @@ function tcpTimeWaitSeconds(): number {
   }
 }
 
-/** The DNATed flows to Services in this namespace (`total`) and the newest `limit` of them, oldest first. Throws when conntrack cannot list. */
-export async function serviceFlows(lookup: ServiceLookup, node: string, limit: number): Promise<{ total: number; items: ConnRecord[] }> {
-  const r = await run('conntrack', ['-L', '--dst-nat', '-o', 'extended'], { timeoutMs: 5000, allowFail: true });
+/**
+ * The `conntrack -L --dst-nat -o extended` lines of this namespace (DNATed
+ * flows; `tcpOnly`: TCP ones; `ids`: each line ends with the flow's `id=`).
+ * Throws when conntrack cannot list.
+ */
+export async function listDnatFlows(o: { tcpOnly?: boolean; ids?: boolean } = {}): Promise<string[]> {
+  const args = ['-L', ...(o.tcpOnly ? ['-p', 'tcp'] : []), '--dst-nat', '-o', o.ids ? 'extended,id' : 'extended'];
+  const r = await run('conntrack', args, { timeoutMs: 5000, allowFail: true });
   if (r.code !== 0) {
     throw new Error(r.error?.notInstalled ? 'conntrack is not installed; install the conntrack package to list connections' : `listing conntrack failed: ${r.stderr.trim()}`);
   }
+  return r.stdout.split('\n');
+}
+
+/** The DNATed flows to Services in this namespace (`total`) and the newest `limit` of them, oldest first. Throws when conntrack cannot list. */
+export async function serviceFlows(lookup: ServiceLookup, node: string, limit: number): Promise<{ total: number; items: ConnRecord[] }> {
+  const lines = await listDnatFlows();
   const now = Date.now();
   const tw = tcpTimeWaitSeconds();
   const out: ConnRecord[] = [];
-  for (const line of r.stdout.split('\n')) {
+  for (const line of lines) {
     const f = line && parseConntrackLine(line);
     const rec = f ? flowRecord(f, lookup, node, now, tw) : undefined;
     if (rec) out.push(rec);

@@ -76,3 +76,45 @@ describe('ConntrackWatch counters', () => {
     expect(r.listings()).toBe(3);
   });
 });
+
+describe('ConntrackWatch listings', () => {
+  it('runs one listing at a time: a close during the first listing (adopting the open flows) waits for it', async () => {
+    const out = new PassThrough();
+    const child = Object.assign(new EventEmitter(), { stdout: out, stderr: new PassThrough(), exitCode: null, signalCode: null, kill: () => true });
+    const got: ConnStreamItem[] = [];
+    let running = 0;
+    let most = 0;
+    let listings = 0;
+    const releases: (() => void)[] = [];
+    const w = new ConntrackWatch({
+      node: 'node-1',
+      log: pino({ level: 'silent' }),
+      lifecycle: true,
+      lookup: () => lookup,
+      emit: (i) => got.push(i),
+      fail: () => undefined,
+      spawn: () => child as unknown as ChildProcess,
+      list: async () => {
+        listings++;
+        most = Math.max(most, ++running);
+        await new Promise<void>((r) => releases.push(r));
+        running--;
+        return [listed(7)];
+      },
+      settleDelayMs: 5,
+      now: () => 10_000,
+    });
+    w.start(); // the adopting listing starts and is held
+    stops.push(() => w.stop());
+    out.write(`${opened(7)}\n${timeWait(7)}\n`);
+    await new Promise((r) => setTimeout(r, 50)); // well past the settle delay
+    expect(listings).toBe(1);
+    releases.shift()!();
+    for (let i = 0; i < 100 && releases.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    releases.shift()?.();
+    for (let i = 0; i < 100 && !got.some((g) => g.type === 'close'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(most).toBe(1);
+    expect(listings).toBe(2);
+    expect(got.find((g) => g.type === 'close')).toMatchObject({ bytesIn: 384, bytesOut: 344 });
+  });
+});

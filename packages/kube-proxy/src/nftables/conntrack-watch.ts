@@ -3,7 +3,8 @@
  * network namespace only while someone watches (ConnFanout's first/last
  * hooks call start/stop). Its lines go through ConntrackEventMapper; closes
  * get their byte counts from one `conntrack -L` listing per batch (at most
- * one listing at a time, a batch every 200 ms at most). A listing costs in
+ * one listing at a time, the first — adopting the flows already open —
+ * included; a batch every 200 ms at most). A listing costs in
  * proportion to the whole table (every TIME_WAIT flow of the last 2 min: a
  * load test makes tens of thousands), so listings are budgeted to ~5 % of
  * the time (after one that took d ms, the next waits 20·d ms); closes that
@@ -14,9 +15,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { run, tool } from '@kubemu/netns';
+import { tool } from '@kubemu/netns';
 import type { ConnStreamItem } from '../conn-events.js';
-import { parseConntrackLine, type CtFlow } from './conntrack-flows.js';
+import { listDnatFlows, parseConntrackLine, type CtFlow } from './conntrack-flows.js';
 import { ConntrackEventMapper, parseConntrackEvent, peekConntrackEvent, type PortLookup } from './conntrack-events.js';
 
 export interface ConntrackWatchOptions {
@@ -48,10 +49,8 @@ export function conntrackEventArgs(lifecycle: boolean): string[] {
   return ['-E', '-e', lifecycle ? 'NEW,UPDATE,DESTROY' : 'NEW', '-o', 'extended,id'];
 }
 
-async function listDnatTcp(): Promise<string[]> {
-  const r = await run('conntrack', ['-L', '-p', 'tcp', '--dst-nat', '-o', 'extended,id'], { timeoutMs: 5000, allowFail: true });
-  return r.code === 0 ? r.stdout.split('\n') : [];
-}
+/** The DNATed TCP flows with their ids; none when conntrack cannot list (the closes go out without counters). */
+const listDnatTcp = (): Promise<string[]> => listDnatFlows({ tcpOnly: true, ids: true }).catch(() => []);
 
 /** The flows of `conntrack -L -o extended,id` lines by id. */
 function byConntrackId(lines: string[]): Map<string, CtFlow> {
@@ -72,7 +71,10 @@ export class ConntrackWatch {
   #deaths = 0;
   #restartTimer?: NodeJS.Timeout;
   #settleTimer?: NodeJS.Timeout;
-  #settling = false;
+  /** A listing runs (adopting or settling): one at a time. */
+  #listing = false;
+  /** The watch (re)started: the flows already open are still to be adopted. */
+  #adoptWanted = false;
   /** No listing before this (the budget after the last one). */
   #nextListingAt = 0;
 
@@ -95,13 +97,31 @@ export class ConntrackWatch {
     this.#wanted = true;
     this.#deaths = 0;
     if (!this.#child && !this.#restartTimer) this.#spawn();
-    if (starting && this.#o.lifecycle) void this.#adoptLive();
+    if (starting && this.#o.lifecycle) {
+      this.#adoptWanted = true;
+      void this.#adoptLive();
+    }
   }
 
   /** Follows the connections already open as the watch starts (their closes are told; no opens). */
   async #adoptLive(): Promise<void> {
-    const lines = await this.#listBudgeted();
-    if (this.#wanted) this.#mapper.adopt(byConntrackId(lines));
+    if (this.#listing || !this.#adoptWanted) return;
+    this.#listing = true;
+    this.#adoptWanted = false;
+    try {
+      const lines = await this.#listBudgeted();
+      if (this.#wanted) this.#mapper.adopt(byConntrackId(lines));
+    } finally {
+      this.#listed();
+    }
+  }
+
+  /** A listing ended: an adoption waiting for it goes next, then the closes that came in meanwhile get theirs. */
+  #listed(): void {
+    this.#listing = false;
+    if (!this.#wanted) return;
+    if (this.#adoptWanted) return void this.#adoptLive();
+    if (this.#mapper.pending && !this.#settleTimer) this.#settleTimer = setTimeout(() => void this.#settle(), this.#o.settleDelayMs ?? 200);
   }
 
   /** A listing of the DNATed TCP flows; the next may come when this one's share of the time is spent. */
@@ -115,6 +135,7 @@ export class ConntrackWatch {
 
   stop(): void {
     this.#wanted = false;
+    this.#adoptWanted = false;
     clearTimeout(this.#restartTimer);
     clearTimeout(this.#settleTimer);
     this.#restartTimer = this.#settleTimer = undefined;
@@ -186,12 +207,12 @@ export class ConntrackWatch {
     if (!ev) return;
     this.#deaths = 0;
     for (const e of this.#mapper.handle(ev)) this.#o.emit(e);
-    if (this.#mapper.pending && !this.#settleTimer && !this.#settling) this.#settleTimer = setTimeout(() => void this.#settle(), this.#o.settleDelayMs ?? 200);
+    if (this.#mapper.pending && !this.#settleTimer && !this.#listing) this.#settleTimer = setTimeout(() => void this.#settle(), this.#o.settleDelayMs ?? 200);
   }
 
   async #settle(): Promise<void> {
     this.#settleTimer = undefined;
-    if (!this.#wanted) return;
+    if (!this.#wanted || this.#listing) return;
     const now = this.#o.now ?? Date.now;
     const wait = this.#nextListingAt - now();
     if (wait > 0) {
@@ -202,13 +223,12 @@ export class ConntrackWatch {
       }
       return;
     }
-    this.#settling = true;
+    this.#listing = true;
     try {
       const lines = await this.#listBudgeted();
       if (this.#wanted) for (const e of this.#mapper.settle(byConntrackId(lines))) this.#o.emit(e);
     } finally {
-      this.#settling = false;
-      if (this.#wanted && this.#mapper.pending && !this.#settleTimer) this.#settleTimer = setTimeout(() => void this.#settle(), this.#o.settleDelayMs ?? 200);
+      this.#listed();
     }
   }
 }
