@@ -31,7 +31,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { fail, metric, needRoot, options, pin, placement, stats, writeMetrics } from './lib.mjs';
+import { deleteTimeWait, fail, metric, needRoot, options, pin, placement, stats, writeMetrics } from './lib.mjs';
 
 const o = options();
 const SMOKE = o.flag('smoke');
@@ -102,18 +102,8 @@ const proxies = Object.entries(record.pids).filter(([k]) => k.endsWith('/kube-pr
 for (const [, pid] of proxies) pin(pid, CPUS.proxy);
 console.log(`placement (taskset): wrk on CPU ${CPUS.client}; the pod (${podPids.length} processes) on CPU ${CPUS.server}; ${proxies.map(([k]) => k).join(', ')} on CPU ${CPUS.proxy}; the dashboard server unpinned`);
 
-/** Deletes what earlier runs left: TIME_WAIT sockets (host → subnet, node namespaces) and their conntrack entries. */
-function clearTimeWait() {
-  const subnet = record.subnet;
-  const del = ['conntrack', '-D', '-p', 'tcp', '--state', 'TIME_WAIT'];
-  for (const n of record.nodes) {
-    spawnSync('ip', ['netns', 'exec', n.netns, ...del], { stdio: 'ignore' });
-    spawnSync('ip', ['netns', 'exec', n.netns, 'ss', '-K', 'state', 'time-wait'], { stdio: 'ignore' });
-  }
-  for (const ns of podNetns) spawnSync('ip', ['netns', 'exec', ns, 'ss', '-K', 'state', 'time-wait'], { stdio: 'ignore' });
-  for (const sel of [['-s', subnet], ['-d', subnet]]) spawnSync(del[0], [...del.slice(1), ...sel], { stdio: 'ignore' });
-  spawnSync('ss', ['-K', 'state', 'time-wait', 'dst', subnet], { stdio: 'ignore' });
-}
+/** Deletes what earlier runs left: TIME_WAIT sockets (host → subnet, node and pod namespaces) and their conntrack entries. */
+const clearTimeWait = () => deleteTimeWait({ namespaces: record.nodes.map((n) => n.netns), podNamespaces: podNetns, subnet: record.subnet });
 
 dashboard = spawn(process.execPath, [KUBEMU, 'dashboard', '--name', NAME, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise((res, rej) => {

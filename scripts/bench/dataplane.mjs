@@ -72,7 +72,7 @@ import { join } from 'node:path';
 import https from 'node:https';
 import http from 'node:http';
 import dgram from 'node:dgram';
-import { ROOT, f, fail, fs, interleave, loadavg, metric, needRoot, onExit, options, pin, placement, againstTree, ratios, stats, writeMetrics, UNSTABLE_SPREAD } from './lib.mjs';
+import { ROOT, deleteTimeWait, f, fail, fs, interleave, loadavg, metric, needRoot, onExit, options, pin, placement, againstTree, ratios, stats, writeMetrics, UNSTABLE_SPREAD } from './lib.mjs';
 
 const SELF = new URL(import.meta.url).pathname;
 
@@ -350,23 +350,9 @@ class Cluster {
     };
     this.pinProxies();
   }
-  /**
-   * Forgets the TIME_WAIT sockets and conntrack entries of the last run: in this
-   * cluster's node and LB namespaces, and on the host (whose bridge netfilter
-   * tracks every packet between nodes) those to or from this cluster's subnet
-   * or its server pod. New-connection runs leave ~5,000 a second, kept 60 s
-   * (sockets) and 120 s (conntrack): the client runs out of ports to connect
-   * from and a full table drops new connections, so later rounds (and
-   * everyone else's clusters) would pay for earlier ones.
-   */
+  /** Forgets what the last run left (TIME_WAIT sockets and conntrack entries; see deleteTimeWait): this cluster's namespaces, and on the host its subnet and server pod. */
   clearTimeWait() {
-    const del = ['conntrack', '-D', '-p', 'tcp', '--state', 'TIME_WAIT'];
-    const kill = ['ss', '-K', 'state', 'time-wait'];
-    for (const ns of this.namespaces) spawnSync('ip', ['netns', 'exec', ns, ...del], { stdio: 'ignore' });
-    for (const ns of [...this.namespaces, ...(this.podNamespaces ?? [])]) spawnSync('ip', ['netns', 'exec', ns, ...kill], { stdio: 'ignore' });
-    const subnet = this.record().subnet;
-    for (const sel of [['-s', subnet], ['-d', subnet], ...(this.paths ? [['-d', this.paths.direct.host]] : [])]) spawnSync(del[0], [...del.slice(1), ...sel], { stdio: 'ignore' });
-    spawnSync(kill[0], [...kill.slice(1), 'dst', subnet], { stdio: 'ignore' });
+    deleteTimeWait({ namespaces: this.namespaces, podNamespaces: this.podNamespaces, subnet: this.record().subnet, hostDsts: this.paths ? [this.paths.direct.host] : [] });
   }
   get namespaces() {
     const rec = this.record();

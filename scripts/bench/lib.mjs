@@ -115,6 +115,25 @@ export function onExit(fn) {
   return once;
 }
 
+/**
+ * Deletes what earlier runs left, so later runs (and other clusters) do not pay
+ * for them: TIME_WAIT sockets in `namespaces` (nodes, LB) and `podNamespaces`,
+ * the TIME_WAIT conntrack entries of `namespaces`, and on the host (whose bridge
+ * netfilter tracks every packet between nodes) the entries to or from `subnet`
+ * or to `hostDsts` (e.g. a pod's address) and the host's sockets to `subnet`.
+ * A new-connection run leaves ~5,000 a second, kept 60 s (sockets) and 120 s
+ * (conntrack): without this a client runs out of ports and a full table drops
+ * new connections.
+ */
+export function deleteTimeWait({ namespaces, podNamespaces = [], subnet, hostDsts = [] }) {
+  const del = ['conntrack', '-D', '-p', 'tcp', '--state', 'TIME_WAIT'];
+  const kill = ['ss', '-K', 'state', 'time-wait'];
+  for (const ns of namespaces) spawnSync('ip', ['netns', 'exec', ns, ...del], { stdio: 'ignore' });
+  for (const ns of [...namespaces, ...podNamespaces]) spawnSync('ip', ['netns', 'exec', ns, ...kill], { stdio: 'ignore' });
+  for (const sel of [['-s', subnet], ['-d', subnet], ...hostDsts.map((d) => ['-d', d])]) spawnSync(del[0], [...del.slice(1), ...sel], { stdio: 'ignore' });
+  spawnSync(kill[0], [...kill.slice(1), 'dst', subnet], { stdio: 'ignore' });
+}
+
 /** Pins every thread of `pid` to `cpu` (taskset); returns false when the process is gone. */
 export function pin(pid, cpu) {
   return spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' }).status === 0;
