@@ -17,14 +17,11 @@ const listed = (id: number) => `ipv4     2 tcp      6 119 TIME_WAIT ${tuple(id)}
 const stops: (() => void)[] = [];
 afterEach(() => stops.splice(0).forEach((s) => s()));
 
-/** A watch over a fake `conntrack -E` child whose listing takes `listingMs` of a fake clock. */
-async function rig(listingMs: number) {
-  let clock = 10_000;
+/** A started watch over a fake `conntrack -E` child (`out`: its stdout) with this listing and clock. */
+function watchWith(list: () => Promise<string[]>, now: () => number) {
   const out = new PassThrough();
   const child = Object.assign(new EventEmitter(), { stdout: out, stderr: new PassThrough(), exitCode: null, signalCode: null, kill: () => true });
   const got: ConnStreamItem[] = [];
-  let listings = 0;
-  const ids: number[] = [];
   const w = new ConntrackWatch({
     node: 'node-1',
     log: pino({ level: 'silent' }),
@@ -33,16 +30,25 @@ async function rig(listingMs: number) {
     emit: (i) => got.push(i),
     fail: () => undefined,
     spawn: () => child as unknown as ChildProcess,
-    list: async () => {
-      listings++;
-      clock += listingMs;
-      return ids.map(listed);
-    },
+    list,
     settleDelayMs: 5,
-    now: () => clock,
+    now,
   });
   w.start(); // lists once: the connections already open are followed
   stops.push(() => w.stop());
+  return { out, got };
+}
+
+/** A watch whose listing takes `listingMs` of a fake clock. */
+async function rig(listingMs: number) {
+  let clock = 10_000;
+  let listings = 0;
+  const ids: number[] = [];
+  const { out, got } = watchWith(async () => {
+    listings++;
+    clock += listingMs;
+    return ids.map(listed);
+  }, () => clock);
   await new Promise((r) => setTimeout(r, 5));
   const close = async (id: number) => {
     ids.push(id);
@@ -79,33 +85,18 @@ describe('ConntrackWatch counters', () => {
 
 describe('ConntrackWatch listings', () => {
   it('runs one listing at a time: a close during the first listing (adopting the open flows) waits for it', async () => {
-    const out = new PassThrough();
-    const child = Object.assign(new EventEmitter(), { stdout: out, stderr: new PassThrough(), exitCode: null, signalCode: null, kill: () => true });
-    const got: ConnStreamItem[] = [];
     let running = 0;
     let most = 0;
     let listings = 0;
     const releases: (() => void)[] = [];
-    const w = new ConntrackWatch({
-      node: 'node-1',
-      log: pino({ level: 'silent' }),
-      lifecycle: true,
-      lookup: () => lookup,
-      emit: (i) => got.push(i),
-      fail: () => undefined,
-      spawn: () => child as unknown as ChildProcess,
-      list: async () => {
-        listings++;
-        most = Math.max(most, ++running);
-        await new Promise<void>((r) => releases.push(r));
-        running--;
-        return [listed(7)];
-      },
-      settleDelayMs: 5,
-      now: () => 10_000,
-    });
-    w.start(); // the adopting listing starts and is held
-    stops.push(() => w.stop());
+    // the adopting listing starts and is held
+    const { out, got } = watchWith(async () => {
+      listings++;
+      most = Math.max(most, ++running);
+      await new Promise<void>((r) => releases.push(r));
+      running--;
+      return [listed(7)];
+    }, () => 10_000);
     out.write(`${opened(7)}\n${timeWait(7)}\n`);
     await new Promise((r) => setTimeout(r, 50)); // well past the settle delay
     expect(listings).toBe(1);
