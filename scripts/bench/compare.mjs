@@ -10,7 +10,7 @@
  * --only: ratios whose name contains one of these (comma-separated).
  */
 import { readFileSync } from 'node:fs';
-import { f, fail, options } from './lib.mjs';
+import { f, fail, fs, options } from './lib.mjs';
 
 const o = options();
 // the files: arguments that are neither an option nor an option's value
@@ -35,7 +35,6 @@ const [ra, rb] = [ratiosOf(a), ratiosOf(b)];
 const names = [...ra.keys()].filter((n) => rb.has(n));
 if (!names.length) fail(`${a} and ${b} share no ratio${ONLY.length ? ` matching --only ${ONLY.join(',')}` : ''}`);
 const w = Math.max(6, ...names.map((n) => n.length));
-const span = (m) => `${f(m.median, 2)} (${f(m.min, 2)}–${f(m.max, 2)})`;
 console.log(`  ${'ratio'.padEnd(w)}  ${'run 1'.padStart(18)}  ${'run 2'.padStart(18)}  ${'2 − 1'.padStart(6)}  within ±${WITHIN}`);
 let agree = 0;
 for (const n of names) {
@@ -43,7 +42,7 @@ for (const n of names) {
   const d = m2.median - m1.median;
   const ok = Math.abs(d) <= WITHIN + 1e-9;
   if (ok) agree++;
-  console.log(`  ${n.padEnd(w)}  ${span(m1).padStart(18)}  ${span(m2).padStart(18)}  ${(d >= 0 ? '+' : '') + f(d, 2)}`.padEnd(w + 52) + `  ${ok ? 'yes' : 'NO'}`);
+  console.log(`  ${n.padEnd(w)}  ${fs(m1).padStart(18)}  ${fs(m2).padStart(18)}  ${(d >= 0 ? '+' : '') + f(d, 2)}`.padEnd(w + 52) + `  ${ok ? 'yes' : 'NO'}`);
 }
-console.log(`\n${agree} of ${names.length} ratios agree within ±${WITHIN}${names.length < Math.max(ra.size, rb.size) ? ` (${Math.max(ra.size, rb.size) - names.length} measured in one run only)` : ''}`);
+console.log(`\n${agree} of ${names.length} ratios agree within ±${WITHIN}${ra.size + rb.size > 2 * names.length ? ` (${ra.size + rb.size - 2 * names.length} measured in one run only)` : ''}`);
 process.exitCode = agree === names.length ? 0 : 1;
