@@ -481,9 +481,8 @@ const metrics = [];
 async function measure(cs, phase, paths, t, { rate } = {}) {
   const def = TEST_DEFS[t];
   const key = def.metric ?? 'value';
-  // Each path runs right beside a run of its own baseline (base, path; reversed on odd
-  // rounds), so a ratio compares two runs seconds apart, not a whole round apart.
-  // A unit is a path and its baseline (with --against, in both trees). In a round a unit's
+  // A unit is a path and its baseline (with --against, in both trees): a ratio compares runs
+  // seconds apart, not a whole round apart. In a round a unit's
   // --seconds per member are --slices short runs, the members taking turns (A B, B A, A B, …,
   // starting with the other member on odd rounds): this machine's speed moves between runs
   // even seconds apart, and a ratio of many alternating slices averages that away where one
@@ -514,8 +513,13 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
         got[i].push(await def.run(m.c.pathsFor(phase)[m.p], rate, { seconds: sliceSeconds, warmup: k === 0 ? WARMUP : 0 }));
       }
     }
-    const out = u.members.map((m, i) => combineSlices(got[i]));
-    if (VERBOSE) for (const [i, m] of u.members.entries()) process.stdout.write(`[${m.key} ${f(out[i][key], def.metric ? 3 : 1)}${out[i].slices ? ` (${out[i].slices.map((x) => f(x, 0)).join(" ")})` : ""}${out[i].errors ? ` errors ${out[i].errors}` : ''}] `);
+    const out = got.map(combineSlices);
+    if (VERBOSE) {
+      for (const [i, m] of u.members.entries()) {
+        const r = out[i];
+        process.stdout.write(`[${m.key} ${f(r[key], def.metric ? 3 : 1)}${r.slices ? ` (${r.slices.map((x) => f(x, 0)).join(' ')})` : ''}${r.errors ? ` errors ${r.errors}` : ''}] `);
+      }
+    }
     return out;
   }, `${cs[0].mode} ${phase} ${label}`);
   const runs = new Map();
@@ -566,9 +570,10 @@ async function measure(cs, phase, paths, t, { rate } = {}) {
 /** One round's figure of a member from its slices: the mean rate over equal slices (the total ÷ the time); errors add up. */
 function combineSlices(rs) {
   if (rs.length === 1) return rs[0];
-  const mean = (k) => rs.reduce((a, r) => a + r[k], 0) / rs.length;
-  const out = { value: mean('value'), errors: rs.reduce((a, r) => a + (r.errors ?? 0), 0), slices: rs.map((r) => r.value) };
-  for (const k of ['retransmits', 'lost']) if (rs[0][k] !== undefined) out[k] = k === 'lost' ? mean(k) : rs.reduce((a, r) => a + r[k], 0);
+  const sum = (k) => rs.reduce((a, r) => a + (r[k] ?? 0), 0);
+  const out = { value: sum('value') / rs.length, errors: sum('errors'), slices: rs.map((r) => r.value) };
+  if (rs[0].retransmits !== undefined) out.retransmits = sum('retransmits');
+  if (rs[0].lost !== undefined) out.lost = sum('lost') / rs.length; // a percentage: the mean over equal slices
   return out;
 }
 

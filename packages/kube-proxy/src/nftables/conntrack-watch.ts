@@ -106,11 +106,16 @@ export class ConntrackWatch {
   /** Follows the connections already open as the watch starts (their closes are told; no opens). */
   async #adoptLive(): Promise<void> {
     if (this.#listing || !this.#adoptWanted) return;
-    this.#listing = true;
     this.#adoptWanted = false;
+    await this.#listThen((flows) => this.#mapper.adopt(flows));
+  }
+
+  /** One listing (the only one running) whose flows, by id, go to `use` while the watch is wanted. */
+  async #listThen(use: (flows: Map<string, CtFlow>) => void): Promise<void> {
+    this.#listing = true;
     try {
       const lines = await this.#listBudgeted();
-      if (this.#wanted) this.#mapper.adopt(byConntrackId(lines));
+      if (this.#wanted) use(byConntrackId(lines));
     } finally {
       this.#listed();
     }
@@ -223,12 +228,8 @@ export class ConntrackWatch {
       }
       return;
     }
-    this.#listing = true;
-    try {
-      const lines = await this.#listBudgeted();
-      if (this.#wanted) for (const e of this.#mapper.settle(byConntrackId(lines))) this.#o.emit(e);
-    } finally {
-      this.#listed();
-    }
+    await this.#listThen((flows) => {
+      for (const e of this.#mapper.settle(flows)) this.#o.emit(e);
+    });
   }
 }
